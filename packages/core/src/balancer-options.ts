@@ -1,0 +1,125 @@
+// The balancer's options, parsed once into a fully-defaulted form.
+
+import { z } from 'zod';
+import { coarseNow } from './clock.ts';
+import { parseWith } from './options.ts';
+import type { RandomSource } from './random.ts';
+import { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
+import type { LatencyTracking, Strategy } from './strategy.ts';
+import type { BalancerOptions } from './types.ts';
+
+const percent = z
+  .number({ error: 'must be a number' })
+  .min(0, { error: 'must be a percentage from 0 to 100' })
+  .max(100, { error: 'must be a percentage from 0 to 100' });
+const positiveMs = z
+  .number({ error: 'must be a number of milliseconds' })
+  .refine((n) => Number.isFinite(n) && n > 0, { error: 'must be a positive number of milliseconds' });
+const count = z
+  .number({ error: 'must be a number' })
+  .int({ error: 'must be a non-negative integer' })
+  .min(0, { error: 'must be a non-negative integer' });
+
+function isStrategy(value: unknown): value is Strategy {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Strategy).name === 'string' &&
+    typeof (value as Strategy).create === 'function'
+  );
+}
+
+const strategySchema = z.union([
+  z.string().refine((name) => (STRATEGY_NAMES as readonly string[]).includes(name), {
+    error: `must be one of ${STRATEGY_NAMES.map((n) => `'${n}'`).join(', ')} or a strategy factory`,
+  }),
+  z.custom<Strategy>(isStrategy, { error: 'must be a strategy name or a strategy factory' }),
+]);
+
+const successRateSchema = z.strictObject({
+  stdevFactor: z.number({ error: 'must be a number' }).positive({ error: 'must be positive' }).default(1.9),
+  minimumHosts: count.default(5),
+  requestVolume: count.default(100),
+});
+
+const failurePercentageSchema = z.strictObject({
+  threshold: percent.default(85),
+  minimumHosts: count.default(5),
+  requestVolume: count.default(50),
+});
+
+const outlierSchema = z.strictObject({
+  intervalMs: positiveMs.default(10_000),
+  consecutiveFailures: count.default(5),
+  baseEjectionMs: positiveMs.default(30_000),
+  maxEjectionMs: positiveMs.default(300_000),
+  maxEjectionPercent: percent.default(10),
+  successRate: z.union([z.literal(false), successRateSchema]).default(successRateSchema.parse({})),
+  failurePercentage: z
+    .union([z.literal(false), failurePercentageSchema])
+    .default(failurePercentageSchema.parse({})),
+});
+
+const slowStartSchema = z.strictObject({
+  windowMs: positiveMs,
+  aggression: z.number({ error: 'must be a number' }).positive({ error: 'must be positive' }).default(1),
+  minWeightPercent: percent.default(10),
+});
+
+const schema = z.strictObject({
+  strategy: strategySchema.default('peak-ewma'),
+  panicThreshold: percent.default(50),
+  overprovisioningFactor: z
+    .number({ error: 'must be a number' })
+    .min(1, { error: 'must be at least 1' })
+    .default(1.4),
+  slowStart: z.union([z.literal(false), slowStartSchema]).default(false),
+  zone: z
+    .union([
+      z.string().min(1, { error: 'must not be empty' }),
+      z.strictObject({ local: z.string().min(1, { error: 'must not be empty' }) }),
+    ])
+    .optional(),
+  outlierDetection: z.union([z.literal(false), outlierSchema]).default(outlierSchema.parse({})),
+  healthSources: z.array(z.string().min(1)).max(24, { error: 'must list at most 24 sources' }).default([]),
+  random: z.custom<RandomSource>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
+  now: z.custom<() => number>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
+});
+
+type Parsed = z.output<typeof schema>;
+export type OutlierConfig = Exclude<Parsed['outlierDetection'], false>;
+export type SlowStartConfig = Exclude<Parsed['slowStart'], false>;
+
+export interface BalancerConfig {
+  strategy: Strategy;
+  latency: LatencyTracking;
+  panicThreshold: number;
+  overprovisioningFactor: number;
+  slowStart: SlowStartConfig | undefined;
+  localZone: string | undefined;
+  outlier: OutlierConfig | undefined;
+  healthSources: readonly string[];
+  random: RandomSource;
+  now: () => number;
+}
+
+export function parseBalancerOptions(options: BalancerOptions = {}): BalancerConfig {
+  const parsed = parseWith(schema, options, 'Invalid balancer options');
+  const strategy = typeof parsed.strategy === 'string' ? strategyByName(parsed.strategy) : parsed.strategy;
+  return {
+    strategy,
+    latency: {
+      decayMs: strategy.latency?.decayMs ?? 10_000,
+      defaultRttMs: strategy.latency?.defaultRttMs ?? 30,
+      failurePenaltyMs: strategy.latency?.failurePenaltyMs ?? 250,
+    },
+    panicThreshold: parsed.panicThreshold / 100,
+    overprovisioningFactor: parsed.overprovisioningFactor,
+    slowStart: parsed.slowStart === false ? undefined : parsed.slowStart,
+    localZone: typeof parsed.zone === 'string' ? parsed.zone : parsed.zone?.local,
+    outlier: parsed.outlierDetection === false ? undefined : parsed.outlierDetection,
+    healthSources: parsed.healthSources,
+    random: parsed.random ?? Math.random,
+    now: parsed.now ?? coarseNow,
+  };
+}

@@ -1,0 +1,439 @@
+// The balancer: owns instance state and the strategy, and answers `pick()` synchronously from
+// structures rebuilt only when something changes. Time-driven work (ending ejections, outlier
+// sweeps, slow-start steps) runs lazily on the next pick or snapshot, so the balancer holds no
+// timers and `close()` has nothing to leak.
+
+import { type BalancerConfig, parseBalancerOptions } from './balancer-options.ts';
+import { Endpoint, type ReleaseSink } from './endpoint.ts';
+import { PicketError } from './errors.ts';
+import { type BalancerEvents, Emitter, type HealthState, type InstanceState } from './events.ts';
+import { type Instance, type InstanceRecord, toInstances } from './instance.ts';
+import { buildLevels, type Level } from './levels.ts';
+import { isFailure, type Outcome, type PickContext } from './outcome.ts';
+import { OutlierDetector } from './outlier.ts';
+import type { StrategyContext } from './strategy.ts';
+import type { Balancer, BalancerOptions, BalancerSnapshot, InstanceSnapshot, Pick } from './types.ts';
+
+export class BalancerImpl implements Balancer, ReleaseSink {
+  readonly #config: BalancerConfig;
+  readonly #events = new Emitter<BalancerEvents>();
+  readonly #ctx: StrategyContext;
+  readonly #outlier: OutlierDetector | undefined;
+  /** Every endpoint, including removed ones still draining. */
+  readonly #byId = new Map<string, Endpoint>();
+  #members: Endpoint[] = [];
+  #levels: Level[] = [];
+  #levelsByPriority = new Map<number, Level>();
+  #single: Level | undefined;
+  #dirty = true;
+  #nextMaintenanceAt = Number.POSITIVE_INFINITY;
+  #warming = 0;
+  #hadEndpoints = false;
+  #sourceBits = new Map<string, number>();
+  #unknownMask = 0;
+  #panicLevels = new Set<number>();
+  #closed = false;
+
+  constructor(options?: BalancerOptions) {
+    this.#config = parseBalancerOptions(options);
+    this.#ctx = { random: this.#config.random, now: this.#config.now };
+    for (const source of this.#config.healthSources) this.#unknownMask |= this.#bit(source);
+    const now = this.#config.now();
+    if (this.#config.outlier !== undefined) {
+      this.#outlier = new OutlierDetector(
+        this.#config.outlier,
+        { ejected: (e, reason, durationMs) => this.#onEjected(e, reason, durationMs) },
+        now,
+      );
+      this.#nextMaintenanceAt = this.#outlier.nextSweepAt;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  on<K extends keyof BalancerEvents>(name: K, fn: (payload: BalancerEvents[K]) => void): () => void {
+    return this.#events.on(name, fn);
+  }
+
+  instances(): readonly Instance[] {
+    return this.#members.map((m) => m.instance);
+  }
+
+  update(records: readonly InstanceRecord[]): void {
+    const instances = toInstances(records);
+    const now = this.#config.now();
+    const next: Endpoint[] = [];
+    const added: Instance[] = [];
+    const keep = new Set<string>();
+    for (const instance of instances) {
+      keep.add(instance.id);
+      let member = this.#byId.get(instance.id);
+      if (member === undefined) {
+        member = this.#createEndpoint(instance, now);
+        this.#byId.set(instance.id, member);
+        added.push(instance);
+      } else {
+        if (member.removed) {
+          member.removed = false;
+          added.push(instance);
+        }
+        member.instance = instance;
+        this.#refreshWeight(member, now);
+      }
+      next.push(member);
+    }
+    const removed: Instance[] = [];
+    for (const member of this.#members) {
+      if (keep.has(member.instance.id)) continue;
+      member.removed = true;
+      removed.push(member.instance);
+      if (member.active === 0) this.#byId.delete(member.instance.id);
+      this.#publishState(member, now, 'removed from discovery');
+    }
+    this.#members = next;
+    if (next.length > 0) this.#hadEndpoints = true;
+    this.#dirty = true;
+    if (added.length > 0 || removed.length > 0) {
+      this.#events.emit('instances', { added, removed, instances: next.map((m) => m.instance) });
+    }
+  }
+
+  pick(ctx?: PickContext): Pick {
+    if (this.#closed) {
+      throw new PicketError(
+        'PICKET_BALANCER_CLOSED',
+        'The balancer is closed; create a new one to pick again',
+      );
+    }
+    const now = this.#config.now();
+    if (this.#dirty || now >= this.#nextMaintenanceAt) this.#maintain(now);
+    let level = this.#single;
+    if (level === undefined) {
+      if (this.#members.length === 0) {
+        throw new PicketError('PICKET_NO_INSTANCES', 'No instances: discovery has not provided any');
+      }
+      const r = this.#config.random();
+      const levels = this.#levels;
+      for (let i = 0; i < levels.length; i++) {
+        const candidate = levels[i] as Level;
+        if (candidate.load > 0 && r < candidate.cumulativeLoad) {
+          level = candidate;
+          break;
+        }
+      }
+      level ??= this.#firstLoaded();
+    }
+    let endpoint: Endpoint | undefined;
+    if (level !== undefined) {
+      if (level.zoned) {
+        const local = level.localLoad >= 1 || this.#config.random() < level.localLoad;
+        endpoint = (local ? level.local : level.remote).pick(ctx, now);
+      }
+      endpoint ??= level.main.pick(ctx, now);
+      // Every candidate of the chosen level was excluded: try the other levels in order.
+      if (endpoint === undefined) endpoint = this.#pickElsewhere(level, ctx, now);
+    }
+    if (endpoint === undefined) throw this.#noAvailable(ctx);
+    endpoint.active++;
+    return endpoint;
+  }
+
+  release(member: Endpoint, outcome: Outcome): void {
+    if (member.active > 0) member.active--;
+    const now = this.#config.now();
+    const failed = isFailure(outcome);
+    member.requests++;
+    if (failed) member.failures++;
+    const latency = outcome.latencyMs;
+    if (latency !== undefined && latency >= 0) {
+      member.latencyTotalMs += latency;
+      member.latencySamples++;
+    }
+    this.#observeLatency(
+      member,
+      failed ? Math.max(latency ?? 0, this.#config.latency.failurePenaltyMs) : latency,
+      now,
+    );
+    if (member.removed) {
+      if (member.active === 0 && this.#byId.get(member.instance.id) === member) {
+        this.#byId.delete(member.instance.id);
+      }
+      return;
+    }
+    this.#outlier?.record(member, failed, this.#members, now);
+  }
+
+  setHealth(id: string, state: HealthState, reason = '', source = 'active'): void {
+    const member = this.#byId.get(id);
+    if (member === undefined) return;
+    const bit = this.#bit(source);
+    const before = member.unhealthyBits | (member.unknownBits << 0);
+    const wasUnhealthy = member.unhealthyBits;
+    const wasUnknown = member.unknownBits;
+    if (state === 'healthy') {
+      member.unhealthyBits &= ~bit;
+      member.unknownBits &= ~bit;
+      member.reasons.delete(source);
+    } else if (state === 'unhealthy') {
+      member.unhealthyBits |= bit;
+      member.unknownBits &= ~bit;
+      member.reasons.set(source, reason);
+    } else {
+      member.unknownBits |= bit;
+      member.unhealthyBits &= ~bit;
+      member.reasons.set(source, reason);
+    }
+    if (member.unhealthyBits !== wasUnhealthy || member.unknownBits !== wasUnknown || before === 0) {
+      this.#dirty = true;
+    }
+    this.#publishState(
+      member,
+      this.#config.now(),
+      reason === '' ? `${source}: ${state}` : `${source}: ${reason}`,
+    );
+  }
+
+  setWeight(id: string, weight: number | undefined): void {
+    if (weight !== undefined && !(Number.isFinite(weight) && weight > 0)) {
+      throw new PicketError(
+        'PICKET_INVALID_OPTIONS',
+        `Expected \`weight\` to be a positive finite number or undefined, got ${String(weight)}`,
+      );
+    }
+    const member = this.#byId.get(id);
+    if (member === undefined) return;
+    member.reportedWeight = weight;
+    this.#refreshWeight(member, this.#config.now());
+    this.#dirty = true;
+  }
+
+  snapshot(): BalancerSnapshot {
+    const now = this.#config.now();
+    if (!this.#closed && (this.#dirty || now >= this.#nextMaintenanceAt)) this.#maintain(now);
+    const instances: InstanceSnapshot[] = [];
+    for (const member of this.#byId.values()) instances.push(this.#describe(member, now));
+    return { strategy: this.#config.strategy.name, instances, panic: [...this.#panicLevels] };
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #createEndpoint(instance: Instance, now: number): Endpoint {
+    const member = new Endpoint(instance, this.#config.latency.defaultRttMs, now, this);
+    member.unknownBits = this.#unknownMask;
+    if (this.#config.slowStart !== undefined && this.#hadEndpoints) {
+      member.warmingSince = now;
+      this.#warming++;
+      this.#refreshWeight(member, now);
+      this.#nextMaintenanceAt = Math.min(this.#nextMaintenanceAt, now + this.#slowStartStep());
+    }
+    for (const source of this.#config.healthSources) member.reasons.set(source, 'not checked yet');
+    return member;
+  }
+
+  #bit(source: string): number {
+    let bit = this.#sourceBits.get(source);
+    if (bit === undefined) {
+      if (this.#sourceBits.size >= 30) {
+        throw new PicketError(
+          'PICKET_INVALID_OPTIONS',
+          `Too many health sources; cannot add ${JSON.stringify(source)}`,
+        );
+      }
+      bit = 1 << this.#sourceBits.size;
+      this.#sourceBits.set(source, bit);
+    }
+    return bit;
+  }
+
+  #observeLatency(member: Endpoint, rtt: number | undefined, now: number): void {
+    if (rtt === undefined || !(rtt >= 0)) return;
+    const elapsed = now - member.ewmaStamp;
+    const w = elapsed <= 0 ? 1 : Math.exp(-elapsed / this.#config.latency.decayMs);
+    // Peak: a slower answer is believed at once; faster ones pull the average down over time.
+    member.ewmaMs = rtt > member.ewmaMs ? rtt : member.ewmaMs * w + rtt * (1 - w);
+    member.ewmaStamp = now;
+  }
+
+  #slowStartStep(): number {
+    const window = this.#config.slowStart?.windowMs ?? 1000;
+    return Math.max(window / 20, 10);
+  }
+
+  #refreshWeight(member: Endpoint, now: number): void {
+    const base = member.reportedWeight ?? member.instance.weight;
+    const slow = this.#config.slowStart;
+    if (slow === undefined || member.warmingSince < 0) {
+      member.weight = base;
+      return;
+    }
+    const t = (now - member.warmingSince) / slow.windowMs;
+    if (t >= 1) {
+      member.warmingSince = -1;
+      this.#warming--;
+      member.weight = base;
+      this.#publishState(member, now, 'slow start complete');
+      return;
+    }
+    const factor = Math.max(slow.minWeightPercent / 100, Math.max(t, 0) ** (1 / slow.aggression));
+    member.weight = base * factor;
+  }
+
+  #maintain(now: number): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const member of this.#members) {
+      if (!member.ejected) continue;
+      if (member.ejectedUntil <= now) {
+        member.ejected = false;
+        this.#dirty = true;
+        this.#publishState(member, now, 'ejection ended');
+      } else next = Math.min(next, member.ejectedUntil);
+    }
+    if (this.#warming > 0) {
+      for (const member of this.#members) if (member.warmingSince >= 0) this.#refreshWeight(member, now);
+      this.#dirty = true;
+      if (this.#warming > 0) next = Math.min(next, now + this.#slowStartStep());
+    }
+    if (this.#outlier !== undefined) {
+      if (now >= this.#outlier.nextSweepAt) this.#outlier.sweep(this.#members, now);
+      next = Math.min(next, this.#outlier.nextSweepAt);
+    }
+    this.#nextMaintenanceAt = next;
+    if (this.#dirty) this.#rebuild(now);
+  }
+
+  #rebuild(now: number): void {
+    this.#dirty = false;
+    const settings = {
+      overprovisioningFactor: this.#config.overprovisioningFactor,
+      panicThreshold: this.#config.panicThreshold,
+      localZone: this.#config.localZone,
+    };
+    const levels = buildLevels(
+      this.#members,
+      this.#levelsByPriority,
+      settings,
+      this.#config.strategy,
+      this.#ctx,
+      now,
+    );
+    this.#levels = levels;
+    this.#levelsByPriority = new Map(levels.map((l) => [l.priority, l]));
+    this.#single = levels.length === 1 && levels[0]?.load === 1 ? levels[0] : undefined;
+    for (const level of levels) {
+      const was = this.#panicLevels.has(level.priority);
+      if (level.panic === was) continue;
+      if (level.panic) this.#panicLevels.add(level.priority);
+      else this.#panicLevels.delete(level.priority);
+      this.#events.emit('panic', {
+        priority: level.priority,
+        panic: level.panic,
+        availableShare: level.availableShare,
+      });
+    }
+    for (const p of this.#panicLevels) {
+      if (!this.#levelsByPriority.has(p)) this.#panicLevels.delete(p);
+    }
+  }
+
+  #firstLoaded(): Level | undefined {
+    for (const level of this.#levels) if (level.load > 0) return level;
+    return undefined;
+  }
+
+  #pickElsewhere(tried: Level, ctx: PickContext | undefined, now: number): Endpoint | undefined {
+    for (const level of this.#levels) {
+      if (level === tried || !level.hasCandidates) continue;
+      // A level with no load is unhealthy or not needed; it still serves a retry that has
+      // exhausted the preferred levels, but never while panic is off and it has no candidates.
+      const endpoint = level.main.pick(ctx, now);
+      if (endpoint !== undefined) return endpoint;
+    }
+    return undefined;
+  }
+
+  #noAvailable(ctx: PickContext | undefined): PicketError {
+    if (this.#members.length === 0) {
+      return new PicketError('PICKET_NO_INSTANCES', 'No instances: discovery has not provided any');
+    }
+    const excluded = ctx?.exclude?.size ?? 0;
+    const counts = new Map<InstanceState, number>();
+    const now = this.#config.now();
+    for (const m of this.#members) {
+      const s = this.#stateOf(m, now);
+      counts.set(s, (counts.get(s) ?? 0) + 1);
+    }
+    const states = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+    return new PicketError(
+      'PICKET_NO_AVAILABLE_INSTANCE',
+      `No available instance among ${this.#members.length} (${states}${excluded > 0 ? `; ${excluded} excluded by the caller` : ''})`,
+      { details: { instances: this.#members.length, excluded } },
+    );
+  }
+
+  #stateOf(member: Endpoint, now: number): InstanceState {
+    if (member.removed) return 'draining';
+    if (member.unhealthyBits !== 0) return 'unhealthy';
+    if (member.ejectedUntil > now) return 'ejected';
+    if (member.unknownBits !== 0) return 'unknown';
+    if (member.warmingSince >= 0) return 'warming';
+    return 'healthy';
+  }
+
+  #publishState(member: Endpoint, now: number, reason: string): void {
+    const to = this.#stateOf(member, now);
+    const from = member.lastState as InstanceState;
+    if (to === from) return;
+    member.lastState = to;
+    this.#events.emit('instance-state', { instance: member.instance, from, to, reason });
+  }
+
+  #onEjected(member: Endpoint, reason: string, durationMs: number): void {
+    this.#dirty = true;
+    const now = this.#config.now();
+    this.#nextMaintenanceAt = Math.min(this.#nextMaintenanceAt, member.ejectedUntil);
+    this.#events.emit('eject', {
+      instance: member.instance,
+      reason,
+      durationMs,
+      ejections: member.ejections,
+    });
+    this.#publishState(member, now, `ejected: ${reason}`);
+  }
+
+  #describe(member: Endpoint, now: number): InstanceSnapshot {
+    const health: InstanceSnapshot['health'] = {};
+    for (const [source, bit] of this.#sourceBits) {
+      if (member.unhealthyBits & bit)
+        health[source] = { state: 'unhealthy', reason: member.reasons.get(source) ?? '' };
+      else if (member.unknownBits & bit)
+        health[source] = { state: 'unknown', reason: member.reasons.get(source) ?? '' };
+    }
+    const i = member.instance;
+    return {
+      id: i.id,
+      url: i.url,
+      zone: i.zone,
+      priority: i.priority,
+      weight: i.weight,
+      effectiveWeight: member.weight,
+      state: this.#stateOf(member, now),
+      health,
+      active: member.active,
+      requests: member.requests,
+      failures: member.failures,
+      latencyMs: member.ewmaAt(now, this.#config.latency.decayMs),
+      meanLatencyMs: member.latencySamples > 0 ? member.latencyTotalMs / member.latencySamples : undefined,
+      ejections: member.ejections,
+      ejectedUntil: member.ejectedUntil > now ? member.ejectedUntil : undefined,
+    };
+  }
+}
+
+/** Creates a balancer. Validates options (PICKET_INVALID_OPTIONS); starts no I/O and no timers. */
+export function createBalancer(options?: BalancerOptions): Balancer {
+  return new BalancerImpl(options);
+}

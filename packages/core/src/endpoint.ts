@@ -1,0 +1,79 @@
+// The balancer's mutable record of one instance: what strategies read when they choose.
+// Strategies may read every field; only the balancer writes them.
+
+import type { Instance } from './instance.ts';
+import type { Outcome } from './outcome.ts';
+
+/** Who receives an endpoint's releases (the balancer). */
+export interface ReleaseSink {
+  release(endpoint: Endpoint, outcome: Outcome): void;
+}
+
+/** For endpoints made outside a balancer (strategy unit tests): releases go nowhere. */
+const detached: ReleaseSink = { release() {} };
+
+export class Endpoint {
+  // Field order is layout: the fields every pick and release touch are declared (and so stored)
+  // first, which matters at 10,000 instances where each pick is a cache miss.
+  instance: Instance;
+  readonly #sink: ReleaseSink;
+  /** Picks not yet released (in-flight requests). */
+  active = 0;
+  /** Weight after slow start and any server-reported weight: what strategies balance on. */
+  weight = 1;
+  /** Peak-EWMA of latency in ms as of `ewmaStamp`; decays towards 0 with time (see peak-ewma). */
+  ewmaMs = 0;
+  /** Balancer clock (ms) of the last EWMA update. */
+  ewmaStamp = 0;
+  /** Releases counted since the instance joined, failures among them, and summed latency. */
+  requests = 0;
+  failures = 0;
+  latencyTotalMs = 0;
+  latencySamples = 0;
+  /** Removed from discovery; kept until its in-flight picks are released. */
+  removed = false;
+  /** Outlier detection counters. */
+  consecutiveFailures = 0;
+  intervalRequests = 0;
+  intervalFailures = 0;
+
+  // Balancer-owned state below; strategies do not need it.
+  /** Weight reported by the server (load reports), replacing the record's weight when set. */
+  reportedWeight: number | undefined = undefined;
+  /** Bit per health source (active checks, breaker, …) that currently says unhealthy. */
+  unhealthyBits = 0;
+  /** Bit per health source that has not reported yet (new instance under active checks). */
+  unknownBits = 0;
+  /** Reasons by source, for snapshots and events. */
+  reasons: Map<string, string> = new Map();
+  /** Balancer clock when slow start began, or -1. */
+  warmingSince = -1;
+  /** Ejected by outlier detection until `ejectedUntil`, which is kept after it passes. */
+  ejected = false;
+  ejectedUntil = 0;
+  ejections = 0;
+  /** Effective state last published in an event. */
+  lastState = 'healthy';
+
+  constructor(instance: Instance, defaultRttMs: number, now: number, sink: ReleaseSink = detached) {
+    this.instance = instance;
+    this.#sink = sink;
+    this.weight = instance.weight;
+    this.ewmaMs = defaultRttMs;
+    this.ewmaStamp = now;
+  }
+
+  /**
+   * The endpoint is also the handle `pick()` returns (one object, no allocation per pick): the
+   * caller reports the outcome here, exactly once. Strategies never call it.
+   */
+  release(outcome: Outcome): void {
+    this.#sink.release(this, outcome);
+  }
+
+  /** Peak-EWMA latency decayed to `now` with time constant `decayMs`. */
+  ewmaAt(now: number, decayMs: number): number {
+    const elapsed = now - this.ewmaStamp;
+    return elapsed <= 0 ? this.ewmaMs : this.ewmaMs * Math.exp(-elapsed / decayMs);
+  }
+}

@@ -1,0 +1,73 @@
+// Typed events with listener isolation: a throwing listener is reported, never propagated into
+// the request that happened to trigger the event.
+
+import type { Instance } from './instance.ts';
+
+/** What an instance looks like to the balancer right now, most severe first. */
+export type InstanceState = 'draining' | 'unhealthy' | 'ejected' | 'unknown' | 'warming' | 'healthy';
+
+/** What a health source says about an instance. */
+export type HealthState = 'healthy' | 'unhealthy' | 'unknown';
+
+export interface BalancerEvents {
+  /** Membership changed. */
+  instances: { added: readonly Instance[]; removed: readonly Instance[]; instances: readonly Instance[] };
+  /** An instance's effective state changed. */
+  'instance-state': { instance: Instance; from: InstanceState; to: InstanceState; reason: string };
+  /** Outlier detection ejected an instance. */
+  eject: { instance: Instance; reason: string; durationMs: number; ejections: number };
+  /** A priority level entered or left panic (balancing across all its instances, healthy or not). */
+  panic: { priority: number; panic: boolean; availableShare: number };
+  /** A listener threw; the error is reported here instead of breaking the balancer. */
+  'listener-error': { event: string; error: unknown };
+}
+
+type Listener<T> = (payload: T) => void;
+
+export class Emitter<E extends object> {
+  #listeners = new Map<keyof E, Set<Listener<never>>>();
+
+  on<K extends keyof E>(name: K, fn: Listener<E[K]>): () => void {
+    let set = this.#listeners.get(name);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(name, set);
+    }
+    set.add(fn as Listener<never>);
+    return () => {
+      set.delete(fn as Listener<never>);
+    };
+  }
+
+  has(name: keyof E): boolean {
+    const set = this.#listeners.get(name);
+    return set !== undefined && set.size > 0;
+  }
+
+  emit<K extends keyof E>(name: K, payload: E[K]): void {
+    const set = this.#listeners.get(name);
+    if (set === undefined) return;
+    for (const fn of set) {
+      try {
+        (fn as Listener<E[K]>)(payload);
+      } catch (error) {
+        this.#report(String(name), error);
+      }
+    }
+  }
+
+  clear(): void {
+    this.#listeners.clear();
+  }
+
+  #report(event: string, error: unknown): void {
+    const set = this.#listeners.get('listener-error' as keyof E);
+    if (event !== 'listener-error' && set !== undefined && set.size > 0) {
+      this.emit('listener-error' as keyof E, { event, error } as E[keyof E]);
+      return;
+    }
+    process.emitWarning(`A Picket '${event}' listener threw: ${String(error)}`, {
+      code: 'PICKET_LISTENER_ERROR',
+    });
+  }
+}

@@ -1,0 +1,40 @@
+// @picket/core: the balancer, its strategies and layers, instance records and errors.
+
+export { createBalancer } from './balancer.ts';
+export type { Endpoint } from './endpoint.ts';
+export { describeValue, ErrorCode, isPicketError, PicketError, type PicketErrorOptions } from './errors.ts';
+export type { BalancerEvents, HealthState, InstanceState } from './events.ts';
+export { Emitter } from './events.ts';
+export { hashKey, hashString } from './hash.ts';
+export {
+  checkInstance,
+  type Instance,
+  type InstanceCheck,
+  type InstanceRecord,
+  isInstance,
+  toInstance,
+  toInstances,
+} from './instance.ts';
+export { describeIssues, formatPath, parseWith } from './options.ts';
+export { type ErrorKind, isFailure, type Outcome, type PickContext } from './outcome.ts';
+export { type RandomSource, seededRandom } from './random.ts';
+export { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
+export { leastRequest } from './strategies/least-request.ts';
+export { maglev } from './strategies/maglev.ts';
+export { peakEwma } from './strategies/peak-ewma.ts';
+export { random } from './strategies/random.ts';
+export { ringHash } from './strategies/ring-hash.ts';
+export { roundRobin } from './strategies/round-robin.ts';
+export { weightedResponseTime } from './strategies/weighted-response-time.ts';
+export type { LatencyTracking, Picker, Strategy, StrategyContext } from './strategy.ts';
+export type {
+  Balancer,
+  BalancerOptions,
+  BalancerSnapshot,
+  InstanceSnapshot,
+  OutlierDetectionOptions,
+  Pick,
+  SlowStartOptions,
+  StrategyName,
+  ZoneOptions,
+} from './types.ts';

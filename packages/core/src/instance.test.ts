@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { isPicketError } from './errors.ts';
+import { checkInstance, isInstance, toInstance, toInstances } from './instance.ts';
+
+function reasonFor(record: unknown): string {
+  const result = checkInstance(record);
+  if (result.ok) throw new Error(`expected ${JSON.stringify(record)} to be rejected`);
+  return result.reason;
+}
+
+describe('instance records', () => {
+  it('normalises a URL string with a stable id defaulting to the origin', () => {
+    const i = toInstance('http://127.0.0.1:8001');
+    expect(i).toMatchObject({
+      id: 'http://127.0.0.1:8001',
+      url: 'http://127.0.0.1:8001',
+      origin: 'http://127.0.0.1:8001',
+      basePath: '',
+      host: '127.0.0.1',
+      port: 8001,
+      secure: false,
+      weight: 1,
+      priority: 0,
+      zone: undefined,
+    });
+    expect(Object.isFrozen(i)).toBe(true);
+    expect(isInstance(i)).toBe(true);
+  });
+
+  it('fills default ports and keeps a base path without its trailing slash', () => {
+    expect(toInstance('https://api.example.test/v1/')).toMatchObject({
+      origin: 'https://api.example.test:443',
+      url: 'https://api.example.test:443/v1',
+      basePath: '/v1',
+      port: 443,
+      secure: true,
+    });
+    expect(toInstance('http://h').port).toBe(80);
+  });
+
+  it('accepts host/port records, including IPv6 hosts', () => {
+    expect(
+      toInstance({ host: '::1', port: 9000, secure: true, zone: 'a', weight: 3, priority: 1 }),
+    ).toMatchObject({
+      origin: 'https://[::1]:9000',
+      host: '::1',
+      zone: 'a',
+      weight: 3,
+      priority: 1,
+    });
+  });
+
+  it('keeps explicit ids and metadata', () => {
+    const i = toInstance({ url: 'http://10.0.0.1:80', id: 'pod-a', metadata: { version: '2' } });
+    expect(i.id).toBe('pod-a');
+    expect(i.metadata).toEqual({ version: '2' });
+  });
+
+  it.each([
+    [{ url: 'not a url' }, '`url` must be an absolute http:// or https:// URL, got "not a url"'],
+    [{ url: 'ftp://h:21' }, '`url` must use http: or https:, not ftp:, got "ftp://h:21"'],
+    [{ url: 'http://user:pw@h:1' }, '`url` must not carry credentials'],
+    [{ url: 'http://h:1/?q=1' }, '`url` must not have a query or fragment'],
+    [{ url: 42 }, '`url` must be a string, got 42'],
+    [{ url: 'http://h:1', id: '' }, '`id` must not be empty, got ""'],
+    [{ url: 'http://h:1', id: 7 }, '`id` must be a string, got 7'],
+    [{ url: 'http://h:1', zone: 3 }, '`zone` must be a string, got 3'],
+    [{ url: 'http://h:1', weight: 0 }, '`weight` must be a positive number up to 1000000, got 0'],
+    [{ url: 'http://h:1', weight: -1 }, '`weight` must be a positive number up to 1000000, got -1'],
+    [{ url: 'http://h:1', weight: '2' }, '`weight` must be a number, got "2"'],
+    [{ url: 'http://h:1', priority: 1.5 }, '`priority` must be an integer, got 1.5'],
+    [{ url: 'http://h:1', priority: -1 }, '`priority` must be at least 0, got -1'],
+    [{ url: 'http://h:1', priority: 200 }, '`priority` must be at most 127, got 200'],
+    [{ url: 'http://h:1', metadata: 'x' }, '`metadata` must be an object, got "x"'],
+    [{ url: 'http://h:1', colour: 'red' }, 'has unknown option `colour`'],
+    [{ host: 'h', port: 0 }, '`port` must be between 1 and 65535, got 0'],
+    [{ host: 'h', port: 70000 }, '`port` must be between 1 and 65535, got 70000'],
+    [{ host: 'h', port: 80.5 }, '`port` must be an integer, got 80.5'],
+    [{ host: '', port: 80 }, '`host` must not be empty, got ""'],
+    [{ host: 'a/b', port: 80 }, '`host` must be a host name or IP address, got "a/b"'],
+    [{ host: 'h', port: 80, secure: 'yes' }, '`secure` must be a boolean, got "yes"'],
+    [{ host: 'h' }, '`port` must be a number, got undefined'],
+    [{ name: 'x' }, 'must be a URL string or an object with `url` or `host` and `port`, got {"name":"x"}'],
+    ['localhost:8080', 'must use http: or https:'],
+    [null, 'must be a URL string or an object with `url` or `host` and `port`'],
+  ])('rejects %j with a message naming the field and value', (record, message) => {
+    expect(reasonFor(record)).toContain(message);
+  });
+
+  it('throws PICKET_INVALID_INSTANCE naming the index', () => {
+    try {
+      toInstances(['http://a:1', 'http://b:2', { url: 'http://c:3', weight: -1 }]);
+      expect.unreachable();
+    } catch (error) {
+      expect(isPicketError(error, 'PICKET_INVALID_INSTANCE')).toBe(true);
+      expect((error as Error).message).toBe(
+        'Invalid instance record at index 2: `weight` must be a positive number up to 1000000, got -1',
+      );
+    }
+  });
+
+  it('rejects two records with one id', () => {
+    expect(() => toInstances(['http://a:1', { url: 'http://b:2', id: 'http://a:1' }])).toThrow(
+      /index 1: `id` "http:\/\/a:1" is used by an earlier record/,
+    );
+  });
+
+  it('rejects a non-array list', () => {
+    expect(() => toInstances('http://a:1' as never)).toThrow(/Expected an array of instance records/);
+  });
+});

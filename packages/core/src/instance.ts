@@ -1,0 +1,243 @@
+// Instance records: what discovery hands to the balancer. Records are validated with zod and
+// normalised into immutable `Instance`s with a stable id.
+
+import { z } from 'zod';
+import { PicketError } from './errors.ts';
+import { describeIssues } from './options.ts';
+
+/** A record as discovery or the user gives it. */
+export type InstanceRecord =
+  | string
+  | {
+      /** `http://host:port` or `https://host:port`, optionally with a base path. */
+      url: string;
+      /** Stable identity across updates. Default: the URL's origin (plus base path). */
+      id?: string;
+      /** Zone or locality, for zone preference. */
+      zone?: string;
+      /** Relative share of traffic. Default 1. */
+      weight?: number;
+      /** Priority group: 0 is preferred, higher numbers are backups. Default 0. */
+      priority?: number;
+      /** Anything else the registry knows; filtered on by `where()` in discovery. */
+      metadata?: Record<string, unknown>;
+    }
+  | {
+      host: string;
+      port: number;
+      /** `https` when true. Default false. */
+      secure?: boolean;
+      id?: string;
+      zone?: string;
+      weight?: number;
+      priority?: number;
+      metadata?: Record<string, unknown>;
+    };
+
+/** A validated, normalised instance. Immutable; identity is `id`. */
+export interface Instance {
+  readonly id: string;
+  /** Origin plus base path, without a trailing slash: `http://10.0.0.1:8080` or `http://h:1/api`. */
+  readonly url: string;
+  /** `http://host:port`, what a connection pool is keyed on. */
+  readonly origin: string;
+  /** Base path to prefix to request paths; `''` when none. */
+  readonly basePath: string;
+  readonly host: string;
+  readonly port: number;
+  readonly secure: boolean;
+  readonly zone: string | undefined;
+  readonly weight: number;
+  readonly priority: number;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+export const MAX_WEIGHT = 1_000_000;
+export const MAX_PRIORITY = 127;
+
+const common = {
+  id: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(512, {
+    error: 'must be at most 512 characters',
+  }),
+  zone: z.string({ error: 'must be a string' }).max(256, { error: 'must be at most 256 characters' }),
+  weight: z
+    .number({ error: 'must be a number' })
+    .refine((w) => Number.isFinite(w) && w > 0 && w <= MAX_WEIGHT, {
+      error: `must be a positive number up to ${MAX_WEIGHT}`,
+    }),
+  priority: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be an integer' })
+    .min(0, { error: 'must be at least 0' })
+    .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` }),
+  metadata: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
+};
+
+const urlField = z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `must use http: or https:, not ${url.protocol}` });
+  } else if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must not carry credentials; pass them as headers' });
+  } else if (url.search !== '' || url.hash !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must not have a query or fragment' });
+  }
+});
+
+const urlRecord = z.strictObject({
+  url: urlField,
+  id: common.id.optional(),
+  zone: common.zone.optional(),
+  weight: common.weight.optional(),
+  priority: common.priority.optional(),
+  metadata: common.metadata.optional(),
+});
+
+const hostRecord = z.strictObject({
+  host: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .max(253, { error: 'must be at most 253 characters' })
+    .refine((h) => !/[\s/?#@]/.test(h), { error: 'must be a host name or IP address' }),
+  port: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be an integer' })
+    .min(1, { error: 'must be between 1 and 65535' })
+    .max(65535, { error: 'must be between 1 and 65535' }),
+  secure: z.boolean({ error: 'must be a boolean' }).optional(),
+  id: common.id.optional(),
+  zone: common.zone.optional(),
+  weight: common.weight.optional(),
+  priority: common.priority.optional(),
+  metadata: common.metadata.optional(),
+});
+
+const recordSchema = z.union([urlField, hostRecord, urlRecord], {
+  error: 'must be a URL string or an object with `url` or `host` and `port`',
+});
+
+// Instances made here, so that re-validating them (10,000 per discovery update) can be skipped.
+const made = new WeakSet<object>();
+
+/** True for an `Instance` produced by `toInstance`/`checkInstance` (already validated). */
+export function isInstance(value: unknown): value is Instance {
+  return typeof value === 'object' && value !== null && made.has(value);
+}
+
+export type InstanceCheck = { ok: true; instance: Instance } | { ok: false; reason: string };
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function fromUrl(raw: string): Pick<Instance, 'url' | 'origin' | 'basePath' | 'host' | 'port' | 'secure'> {
+  const url = new URL(raw);
+  const secure = url.protocol === 'https:';
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const origin = `${url.protocol}//${hostForUrl(host)}:${port}`;
+  return { url: origin + basePath, origin, basePath, host, port, secure };
+}
+
+// A union reports one list of issues per branch; show the branch the record was trying to be.
+function chooseBranchIssues(error: z.ZodError, input: unknown): z.core.$ZodIssue[] {
+  const first = error.issues[0];
+  if (first?.code !== 'invalid_union') return error.issues;
+  // Branch order as in recordSchema: URL string, host record, URL record.
+  const [asString, asHost, asUrl] = first.errors;
+  if (typeof input === 'string') return asString ?? error.issues;
+  if (input !== null && typeof input === 'object') {
+    if ('host' in input || 'port' in input) return asHost ?? error.issues;
+    if ('url' in input) return asUrl ?? error.issues;
+  }
+  return [
+    {
+      code: 'custom',
+      path: [],
+      message: 'must be a URL string or an object with `url` or `host` and `port`',
+      input,
+    },
+  ];
+}
+
+/** Validates and normalises one record, returning a reason instead of throwing. */
+export function checkInstance(record: unknown): InstanceCheck {
+  if (isInstance(record)) return { ok: true, instance: record };
+  const parsed = recordSchema.safeParse(record);
+  if (!parsed.success) {
+    const issues = chooseBranchIssues(parsed.error, record);
+    const reason =
+      issues.length === 1 && issues[0]?.path.length === 0 && issues[0].code !== 'unrecognized_keys'
+        ? `${issues[0]?.message}, got ${JSON.stringify(record) ?? String(record)}`
+        : describeIssues(issues, record);
+    return { ok: false, reason };
+  }
+  const data = parsed.data;
+  const where =
+    typeof data === 'string'
+      ? fromUrl(data)
+      : 'url' in data
+        ? fromUrl(data.url)
+        : fromUrl(`${data.secure ? 'https' : 'http'}://${hostForUrl(data.host)}:${data.port}`);
+  const fields: Partial<Pick<Instance, 'id' | 'zone' | 'weight' | 'priority'>> & {
+    metadata?: Record<string, unknown>;
+  } = typeof data === 'string' ? {} : data;
+  const instance: Instance = Object.freeze({
+    ...where,
+    id: fields.id ?? where.url,
+    zone: fields.zone,
+    weight: fields.weight ?? 1,
+    priority: fields.priority ?? 0,
+    metadata: Object.freeze({ ...(fields.metadata ?? {}) }),
+  });
+  made.add(instance);
+  return { ok: true, instance };
+}
+
+/** Validates and normalises one record, throwing `PICKET_INVALID_INSTANCE` naming the index. */
+export function toInstance(record: unknown, index = 0): Instance {
+  const result = checkInstance(record);
+  if (result.ok) return result.instance;
+  throw new PicketError(
+    'PICKET_INVALID_INSTANCE',
+    `Invalid instance record at index ${index}: ${result.reason}`,
+    {
+      details: { index },
+    },
+  );
+}
+
+/**
+ * Validates a whole list. Throws on the first invalid record; duplicate ids are an error too,
+ * since two records with one identity would share stats and state.
+ */
+export function toInstances(records: readonly unknown[]): Instance[] {
+  if (!Array.isArray(records)) {
+    throw new PicketError(
+      'PICKET_INVALID_INSTANCE',
+      `Expected an array of instance records, got ${JSON.stringify(records) ?? String(records)}`,
+    );
+  }
+  const seen = new Set<string>();
+  const out: Instance[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const instance = toInstance(records[i], i);
+    if (seen.has(instance.id)) {
+      throw new PicketError(
+        'PICKET_INVALID_INSTANCE',
+        `Invalid instance record at index ${i}: \`id\` ${JSON.stringify(instance.id)} is used by an earlier record; ids must be unique`,
+        { details: { index: i } },
+      );
+    }
+    seen.add(instance.id);
+    out.push(instance);
+  }
+  return out;
+}

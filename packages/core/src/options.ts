@@ -1,0 +1,60 @@
+// Parsing of options and records with zod, turning zod's issues into Picket errors that name the
+// field and the value that was given.
+
+import type { z } from 'zod';
+import { describeValue, type ErrorCode, PicketError } from './errors.ts';
+
+type Issue = z.core.$ZodIssue;
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** One line per issue: `` `retry.retries` expected a non-negative integer, got -1 ``. */
+export function describeIssues(
+  issues: readonly Issue[],
+  input: unknown,
+  prefix: readonly PropertyKey[] = [],
+): string {
+  return issues
+    .map((issue) => {
+      const path = [...prefix, ...issue.path];
+      const where = path.length === 0 ? 'value' : `\`${formatPath(path)}\``;
+      if (issue.code === 'unrecognized_keys') {
+        return `${where} has unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
+      }
+      return `${where} ${issue.message}, got ${describeValue(valueAt(input, issue.path))}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Parses `input` with `schema`, or throws a PicketError with `code` whose message starts with
+ * `what` and names every wrong field and its value.
+ */
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  code: ErrorCode = 'PICKET_INVALID_OPTIONS',
+): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new PicketError(code, `${what}: ${describeIssues(result.error.issues, input)}`, {
+    cause: result.error,
+  });
+}

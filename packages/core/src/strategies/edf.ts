@@ -1,0 +1,147 @@
+// Earliest-deadline-first scheduler over endpoint indices, as Envoy's EdfScheduler: each endpoint
+// is due again 1/weight after it was picked, so picks follow weights smoothly in O(log n).
+// Backs weighted round robin and weighted least request. Internal to the strategies.
+
+import type { Endpoint } from '../endpoint.ts';
+
+// Deadlines grow by about 1/(total weight) per pick. Past this they are shifted back to 0 so the
+// doubles keep enough precision to separate 1/weight steps even for weights near a million.
+const REBASE_AT = 2 ** 20;
+
+export class EdfScheduler {
+  // A 4-ary min-heap (half the depth of a binary one, children in one cache line) kept as two
+  // parallel arrays, deadline and endpoint index per slot, so
+  // that comparisons read neighbouring memory rather than chasing indices.
+  private keys = new Float64Array(0);
+  private items = new Int32Array(0);
+  /** Endpoints popped while skipping excluded ones, and their deadlines, pushed back after. */
+  private heldItems = new Int32Array(0);
+  private heldKeys = new Float64Array(0);
+  private size = 0;
+  /** Virtual time: the deadline of the last endpoint picked. */
+  private now = 0;
+  /** Deadline of the endpoint last returned by `take`. */
+  private due = 0;
+  /** Whether that endpoint was removed from the heap, or is still its top. */
+  private popped = false;
+
+  /** Empties the scheduler for `n` endpoints, reusing its arrays when they are large enough. */
+  reset(n: number): void {
+    if (this.items.length < n) {
+      this.keys = new Float64Array(n);
+      this.items = new Int32Array(n);
+      this.heldKeys = new Float64Array(n);
+      this.heldItems = new Int32Array(n);
+    }
+    this.size = 0;
+    this.now = 0;
+  }
+
+  /**
+   * Adds endpoint `index` with a random phase in [0, 1) of its first period, so that clients
+   * started together do not all pick the same endpoint first.
+   */
+  add(index: number, weight: number, phase: number): void {
+    this.push(index, weight > 0 ? phase / weight : Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * The earliest-due endpoint whose id is not in `exclude`, or -1 when all are excluded. The
+   * caller must then hand it to `reschedule`.
+   */
+  take(endpoints: readonly Endpoint[], exclude: ReadonlySet<string> | undefined): number {
+    if (this.size === 0) return -1;
+    if (exclude === undefined) {
+      // The top stays in place and `reschedule` sifts it down: one pass instead of two.
+      this.popped = false;
+      this.due = this.keys[0]!;
+      return this.items[0]!;
+    }
+    this.popped = true;
+    let held = 0;
+    let found = -1;
+    while (this.size > 0) {
+      const index = this.items[0]!;
+      const key = this.keys[0]!;
+      this.pop();
+      if (!exclude.has(endpoints[index]!.instance.id)) {
+        found = index;
+        this.due = key;
+        break;
+      }
+      this.heldItems[held] = index;
+      this.heldKeys[held++] = key;
+    }
+    // Skipped endpoints are due no earlier than the one picked: owed at most one turn, so an
+    // endpoint excluded for a long while does not take a burst of picks when it comes back.
+    const floor = found >= 0 && this.due < Number.POSITIVE_INFINITY ? this.due : Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < held; i++) this.push(this.heldItems[i]!, Math.max(this.heldKeys[i]!, floor));
+    return found;
+  }
+
+  /** Puts back the endpoint returned by `take`, due again 1/weight from now. */
+  reschedule(index: number, weight: number): void {
+    // An endpoint of weight 0 is due at infinity; time only moves on finite deadlines.
+    if (this.due < Number.POSITIVE_INFINITY) this.now = this.due;
+    if (this.now > REBASE_AT) this.rebase();
+    const next = weight > 0 ? this.now + 1 / weight : Number.POSITIVE_INFINITY;
+    if (this.popped) this.push(index, next);
+    else this.siftDown(index, next);
+  }
+
+  private rebase(): void {
+    // Subtracting one constant keeps the heap order, so no re-heapify is needed.
+    const shift = this.now;
+    for (let i = 0; i < this.size; i++) this.keys[i] = this.keys[i]! - shift;
+    this.now = 0;
+  }
+
+  private push(index: number, key: number): void {
+    const keys = this.keys;
+    const items = this.items;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 2;
+      if (keys[parent]! <= key) break;
+      keys[i] = keys[parent]!;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    keys[i] = key;
+    items[i] = index;
+  }
+
+  private pop(): void {
+    const last = --this.size;
+    if (last > 0) this.siftDown(this.items[last]!, this.keys[last]!);
+  }
+
+  /** Replaces the top with `index` due at `key` and moves it down to where it belongs. */
+  private siftDown(index: number, key: number): void {
+    const keys = this.keys;
+    const items = this.items;
+    const size = this.size;
+    let i = 0;
+    for (;;) {
+      const first = 4 * i + 1;
+      if (first >= size) break;
+      // The earliest of up to four children.
+      let child = first;
+      let due = keys[first]!;
+      const end = first + 4 < size ? first + 4 : size;
+      for (let c = first + 1; c < end; c++) {
+        if (keys[c]! < due) {
+          due = keys[c]!;
+          child = c;
+        }
+      }
+      // Past equal deadlines too, so ties are served in turn.
+      if (due > key) break;
+      keys[i] = due;
+      items[i] = items[child]!;
+      i = child;
+    }
+    keys[i] = key;
+    items[i] = index;
+  }
+}

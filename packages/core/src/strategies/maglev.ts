@@ -1,0 +1,135 @@
+// Maglev consistent hashing (Google's, with Envoy's weighting): a lookup table of prime size in
+// which each endpoint fills slots along its own permutation, taking turns in proportion to weight.
+// Keys spread almost exactly evenly, and removing an endpoint moves little more than its keys.
+
+import { z } from 'zod';
+import type { Endpoint } from '../endpoint.ts';
+import { hashKey, hashString } from '../hash.ts';
+import { parseWith } from '../options.ts';
+import type { PickContext } from '../outcome.ts';
+import { type RandomSource, randomIndex } from '../random.ts';
+import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
+import { allExcluded, exclusions, weightOf } from './common.ts';
+
+export interface MaglevOptions {
+  /**
+   * Slots in the lookup table; must be prime. Should be well above 100 × the number of endpoints
+   * for an even spread. Default 65537.
+   */
+  tableSize?: number;
+}
+
+const MAX_TABLE = 5_000_011;
+
+function isPrime(n: number): boolean {
+  if (n < 2 || n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}
+
+const schema = z.strictObject(
+  {
+    tableSize: z
+      .number({ error: `must be a prime number up to ${MAX_TABLE}` })
+      .int({ error: `must be a prime number up to ${MAX_TABLE}` })
+      .max(MAX_TABLE, { error: `must be a prime number up to ${MAX_TABLE}` })
+      .refine(isPrime, { error: `must be a prime number up to ${MAX_TABLE} (65537 and 5000011 are)` })
+      .default(65537),
+  },
+  { error: 'must be an object' },
+);
+
+// Seeds of the two hashes of an instance id that give its offset and skip.
+const OFFSET_SEED = 0x9e3779b9;
+const SKIP_SEED = 0x85ebca6b;
+
+class MaglevPicker implements Picker {
+  private readonly random: RandomSource;
+  private readonly size: number;
+  private endpoints: readonly Endpoint[] = [];
+  /** Slot → endpoint index; -1 only when there are no endpoints. */
+  private readonly table: Int32Array;
+
+  constructor(random: RandomSource, size: number) {
+    this.random = random;
+    this.size = size;
+    this.table = new Int32Array(size).fill(-1);
+  }
+
+  rebuild(endpoints: readonly Endpoint[]): void {
+    this.endpoints = endpoints;
+    const n = endpoints.length;
+    const m = this.size;
+    const table = this.table;
+    table.fill(-1);
+    if (n === 0) return;
+    // Endpoints take turns in id order, so every client builds the same table from the same
+    // set whatever order discovery listed it in.
+    const ids = endpoints.map((e) => e.instance.id);
+    const byId = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
+    const next = new Float64Array(n); // next slot on each endpoint's permutation
+    const skip = new Float64Array(n);
+    const weight = new Float64Array(n);
+    const target = new Float64Array(n);
+    let maxWeight = 0;
+    for (let k = 0; k < n; k++) {
+      const id = ids[byId[k]!]!;
+      next[k] = hashString(id, OFFSET_SEED) % m;
+      skip[k] = (hashString(id, SKIP_SEED) % (m - 1)) + 1;
+      const w = weightOf(endpoints[byId[k]!]!);
+      weight[k] = w > 0 ? w : Number.MIN_VALUE;
+      if (weight[k]! > maxWeight) maxWeight = weight[k]!;
+    }
+    // Envoy's weighted Maglev: in each round an endpoint takes a slot only if its weight has
+    // earned one, so an endpoint of weight max/3 fills a slot every third round.
+    let filled = 0;
+    for (let round = 1; filled < m; round++) {
+      for (let k = 0; k < n && filled < m; k++) {
+        if (round * weight[k]! < target[k]!) continue;
+        target[k] = target[k]! + maxWeight;
+        let slot = next[k]!;
+        while (table[slot] !== -1) {
+          slot += skip[k]!;
+          if (slot >= m) slot -= m;
+        }
+        table[slot] = byId[k]!;
+        slot += skip[k]!;
+        next[k] = slot >= m ? slot - m : slot;
+        filled++;
+      }
+    }
+  }
+
+  pick(ctx: PickContext | undefined, _now: number): Endpoint | undefined {
+    const endpoints = this.endpoints;
+    if (endpoints.length === 0) return undefined;
+    const m = this.size;
+    const key = ctx?.key;
+    const slot = key === undefined ? randomIndex(this.random, m) : hashKey(key) % m;
+    const table = this.table;
+    const first = endpoints[table[slot]!]!;
+    const exclude = exclusions(ctx);
+    if (exclude === undefined || !exclude.has(first.instance.id)) return first;
+    if (allExcluded(endpoints, exclude)) return undefined;
+    // Walk forward to the next allowed endpoint: neighbouring slots belong to random endpoints,
+    // so this ends within a few steps, and every retry of this key goes the same way.
+    for (let step = 1; step < m; step++) {
+      const k = slot + step < m ? slot + step : slot + step - m;
+      const endpoint = endpoints[table[k]!]!;
+      if (!exclude.has(endpoint.instance.id)) return endpoint;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Maglev: like ring hash, requests with the same `key` go to the same endpoint, with a more even
+ * spread and O(1) lookup, at the cost of slightly more keys moving when membership changes.
+ */
+export function maglev(options?: MaglevOptions): Strategy {
+  const { tableSize } = parseWith(schema, options ?? {}, 'Invalid maglev() options');
+  return {
+    name: 'maglev',
+    create: (ctx: StrategyContext) => new MaglevPicker(ctx.random, tableSize),
+  };
+}

@@ -1,0 +1,170 @@
+// Ring hash (ketama-style consistent hashing): each endpoint owns points on a 32-bit ring in
+// proportion to its weight, and a key goes to the owner of the first point at or after its hash.
+// Removing one of N endpoints moves only the keys it owned, about 1/N of them.
+
+import { z } from 'zod';
+import type { Endpoint } from '../endpoint.ts';
+import { hashKey, hashString } from '../hash.ts';
+import { parseWith } from '../options.ts';
+import type { PickContext } from '../outcome.ts';
+import type { RandomSource } from '../random.ts';
+import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
+import { allExcluded, exclusions, integerIn, weightOf } from './common.ts';
+
+export interface RingHashOptions {
+  /** Fewest points on the ring; more points follow weights more closely. Default 1024. */
+  minRingSize?: number;
+  /** Most points on the ring, bounding memory and rebuild time. Default 8388608 (2^23). */
+  maxRingSize?: number;
+}
+
+const MAX_RING = 2 ** 23;
+
+const schema = z
+  .strictObject(
+    {
+      minRingSize: integerIn(1, MAX_RING, 1024),
+      maxRingSize: integerIn(1, MAX_RING, MAX_RING),
+    },
+    { error: 'must be an object' },
+  )
+  .refine((o) => o.minRingSize <= o.maxRingSize, {
+    error: 'must be at least `minRingSize`',
+    path: ['maxRingSize'],
+  });
+
+// Endpoint indices below this fit beside a 32-bit hash in a double's 53-bit mantissa.
+const INDEX_LIMIT = 2 ** 21;
+
+/**
+ * Points per unit of weight: enough for `minRingSize` in all and for the lightest endpoint to get
+ * one, rounded up to a power of two. The rounding keeps it unchanged when an endpoint joins or
+ * leaves (unless the total weight crosses a power of two), so the others keep exactly their
+ * points and only the keys of the endpoint that left move.
+ */
+function pointsPerWeight(totalWeight: number, minWeight: number, minRing: number, maxRing: number): number {
+  const scale = 2 ** Math.ceil(Math.log2(Math.max(minRing / totalWeight, 1 / minWeight)));
+  // Past the cap, the exact cap instead (every endpoint still gets at least one point).
+  return scale * totalWeight > maxRing ? maxRing / totalWeight : scale;
+}
+
+/** Weight on the ring: an endpoint weighing 0 is still reachable, as if it weighed 1. */
+function ringWeight(endpoint: Endpoint): number {
+  const w = weightOf(endpoint);
+  return w > 0 ? w : 1;
+}
+
+/** Sorts points by hash, ties by endpoint index, returning the sorted hashes and owners. */
+function sortPoints(hashes: Uint32Array, owners: Int32Array, n: number): void {
+  const size = hashes.length;
+  if (n <= INDEX_LIMIT) {
+    // Packed into doubles (hash × 2^21 + index, exact below 2^53) for a native numeric sort.
+    const packed = new Float64Array(size);
+    for (let k = 0; k < size; k++) packed[k] = hashes[k]! * INDEX_LIMIT + owners[k]!;
+    packed.sort();
+    for (let k = 0; k < size; k++) {
+      const v = packed[k]!;
+      const hash = Math.floor(v / INDEX_LIMIT);
+      hashes[k] = hash;
+      owners[k] = v - hash * INDEX_LIMIT;
+    }
+    return;
+  }
+  const order = Array.from({ length: size }, (_, k) => k);
+  order.sort((a, b) => hashes[a]! - hashes[b]! || owners[a]! - owners[b]!);
+  const h = hashes.slice();
+  const o = owners.slice();
+  for (let k = 0; k < size; k++) {
+    hashes[k] = h[order[k]!]!;
+    owners[k] = o[order[k]!]!;
+  }
+}
+
+class RingHashPicker implements Picker {
+  private readonly random: RandomSource;
+  private readonly minRing: number;
+  private readonly maxRing: number;
+  private endpoints: readonly Endpoint[] = [];
+  /** Sorted point hashes, and the endpoint index owning each point. */
+  private points = new Uint32Array(0);
+  private owners = new Int32Array(0);
+
+  constructor(random: RandomSource, minRing: number, maxRing: number) {
+    this.random = random;
+    this.minRing = minRing;
+    this.maxRing = maxRing;
+  }
+
+  rebuild(endpoints: readonly Endpoint[]): void {
+    this.endpoints = endpoints;
+    const n = endpoints.length;
+    let total = 0;
+    let min = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const w = ringWeight(endpoints[i]!);
+      total += w;
+      if (w < min) min = w;
+    }
+    const scale = n === 0 ? 0 : pointsPerWeight(total, min, this.minRing, this.maxRing);
+    let size = 0;
+    for (let i = 0; i < n; i++) size += Math.max(1, Math.round(scale * ringWeight(endpoints[i]!)));
+    const points = new Uint32Array(size);
+    const owners = new Int32Array(size);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const endpoint = endpoints[i]!;
+      const count = Math.max(1, Math.round(scale * ringWeight(endpoint)));
+      // A point hashes the id with the replica number as seed, so it stays put when others change.
+      const id = endpoint.instance.id;
+      for (let r = 0; r < count; r++) {
+        points[at] = hashString(id, r);
+        owners[at++] = i;
+      }
+    }
+    sortPoints(points, owners, n);
+    this.points = points;
+    this.owners = owners;
+  }
+
+  pick(ctx: PickContext | undefined, _now: number): Endpoint | undefined {
+    const points = this.points;
+    const size = points.length;
+    if (size === 0) return undefined;
+    const key = ctx?.key;
+    const hash = key === undefined ? (this.random() * 4294967296) >>> 0 : hashKey(key);
+    // First point at or after the hash, wrapping past the top of the ring.
+    let lo = 0;
+    let hi = size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (points[mid]! < hash) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === size) lo = 0;
+    const endpoints = this.endpoints;
+    const exclude = exclusions(ctx);
+    const first = endpoints[this.owners[lo]!]!;
+    if (exclude === undefined || !exclude.has(first.instance.id)) return first;
+    if (allExcluded(endpoints, exclude)) return undefined;
+    // Walk clockwise to the next allowed owner: the same endpoint every retry of this key gets.
+    for (let step = 1; step < size; step++) {
+      let k = lo + step;
+      if (k >= size) k -= size;
+      const endpoint = endpoints[this.owners[k]!]!;
+      if (!exclude.has(endpoint.instance.id)) return endpoint;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Ring hash: requests with the same `key` go to the same endpoint while it is available, and
+ * membership changes move few keys. Requests without a key go to a random point.
+ */
+export function ringHash(options?: RingHashOptions): Strategy {
+  const { minRingSize, maxRingSize } = parseWith(schema, options ?? {}, 'Invalid ringHash() options');
+  return {
+    name: 'ring-hash',
+    create: (ctx: StrategyContext) => new RingHashPicker(ctx.random, minRingSize, maxRingSize),
+  };
+}

@@ -1,0 +1,148 @@
+// The balancer's public contract: options, the pick handle, snapshots.
+
+import type { BalancerEvents, HealthState, InstanceState } from './events.ts';
+import type { Instance, InstanceRecord } from './instance.ts';
+import type { Outcome, PickContext } from './outcome.ts';
+import type { RandomSource } from './random.ts';
+import type { Strategy } from './strategy.ts';
+
+export type StrategyName =
+  | 'round-robin'
+  | 'random'
+  | 'least-request'
+  | 'peak-ewma'
+  | 'weighted-response-time'
+  | 'ring-hash'
+  | 'maglev';
+
+export interface OutlierDetectionOptions {
+  /** How often success-rate and failure-percentage ejection run, ms. Default 10000. */
+  intervalMs?: number;
+  /** Consecutive failures (transport errors or 5xx) that eject at once. Default 5; 0 turns it off. */
+  consecutiveFailures?: number;
+  /** First ejection lasts this long, ms; the n-th lasts n times as long. Default 30000. */
+  baseEjectionMs?: number;
+  /** Ejections never last longer than this, ms. Default 300000. */
+  maxEjectionMs?: number;
+  /** At most this percentage of instances ejected at once (always at least one). Default 10. */
+  maxEjectionPercent?: number;
+  /** Ejects instances whose success rate is below mean − factor × stdev. `false` turns it off. */
+  successRate?:
+    | false
+    | {
+        /** Default 1.9. */
+        stdevFactor?: number;
+        /** Instances with enough requests needed to evaluate. Default 5. */
+        minimumHosts?: number;
+        /** Requests in the interval an instance needs to be evaluated. Default 100. */
+        requestVolume?: number;
+      };
+  /** Ejects instances whose failure percentage is at or above a threshold. `false` turns it off. */
+  failurePercentage?:
+    | false
+    | {
+        /** Percent. Default 85. */
+        threshold?: number;
+        /** Default 5. */
+        minimumHosts?: number;
+        /** Default 50. */
+        requestVolume?: number;
+      };
+}
+
+export interface SlowStartOptions {
+  /** How long a new instance ramps up, ms. */
+  windowMs: number;
+  /** Ramp shape: weight × (t / window)^(1 / aggression). Default 1 (linear). */
+  aggression?: number;
+  /** Lowest weight share during the ramp, percent. Default 10. */
+  minWeightPercent?: number;
+}
+
+export interface ZoneOptions {
+  /** The caller's own zone. Instances in it are preferred. */
+  local: string;
+}
+
+export interface BalancerOptions {
+  /** Strategy name or factory. Default `'peak-ewma'`. */
+  strategy?: StrategyName | Strategy;
+  /**
+   * Below this percentage of available instances in a priority level (when lower levels cannot
+   * absorb the load), balance across all of that level's instances, healthy or not. Default 50;
+   * 0 turns panic off.
+   */
+  panicThreshold?: number;
+  /** Priority spill-over: a level keeps all traffic while available share × this ≥ 1. Default 1.4. */
+  overprovisioningFactor?: number;
+  /** Ramp new instances' weight up. Off by default. */
+  slowStart?: SlowStartOptions | false;
+  /** Prefer instances in the caller's zone (or pass the zone name). Off by default. */
+  zone?: ZoneOptions | string;
+  /** Passive health. On by default with the defaults above; `false` turns it off. */
+  outlierDetection?: OutlierDetectionOptions | false;
+  /**
+   * Health sources that start as `unknown` for a new instance (an active checker registers
+   * `'active'`). Unknown instances are used only when no known-healthy one is available.
+   */
+  healthSources?: readonly string[];
+  /** Random source in [0, 1). Default Math.random. Seed it in tests. */
+  random?: RandomSource;
+  /** Clock in ms. Default: `performance.now()`, read at most once per millisecond. */
+  now?: () => number;
+}
+
+/** A chosen instance. Call `release` exactly once when the request completes. */
+export interface Pick {
+  readonly instance: Instance;
+  release(outcome: Outcome): void;
+}
+
+export interface InstanceSnapshot {
+  id: string;
+  url: string;
+  zone: string | undefined;
+  priority: number;
+  /** The record's weight. */
+  weight: number;
+  /** The weight balanced on now (slow start, reported weight). */
+  effectiveWeight: number;
+  state: InstanceState;
+  /** Unhealthy or unknown sources and their reasons. */
+  health: Record<string, { state: HealthState; reason: string }>;
+  active: number;
+  requests: number;
+  failures: number;
+  /** Peak-EWMA latency now, ms. */
+  latencyMs: number;
+  /** Mean latency since joining, ms, or undefined with no samples. */
+  meanLatencyMs: number | undefined;
+  ejections: number;
+  /** Balancer clock time the current ejection ends, or undefined. */
+  ejectedUntil: number | undefined;
+}
+
+export interface BalancerSnapshot {
+  strategy: string;
+  instances: InstanceSnapshot[];
+  /** Priority levels in panic. */
+  panic: number[];
+}
+
+export interface Balancer {
+  /** Replaces the membership. Instances that stay keep stats and state. Throws on invalid records. */
+  update(records: readonly InstanceRecord[]): void;
+  /** Chooses an instance. Throws PICKET_NO_INSTANCES or PICKET_NO_AVAILABLE_INSTANCE. */
+  pick(ctx?: PickContext): Pick;
+  /** Reports a health source's verdict on an instance (active checks use source `'active'`). */
+  setHealth(id: string, state: HealthState, reason?: string, source?: string): void;
+  /** Sets a server-reported weight (undefined returns to the record's weight). */
+  setWeight(id: string, weight: number | undefined): void;
+  /** Current instances (not those draining after removal). */
+  instances(): readonly Instance[];
+  snapshot(): BalancerSnapshot;
+  on<K extends keyof BalancerEvents>(name: K, fn: (payload: BalancerEvents[K]) => void): () => void;
+  /** Stops accepting picks; in-flight releases are still accepted. Idempotent. */
+  close(): void;
+  readonly closed: boolean;
+}
