@@ -19,13 +19,16 @@ export { describeIssues, formatPath, parseWith } from './options.ts';
 export { type ErrorKind, isFailure, type Outcome, type PickContext } from './outcome.ts';
 export { type RandomSource, seededRandom } from './random.ts';
 export { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
-export { leastRequest } from './strategies/least-request.ts';
-export { maglev } from './strategies/maglev.ts';
-export { peakEwma } from './strategies/peak-ewma.ts';
+export { type LeastRequestOptions, leastRequest } from './strategies/least-request.ts';
+export { type MaglevOptions, maglev } from './strategies/maglev.ts';
+export { type PeakEwmaOptions, peakEwma } from './strategies/peak-ewma.ts';
 export { random } from './strategies/random.ts';
-export { ringHash } from './strategies/ring-hash.ts';
+export { type RingHashOptions, ringHash } from './strategies/ring-hash.ts';
 export { roundRobin } from './strategies/round-robin.ts';
-export { weightedResponseTime } from './strategies/weighted-response-time.ts';
+export {
+  type WeightedResponseTimeOptions,
+  weightedResponseTime,
+} from './strategies/weighted-response-time.ts';
 export type { LatencyTracking, Picker, Strategy, StrategyContext } from './strategy.ts';
 export type {
   Balancer,

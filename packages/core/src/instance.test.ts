@@ -109,3 +109,45 @@ describe('instance records', () => {
     expect(() => toInstances('http://a:1' as never)).toThrow(/Expected an array of instance records/);
   });
 });
+
+describe('the fast path for well-formed records', () => {
+  it('agrees with the schema on every record it accepts', async () => {
+    const fc = (await import('fast-check')).default;
+    const { checkWithSchema } = await import('./instance.ts');
+    const host = fc.oneof(
+      fc.domain(),
+      fc.ipV4(),
+      fc.constantFrom('010.0.0.1', '1.2.3.04', '2130706433', 'a.1', 'LocalHost', 'x--y.test', '0.0.0.0'),
+    );
+    const url = fc
+      .tuple(
+        fc.constantFrom('http', 'https', 'HTTP'),
+        host,
+        fc.integer({ min: 0, max: 70000 }),
+        fc.constantFrom('', '/', '/api', '/api/', '/a/b/', '//x', '/./a', '/%20', '/a b'),
+      )
+      .map(([scheme, h, port, path]) => `${scheme}://${h}:${port}${path}`);
+    const record = fc.oneof(
+      url,
+      fc.record(
+        {
+          url,
+          id: fc.oneof(fc.string({ maxLength: 3 }), fc.constant(undefined)),
+          weight: fc.oneof(fc.double({ noNaN: false }), fc.integer({ min: 1, max: 5 })),
+          priority: fc.oneof(fc.integer({ min: -2, max: 130 }), fc.double()),
+          zone: fc.oneof(fc.string({ maxLength: 3 }), fc.integer()),
+        },
+        { requiredKeys: ['url'] },
+      ),
+    );
+    fc.assert(
+      fc.property(record, (r) => {
+        const slow = checkWithSchema(r);
+        const fast = checkInstance(r);
+        expect(fast.ok).toBe(slow.ok);
+        if (fast.ok && slow.ok) expect(fast.instance).toEqual(slow.instance);
+      }),
+      { numRuns: 3000, seed: 42 },
+    );
+  });
+});

@@ -9,8 +9,7 @@ import type { Endpoint } from '../endpoint.ts';
 const REBASE_AT = 2 ** 20;
 
 export class EdfScheduler {
-  // A 4-ary min-heap (half the depth of a binary one, children in one cache line) kept as two
-  // parallel arrays, deadline and endpoint index per slot, so
+  // A binary min-heap kept as two parallel arrays, deadline and endpoint index per slot, so
   // that comparisons read neighbouring memory rather than chasing indices.
   private keys = new Float64Array(0);
   private items = new Int32Array(0);
@@ -101,7 +100,7 @@ export class EdfScheduler {
     const items = this.items;
     let i = this.size++;
     while (i > 0) {
-      const parent = (i - 1) >> 2;
+      const parent = (i - 1) >> 1;
       if (keys[parent]! <= key) break;
       keys[i] = keys[parent]!;
       items[i] = items[parent]!;
@@ -123,21 +122,12 @@ export class EdfScheduler {
     const size = this.size;
     let i = 0;
     for (;;) {
-      const first = 4 * i + 1;
-      if (first >= size) break;
-      // The earliest of up to four children.
-      let child = first;
-      let due = keys[first]!;
-      const end = first + 4 < size ? first + 4 : size;
-      for (let c = first + 1; c < end; c++) {
-        if (keys[c]! < due) {
-          due = keys[c]!;
-          child = c;
-        }
-      }
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && keys[child + 1]! < keys[child]!) child++;
       // Past equal deadlines too, so ties are served in turn.
-      if (due > key) break;
-      keys[i] = due;
+      if (keys[child]! > key) break;
+      keys[i] = keys[child]!;
       items[i] = items[child]!;
       i = child;
     }

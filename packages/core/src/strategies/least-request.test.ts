@@ -43,7 +43,11 @@ describe('leastRequest', () => {
     const endpoints = makeEndpoints(10);
     for (const e of endpoints) e.active = 3;
     endpoints[0]!.active = 0;
-    const s = shares(countPicks(makePicker(leastRequest({ choices: 3 }), endpoints), TIMES), endpoints, TIMES);
+    const s = shares(
+      countPicks(makePicker(leastRequest({ choices: 3 }), endpoints), TIMES),
+      endpoints,
+      TIMES,
+    );
     expect(s[0]).toBeGreaterThan(0.28);
     expect(s[0]).toBeLessThan(0.32);
   });

@@ -95,7 +95,10 @@ class LeastRequestPicker implements Picker {
 
   // The samples come in random order, so keeping the first on a tie breaks ties at random.
 
-  private two(endpoints: readonly Endpoint[], exclude: ReadonlySet<string> | undefined): Endpoint | undefined {
+  private two(
+    endpoints: readonly Endpoint[],
+    exclude: ReadonlySet<string> | undefined,
+  ): Endpoint | undefined {
     const n = endpoints.length;
     const i = randomIndex(this.random, n);
     let j = randomIndex(this.random, n - 1);
@@ -107,7 +110,10 @@ class LeastRequestPicker implements Picker {
     return b.active < a.active ? b : a;
   }
 
-  private sample(endpoints: readonly Endpoint[], exclude: ReadonlySet<string> | undefined): Endpoint | undefined {
+  private sample(
+    endpoints: readonly Endpoint[],
+    exclude: ReadonlySet<string> | undefined,
+  ): Endpoint | undefined {
     // A partial Fisher-Yates shuffle draws `choices` distinct indices; any permutation is a
     // valid start for the next pick, so `order` never needs resetting.
     const order = this.order;

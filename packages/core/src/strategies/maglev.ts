@@ -43,6 +43,40 @@ const schema = z.strictObject(
 const OFFSET_SEED = 0x9e3779b9;
 const SKIP_SEED = 0x85ebca6b;
 
+// Endpoint indices below this fit beside a 32-bit hash in a double's 53-bit mantissa.
+const INDEX_LIMIT = 2 ** 21;
+
+/**
+ * Endpoint indices ordered by a hash of the id, then by id: an order that depends on the set
+ * alone, so every client builds the same table whatever order discovery listed it in. (Hashes
+ * sort natively as doubles; comparing the ids themselves would be several times slower.)
+ */
+function canonicalOrder(endpoints: readonly Endpoint[], hashes: Uint32Array): Int32Array {
+  const n = endpoints.length;
+  const order = new Int32Array(n);
+  if (n < INDEX_LIMIT) {
+    const packed = new Float64Array(n);
+    for (let i = 0; i < n; i++) packed[i] = hashes[i]! * INDEX_LIMIT + i;
+    packed.sort();
+    for (let k = 0; k < n; k++) order[k] = packed[k]! % INDEX_LIMIT;
+  } else {
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => hashes[a]! - hashes[b]!);
+  }
+  // Equal hashes are rare; put runs of them in id order by insertion sort.
+  for (let k = 1; k < n; k++) {
+    const index = order[k]!;
+    const id = endpoints[index]!.instance.id;
+    let j = k - 1;
+    while (j >= 0 && hashes[order[j]!] === hashes[index] && endpoints[order[j]!]!.instance.id > id) {
+      order[j + 1] = order[j]!;
+      j--;
+    }
+    order[j + 1] = index;
+  }
+  return order;
+}
+
 class MaglevPicker implements Picker {
   private readonly random: RandomSource;
   private readonly size: number;
@@ -63,19 +97,17 @@ class MaglevPicker implements Picker {
     const table = this.table;
     table.fill(-1);
     if (n === 0) return;
-    // Endpoints take turns in id order, so every client builds the same table from the same
-    // set whatever order discovery listed it in.
-    const ids = endpoints.map((e) => e.instance.id);
-    const byId = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
-    const next = new Float64Array(n); // next slot on each endpoint's permutation
-    const skip = new Float64Array(n);
+    const offsets = new Uint32Array(n);
+    for (let i = 0; i < n; i++) offsets[i] = hashString(endpoints[i]!.instance.id, OFFSET_SEED);
+    const byId = canonicalOrder(endpoints, offsets);
+    const next = new Int32Array(n); // next slot on each endpoint's permutation
+    const skip = new Int32Array(n);
     const weight = new Float64Array(n);
     const target = new Float64Array(n);
     let maxWeight = 0;
     for (let k = 0; k < n; k++) {
-      const id = ids[byId[k]!]!;
-      next[k] = hashString(id, OFFSET_SEED) % m;
-      skip[k] = (hashString(id, SKIP_SEED) % (m - 1)) + 1;
+      next[k] = offsets[byId[k]!]! % m;
+      skip[k] = (hashString(endpoints[byId[k]!]!.instance.id, SKIP_SEED) % (m - 1)) + 1;
       const w = weightOf(endpoints[byId[k]!]!);
       weight[k] = w > 0 ? w : Number.MIN_VALUE;
       if (weight[k]! > maxWeight) maxWeight = weight[k]!;

@@ -50,7 +50,10 @@ describe('random', () => {
   });
 
   it('finds the few endpoints left when most are excluded', () => {
-    const endpoints = makeEndpoints(50, Array.from({ length: 50 }, (_, i) => i + 1));
+    const endpoints = makeEndpoints(
+      50,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     const exclude = new Set(endpoints.slice(2).map((e) => e.instance.id));
     const counts = countPicks(makePicker(random(), endpoints), 3000, { exclude });
     expect([...counts.keys()].sort()).toEqual([urlOf(0), urlOf(1)]);

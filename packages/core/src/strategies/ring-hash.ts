@@ -54,10 +54,13 @@ function ringWeight(endpoint: Endpoint): number {
   return w > 0 ? w : 1;
 }
 
-/** Sorts points by hash, ties by endpoint index, returning the sorted hashes and owners. */
-function sortPoints(hashes: Uint32Array, owners: Int32Array, n: number): void {
+/**
+ * Sorts the points by hash, and points of equal hash by the id of their owner, so that the ring
+ * depends on the set alone and not on the order discovery listed it in.
+ */
+function sortPoints(hashes: Uint32Array, owners: Int32Array, endpoints: readonly Endpoint[]): void {
   const size = hashes.length;
-  if (n <= INDEX_LIMIT) {
+  if (endpoints.length < INDEX_LIMIT) {
     // Packed into doubles (hash × 2^21 + index, exact below 2^53) for a native numeric sort.
     const packed = new Float64Array(size);
     for (let k = 0; k < size; k++) packed[k] = hashes[k]! * INDEX_LIMIT + owners[k]!;
@@ -68,15 +71,27 @@ function sortPoints(hashes: Uint32Array, owners: Int32Array, n: number): void {
       hashes[k] = hash;
       owners[k] = v - hash * INDEX_LIMIT;
     }
-    return;
+  } else {
+    const order = Array.from({ length: size }, (_, k) => k);
+    order.sort((a, b) => hashes[a]! - hashes[b]!);
+    const h = hashes.slice();
+    const o = owners.slice();
+    for (let k = 0; k < size; k++) {
+      hashes[k] = h[order[k]!]!;
+      owners[k] = o[order[k]!]!;
+    }
   }
-  const order = Array.from({ length: size }, (_, k) => k);
-  order.sort((a, b) => hashes[a]! - hashes[b]! || owners[a]! - owners[b]!);
-  const h = hashes.slice();
-  const o = owners.slice();
-  for (let k = 0; k < size; k++) {
-    hashes[k] = h[order[k]!]!;
-    owners[k] = o[order[k]!]!;
+  // Equal hashes are rare; put runs of them in id order by insertion sort.
+  for (let k = 1; k < size; k++) {
+    if (hashes[k] !== hashes[k - 1]) continue;
+    const owner = owners[k]!;
+    const id = endpoints[owner]!.instance.id;
+    let j = k - 1;
+    while (j >= 0 && hashes[j] === hashes[k] && endpoints[owners[j]!]!.instance.id > id) {
+      owners[j + 1] = owners[j]!;
+      j--;
+    }
+    owners[j + 1] = owner;
   }
 }
 
@@ -121,7 +136,7 @@ class RingHashPicker implements Picker {
         owners[at++] = i;
       }
     }
-    sortPoints(points, owners, n);
+    sortPoints(points, owners, endpoints);
     this.points = points;
     this.owners = owners;
   }

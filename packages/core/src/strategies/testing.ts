@@ -48,7 +48,8 @@ export function shares(counts: Map<string, number>, endpoints: readonly Endpoint
 /** Maps each key 0…keys-1 to the id of the endpoint it picks. */
 export function keyOwners(picker: Picker, keys: number, exclude?: ReadonlySet<string>): string[] {
   const owners: string[] = [];
-  for (let k = 0; k < keys; k++) owners.push(picker.pick({ key: `user-${k}`, exclude }, 0)?.instance.id ?? '');
+  for (let k = 0; k < keys; k++)
+    owners.push(picker.pick({ key: `user-${k}`, exclude }, 0)?.instance.id ?? '');
   return owners;
 }
 

@@ -27,14 +27,22 @@ describe('weightedResponseTime', () => {
 
   it('spreads evenly before any latency is measured', () => {
     const endpoints = makeEndpoints(3);
-    for (const share of shares(countPicks(makePicker(weightedResponseTime(), endpoints), TIMES), endpoints, TIMES)) {
+    for (const share of shares(
+      countPicks(makePicker(weightedResponseTime(), endpoints), TIMES),
+      endpoints,
+      TIMES,
+    )) {
       near(share, 1 / 3);
     }
   });
 
   it('follows weights 1:2:3 before any latency is measured', () => {
     const endpoints = makeEndpoints(3, [1, 2, 3]);
-    const [a, b, c] = shares(countPicks(makePicker(weightedResponseTime(), endpoints), TIMES), endpoints, TIMES);
+    const [a, b, c] = shares(
+      countPicks(makePicker(weightedResponseTime(), endpoints), TIMES),
+      endpoints,
+      TIMES,
+    );
     near(a, 1 / 6);
     near(b, 2 / 6);
     near(c, 3 / 6);
@@ -46,7 +54,11 @@ describe('weightedResponseTime', () => {
     measured(endpoints[1]!, 30);
     measured(endpoints[2]!, 60);
     // Total 100: shares 90, 70 and 40 out of 200.
-    const [a, b, c] = shares(countPicks(makePicker(weightedResponseTime(), endpoints), TIMES), endpoints, TIMES);
+    const [a, b, c] = shares(
+      countPicks(makePicker(weightedResponseTime(), endpoints), TIMES),
+      endpoints,
+      TIMES,
+    );
     near(a, 0.45);
     near(b, 0.35);
     near(c, 0.2);
@@ -57,7 +69,11 @@ describe('weightedResponseTime', () => {
     measured(endpoints[0]!, 10);
     measured(endpoints[1]!, 30);
     // Unmeasured counts as 20: total 60, shares 50, 30 and 40 out of 120.
-    const [a, b, c] = shares(countPicks(makePicker(weightedResponseTime(), endpoints), TIMES), endpoints, TIMES);
+    const [a, b, c] = shares(
+      countPicks(makePicker(weightedResponseTime(), endpoints), TIMES),
+      endpoints,
+      TIMES,
+    );
     near(a, 50 / 120);
     near(b, 30 / 120);
     near(c, 40 / 120);

@@ -1,0 +1,44 @@
+// The umbrella's createClient: @picket/http's client with active health checks from
+// @picket/health wired in. `health: { check, interval, … }` is validated here, at construction,
+// and the balancer is told to wait for the checker's first verdict on each new instance.
+
+import { type Client, type ClientOptions as HttpClientOptions, createClient as createHttpClient } from '@picket/http';
+import { createHealthChecker, type HealthOptions, parseHealthOptions } from '@picket/health';
+import { describeValue, PicketError } from '@picket/core';
+
+export interface ClientOptions extends Omit<HttpClientOptions, 'health'> {
+  /**
+   * Active health checks: `{ check: httpCheck({ path: '/health' }), interval: 5000, … }`, or a
+   * factory `(balancer) => checker`. Off by default (passive outlier detection is always on).
+   */
+  health?: HealthOptions | HttpClientOptions['health'] | false;
+}
+
+/** Creates a load-balanced client for one service. Validates every option; starts discovery and checks. */
+export function createClient(options: ClientOptions): Client {
+  if (options === null || typeof options !== 'object') {
+    throw new PicketError('PICKET_INVALID_OPTIONS', `Invalid client options: expected an object, got ${describeValue(options)}`);
+  }
+  const { health, ...rest } = options;
+  if (health === undefined || health === false) return createHttpClient(rest);
+  if (typeof health === 'function') return createHttpClient({ ...rest, health });
+  let parsed: HealthOptions;
+  try {
+    parsed = parseHealthOptions(health);
+  } catch (error) {
+    // Name the option path from the client's point of view: `health.interval`, not `interval`.
+    if (error instanceof PicketError && error.code === 'PICKET_INVALID_OPTIONS') {
+      throw new PicketError('PICKET_INVALID_OPTIONS', error.message.replace(/`([^`]+)`/g, '`health.$1`'), {
+        cause: error.cause,
+      });
+    }
+    throw error;
+  }
+  const source = parsed.source ?? 'active';
+  const sources = new Set([...(rest.healthSources ?? []), source]);
+  return createHttpClient({
+    ...rest,
+    healthSources: [...sources],
+    health: (balancer) => createHealthChecker(balancer, parsed),
+  });
+}
