@@ -2,9 +2,13 @@
 // @picket/health wired in. `health: { check, interval, … }` is validated here, at construction,
 // and the balancer is told to wait for the checker's first verdict on each new instance.
 
-import { type Client, type ClientOptions as HttpClientOptions, createClient as createHttpClient } from '@picket/http';
-import { createHealthChecker, type HealthOptions, parseHealthOptions } from '@picket/health';
 import { describeValue, PicketError } from '@picket/core';
+import { createHealthChecker, type HealthOptions, parseHealthOptions } from '@picket/health';
+import {
+  type Client,
+  createClient as createHttpClient,
+  type ClientOptions as HttpClientOptions,
+} from '@picket/http';
 
 export interface ClientOptions extends Omit<HttpClientOptions, 'health'> {
   /**
@@ -17,7 +21,10 @@ export interface ClientOptions extends Omit<HttpClientOptions, 'health'> {
 /** Creates a load-balanced client for one service. Validates every option; starts discovery and checks. */
 export function createClient(options: ClientOptions): Client {
   if (options === null || typeof options !== 'object') {
-    throw new PicketError('PICKET_INVALID_OPTIONS', `Invalid client options: expected an object, got ${describeValue(options)}`);
+    throw new PicketError(
+      'PICKET_INVALID_OPTIONS',
+      `Invalid client options: expected an object, got ${describeValue(options)}`,
+    );
   }
   const { health, ...rest } = options;
   if (health === undefined || health === false) return createHttpClient(rest);

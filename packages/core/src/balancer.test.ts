@@ -117,9 +117,12 @@ describe('createBalancer', () => {
     lb.on('instance-state', (e) => states.push(e));
     lb.update(urls);
     lb.update(urls.slice(0, 2));
-    expect(membership.map((m) => [m.added.length, m.removed.length])).toEqual([
-      [3, 0],
-      [0, 1],
+    lb.update([urls[0] as string, { url: urls[1] as string, weight: 5 }]);
+    lb.update([urls[0] as string, { url: urls[1] as string, weight: 5 }]);
+    expect(membership.map((m) => [m.added.length, m.removed.length, m.updated.map((i) => i.weight)])).toEqual([
+      [3, 0, []],
+      [0, 1, []],
+      [0, 0, [5]],
     ]);
     lb.setHealth(urls[0] as string, 'unhealthy', 'tcp: connection refused');
     expect(states.at(-1)).toMatchObject({
@@ -129,7 +132,7 @@ describe('createBalancer', () => {
     });
     off();
     lb.update(urls);
-    expect(membership).toHaveLength(2);
+    expect(membership).toHaveLength(3);
   });
 
   it('reports a throwing listener instead of breaking the pick', () => {

@@ -66,6 +66,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     const now = this.#config.now();
     const next: Endpoint[] = [];
     const added: Instance[] = [];
+    const updated: Instance[] = [];
     const keep = new Set<string>();
     for (const instance of instances) {
       keep.add(instance.id);
@@ -78,6 +79,8 @@ export class BalancerImpl implements Balancer, ReleaseSink {
         if (member.removed) {
           member.removed = false;
           added.push(instance);
+        } else if (member.instance !== instance && !sameRecord(member.instance, instance)) {
+          updated.push(instance);
         }
         member.instance = instance;
         this.#refreshWeight(member, now);
@@ -95,8 +98,8 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     this.#members = next;
     if (next.length > 0) this.#hadEndpoints = true;
     this.#dirty = true;
-    if (added.length > 0 || removed.length > 0) {
-      this.#events.emit('instances', { added, removed, instances: next.map((m) => m.instance) });
+    if (added.length > 0 || removed.length > 0 || updated.length > 0) {
+      this.#events.emit('instances', { added, removed, updated, instances: next.map((m) => m.instance) });
     }
   }
 
@@ -169,7 +172,6 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     const member = this.#byId.get(id);
     if (member === undefined) return;
     const bit = this.#bit(source);
-    const before = member.unhealthyBits | (member.unknownBits << 0);
     const wasUnhealthy = member.unhealthyBits;
     const wasUnknown = member.unknownBits;
     if (state === 'healthy') {
@@ -185,9 +187,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       member.unhealthyBits &= ~bit;
       member.reasons.set(source, reason);
     }
-    if (member.unhealthyBits !== wasUnhealthy || member.unknownBits !== wasUnknown || before === 0) {
-      this.#dirty = true;
-    }
+    if (member.unhealthyBits !== wasUnhealthy || member.unknownBits !== wasUnknown) this.#dirty = true;
     this.#publishState(
       member,
       this.#config.now(),
@@ -431,6 +431,16 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       ejectedUntil: member.ejectedUntil > now ? member.ejectedUntil : undefined,
     };
   }
+}
+
+function sameRecord(a: Instance, b: Instance): boolean {
+  return (
+    a.url === b.url &&
+    a.zone === b.zone &&
+    a.weight === b.weight &&
+    a.priority === b.priority &&
+    JSON.stringify(a.metadata) === JSON.stringify(b.metadata)
+  );
 }
 
 /** Creates a balancer. Validates options (PICKET_INVALID_OPTIONS); starts no I/O and no timers. */

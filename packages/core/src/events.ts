@@ -10,8 +10,13 @@ export type InstanceState = 'draining' | 'unhealthy' | 'ejected' | 'unknown' | '
 export type HealthState = 'healthy' | 'unhealthy' | 'unknown';
 
 export interface BalancerEvents {
-  /** Membership changed. */
-  instances: { added: readonly Instance[]; removed: readonly Instance[]; instances: readonly Instance[] };
+  /** Membership changed: ids added or removed, or records that kept their id but changed. */
+  instances: {
+    added: readonly Instance[];
+    removed: readonly Instance[];
+    updated: readonly Instance[];
+    instances: readonly Instance[];
+  };
   /** An instance's effective state changed. */
   'instance-state': { instance: Instance; from: InstanceState; to: InstanceState; reason: string };
   /** Outlier detection ejected an instance. */

@@ -1,0 +1,28 @@
+// The provider contract: a provider delivers whole snapshots of one service's instances, keeps
+// the last good one when its source fails, and reports failures and skipped records as events.
+
+import type { Instance, PicketError } from '@picket/core';
+
+export interface ProviderEvents {
+  /** A complete, validated list of instances (possibly empty when the registry says so). */
+  snapshot: { instances: readonly Instance[] };
+  /** The source failed; the last good snapshot stays in force. `error.code` is PICKET_DISCOVERY_FAILED. */
+  'discovery-error': { error: PicketError; provider: string };
+  /** A record was skipped because it failed validation. */
+  'invalid-record': { record: unknown; reason: string; provider: string };
+}
+
+export interface Provider {
+  /** Short description for events and errors, without credentials (`dns:inventory.svc:8080`). */
+  readonly name: string;
+  /** Begins fetching and watching. Idempotent; the constructor does no I/O. */
+  start(): void;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof ProviderEvents>(name: K, fn: (payload: ProviderEvents[K]) => void): () => void;
+  /** The last good snapshot, or undefined before the first one. */
+  current(): readonly Instance[] | undefined;
+  /** The last error, cleared by the next good snapshot. */
+  lastError(): PicketError | undefined;
+  /** Stops timers, watches and sockets. Idempotent. */
+  close(): Promise<void>;
+}

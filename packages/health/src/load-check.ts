@@ -1,0 +1,183 @@
+// Server-reported load: reads the JSON a loadReporter serves and takes the instance out when the
+// server says `drain`/`down` or a figure passes its limit, before the server fails outright (the
+// operations practice of pulling a box from the L4 pool on load average and CPU). Optionally the
+// report sets the instance's weight, lower under higher CPU, as gRPC's weighted round robin does
+// with ORCA reports.
+
+import { describeIssues, parseWith } from '@picket/core';
+import { z } from 'zod';
+import type { CheckResult, HealthCheck } from './check.ts';
+import { fn, headers, port, positiveMs, requestPath } from './fields.ts';
+import { CheckPool } from './http-pool.ts';
+import { probe, probeAddress, probeHeaders } from './http-probe.ts';
+import { type LoadReport, loadReportSchema } from './load-report.ts';
+import { formatMs, messageOf, withDeadline } from './util.ts';
+
+/** Upper limits; a report above any of them fails the check. Each is off when omitted. */
+export interface LoadThresholds {
+  /** Process CPU as a fraction of one core (`1` = one core busy). */
+  cpu?: number;
+  /** The 1-minute load average divided by the CPU count. */
+  loadAvgPerCpu?: number;
+  /** p99 event-loop delay, ms. */
+  eventLoopDelayMs?: number;
+  /** Share of time the event loop was busy, 0 to 1. */
+  eventLoopUtilization?: number;
+  /** Requests in flight on the server. */
+  inFlight?: number;
+}
+
+export interface LoadCheckOptions {
+  /** Path of the load report, after the instance's base path. Default `'/load'`. */
+  path?: string;
+  /** Read the report from this port instead of the instance's. Default: the instance's. */
+  port?: number;
+  headers?: Record<string, string>;
+  /** Limits that take the instance out (with the checker's rise/fall hysteresis). Default: none. */
+  max?: LoadThresholds;
+  /**
+   * Balance on a weight from the report: `true` uses the report's `weight`, or else
+   * 100 × (1 − cpu) (at least 1); a function computes it. Default false (weights untouched).
+   */
+  weight?: boolean | ((report: LoadReport) => number);
+  /** The check's own deadline, ms; the checker's `timeout` applies as well. Default: only the checker's. */
+  timeout?: number;
+}
+
+const limit = z
+  .number({ error: 'must be a number' })
+  .refine((n) => Number.isFinite(n) && n >= 0, { error: 'must be a non-negative number' })
+  .optional();
+
+const schema = z.strictObject({
+  path: requestPath.default('/load'),
+  port: port.optional(),
+  headers: headers.default({}),
+  max: z
+    .strictObject({
+      cpu: limit,
+      loadAvgPerCpu: limit,
+      eventLoopDelayMs: limit,
+      eventLoopUtilization: limit,
+      inFlight: limit,
+    })
+    .default({}),
+  weight: z
+    .union([z.boolean(), fn<(report: LoadReport) => number>()], { error: 'must be a boolean or a function' })
+    .default(false),
+  timeout: positiveMs.optional(),
+});
+
+const MAX_REPORT_BYTES = 16_384;
+const MAX_WEIGHT = 1_000_000;
+
+/** Weight for `weight: true`: the server's own, else the CPU headroom on a 1–100 scale. */
+export function weightFromReport(report: LoadReport): number {
+  if (report.weight !== undefined) return Math.min(report.weight, MAX_WEIGHT);
+  return Math.max(1, Math.round(100 * (1 - Math.min(report.cpu, 0.99))));
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function figures(report: LoadReport): Record<keyof LoadThresholds, number> {
+  return {
+    cpu: report.cpu,
+    loadAvgPerCpu: report.loadAvg1 / report.cpus,
+    eventLoopDelayMs: report.eventLoopDelayMs,
+    eventLoopUtilization: report.eventLoopUtilization,
+    inFlight: report.inFlight,
+  };
+}
+
+/** A check that reads a server's load report (see loadReporter) and judges it against limits. */
+export function loadCheck(options: LoadCheckOptions = {}): HealthCheck {
+  const o = parseWith(schema, options, 'Invalid loadCheck options');
+  const weighOf = o.weight === true ? weightFromReport : o.weight === false ? undefined : o.weight;
+  const limits = Object.entries(o.max).filter((e): e is [keyof LoadThresholds, number] => e[1] !== undefined);
+  const pool = new CheckPool();
+  const request = {
+    path: o.path,
+    port: o.port,
+    method: 'GET',
+    headers: probeHeaders(o.headers),
+    readBody: true,
+    maxBodyBytes: MAX_REPORT_BYTES,
+  };
+
+  function judge(report: LoadReport, head: string, latencyMs: number): CheckResult {
+    const result: CheckResult = { ok: true, layer: 'load', reason: '', latencyMs, status: report.status };
+    let note = '';
+    if (weighOf !== undefined) {
+      try {
+        const w = weighOf(report);
+        if (Number.isFinite(w) && w > 0) result.weight = Math.min(w, MAX_WEIGHT);
+        else note = `; weight ${String(w)} ignored (must be a positive number)`;
+      } catch (error) {
+        note = `; weight function threw: ${messageOf(error)}`;
+      }
+    }
+    if (report.status !== 'up') {
+      result.ok = false;
+      result.reason = `${head}: status ${report.status}${note}`;
+      return result;
+    }
+    const now = figures(report);
+    const over = limits
+      .filter(([key, max]) => now[key] > max)
+      .map(([key, max]) => `${key} ${round(now[key])} > ${max}`);
+    if (over.length > 0) {
+      result.ok = false;
+      result.reason = `${head}: over limit: ${over.join(', ')}${note}`;
+      return result;
+    }
+    const summary = `cpu ${round(report.cpu)}, eventLoopDelayMs ${round(report.eventLoopDelayMs)}, inFlight ${report.inFlight}`;
+    result.reason = `${head}: up (${summary}${result.weight === undefined ? '' : `, weight ${result.weight}`})${note}`;
+    return result;
+  }
+
+  return {
+    layer: 'load',
+    async run(instance, signal): Promise<CheckResult> {
+      const deadline = withDeadline(signal, o.timeout);
+      try {
+        const got = await probe(pool, instance, request, deadline.signal);
+        if (got.kind === 'failed') {
+          const where = `GET ${o.path} on ${probeAddress(instance, o.port)}`;
+          const took = got.words.startsWith('timed out') ? '' : `, ${formatMs(got.latencyMs)}`;
+          return {
+            ok: false,
+            layer: 'load',
+            reason: `load: ${got.words} (${where}${took})`,
+            latencyMs: got.latencyMs,
+          };
+        }
+        const head = `load: ${o.path} in ${formatMs(got.latencyMs)}`;
+        const fail = (why: string): CheckResult => ({
+          ok: false,
+          layer: 'load',
+          reason: `${head}: ${why}`,
+          latencyMs: got.latencyMs,
+        });
+        if (got.tooLarge) return fail(`status ${got.status}, report over ${MAX_REPORT_BYTES} bytes`);
+        let json: unknown;
+        try {
+          json = JSON.parse(got.body ?? '');
+        } catch {
+          return fail(`status ${got.status}, not a load report (not JSON)`);
+        }
+        const parsed = loadReportSchema.safeParse(json);
+        if (!parsed.success) {
+          return fail(
+            `status ${got.status}, invalid load report: ${describeIssues(parsed.error.issues, json)}`,
+          );
+        }
+        return judge(parsed.data, head, got.latencyMs);
+      } finally {
+        deadline.dispose();
+      }
+    },
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,74 @@
+// The health checker's options: one object that works with a balancer alone
+// (createHealthChecker) and as `createClient({ health })`, parsed once into a defaulted form.
+
+import { parseWith, type RandomSource } from '@picket/core';
+import { z } from 'zod';
+import { type HealthCheck, isHealthCheck } from './check.ts';
+import { fn, positiveMs } from './fields.ts';
+
+export interface HealthOptions {
+  /** What to check: httpCheck(), tcpCheck(), icmpCheck(), loadCheck(), customCheck() or allChecks([...]). Required. */
+  check: HealthCheck;
+  /** Time between checks of one instance, ms. Default 5000. */
+  interval?: number;
+  /** Deadline for one check, ms; the check is aborted and counts as a failure. Default 2000. */
+  timeout?: number;
+  /** Consecutive successes that bring an unhealthy instance back. Default 2. */
+  healthyThreshold?: number;
+  /** Consecutive failures that take a healthy instance out. Default 3. */
+  unhealthyThreshold?: number;
+  /** Each interval varies by up to ± this fraction of itself, so callers drift apart. Default 0.1. */
+  jitter?: number;
+  /** Most checks in flight at once. Default 64. */
+  concurrency?: number;
+  /** The balancer health source the verdicts are reported as. Default `'active'`. */
+  source?: string;
+  /** Random source in [0, 1) for jitter. Default Math.random; seed it in tests. */
+  random?: RandomSource;
+}
+
+/** Options after parsing: every field present. */
+export interface ResolvedHealthOptions {
+  readonly check: HealthCheck;
+  readonly interval: number;
+  readonly timeout: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  readonly jitter: number;
+  readonly concurrency: number;
+  readonly source: string;
+  readonly random: RandomSource;
+}
+
+const atLeastOne = z
+  .number({ error: 'must be a number' })
+  .int({ error: 'must be a positive integer' })
+  .min(1, { error: 'must be a positive integer' });
+
+/** The zod schema of HealthOptions (for packages that embed them, such as @picket/http). */
+export const healthOptionsSchema = z.strictObject({
+  check: z.custom<HealthCheck>(isHealthCheck, {
+    error: "is required and must be a health check such as httpCheck({ path: '/health' }) or tcpCheck()",
+  }),
+  interval: positiveMs.default(5000),
+  timeout: positiveMs.default(2000),
+  healthyThreshold: atLeastOne.default(2),
+  unhealthyThreshold: atLeastOne.default(3),
+  jitter: z
+    .number({ error: 'must be a number' })
+    .min(0, { error: 'must be a fraction from 0 to 1' })
+    .max(1, { error: 'must be a fraction from 0 to 1' })
+    .default(0.1),
+  concurrency: atLeastOne.default(64),
+  source: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default('active'),
+  random: fn<RandomSource>().optional(),
+});
+
+/**
+ * Parses health options (throws PICKET_INVALID_OPTIONS naming each wrong field and its value).
+ * Parsing an already-resolved object returns an equal one, so callers may parse more than once.
+ */
+export function parseHealthOptions(options: HealthOptions): ResolvedHealthOptions {
+  const parsed = parseWith(healthOptionsSchema, options, 'Invalid health options');
+  return Object.freeze({ ...parsed, random: parsed.random ?? Math.random });
+}

@@ -1,0 +1,276 @@
+// The server side of loadCheck: a request handler that serves this process's load as JSON from
+// Node's own measurements, plus an in-flight counter and drain()/down() for graceful shutdown.
+// Usable as a node:http handler, Express/Connect middleware, with Fastify's raw req/res, and Koa.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { parseWith } from '@picket/core';
+import { z } from 'zod';
+import type { LoadStatus } from './check.ts';
+import { fn, positiveMs, requestPath } from './fields.ts';
+import type { LoadReport } from './load-report.ts';
+
+export interface LoadReporterOptions {
+  /** Path the report is served on. Default `'/load'`. */
+  path?: string;
+  /** Requests in flight, if the app counts them itself. Default: the reporter's own counter. */
+  inFlight?: () => number;
+  /** A weight to ask callers to balance with: a number, or a function read on each report. Default: none. */
+  weight?: number | (() => number | undefined);
+  /** Window over which CPU, event-loop delay and utilisation are measured, ms. Default 1000. */
+  sampleIntervalMs?: number;
+}
+
+type Next = (error?: unknown) => void;
+
+/** Koa's context, as far as the reporter needs it. */
+export interface KoaLikeContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  respond?: boolean;
+}
+
+export interface LoadReporter {
+  /** Serves the report on `path`; other requests go to `next` (counted in flight) or get 404 without it. */
+  (req: IncomingMessage, res: ServerResponse, next?: Next): void;
+  readonly path: string;
+  readonly status: LoadStatus;
+  /** The report as it would be served now. */
+  report(): LoadReport;
+  /** Counts a request in flight until its response closes. Counting the same request twice is a no-op. */
+  track(req: IncomingMessage, res: ServerResponse): void;
+  /** Counts one unit of work in flight; call the returned function (or `end()`) when it is done. */
+  begin(): () => void;
+  end(): void;
+  /** Serve again (status `up`). */
+  up(): void;
+  /** Ask callers to stop sending new requests before shutdown (status `drain`, HTTP 503). */
+  drain(): void;
+  /** Out of service (status `down`, HTTP 503). */
+  down(): void;
+  /** Koa middleware: `app.use(reporter.koa)`. */
+  koa(ctx: KoaLikeContext, next: () => Promise<unknown>): Promise<unknown>;
+  /** Stops the measurements' timer and histogram. Idempotent. */
+  close(): void;
+}
+
+const schema = z.strictObject({
+  path: requestPath.default('/load'),
+  inFlight: fn<() => number>().optional(),
+  weight: z
+    .union(
+      [
+        z
+          .number()
+          .refine((n) => Number.isFinite(n) && n > 0, { error: 'must be a positive number or a function' }),
+        fn<() => number | undefined>(),
+      ],
+      {
+        error: 'must be a positive number or a function',
+      },
+    )
+    .optional(),
+  sampleIntervalMs: positiveMs.default(1000),
+});
+
+// monitorEventLoopDelay records the gap between ticks of a timer this often; the delay is the excess.
+const RESOLUTION_MS = 10;
+
+interface Sample {
+  cpu: number;
+  eventLoopDelayMs: number;
+  eventLoopUtilization: number;
+}
+
+const round = (n: number, places: number): number => Math.round(n * 10 ** places) / 10 ** places;
+
+/** Measures CPU, event-loop delay and utilisation over fixed windows. */
+class Sampler {
+  readonly #histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #intervalMs: number;
+  #cpu = process.cpuUsage();
+  #elu = performance.eventLoopUtilization();
+  #at = performance.now();
+  /** How late this window's sampling timer fired, ms: a second view of the loop's delay. */
+  #lateMs = 0;
+  #last: Sample | undefined;
+  #closed = false;
+
+  constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
+    this.#histogram.enable();
+    this.#timer = setInterval(() => {
+      this.#lateMs = Math.max(0, performance.now() - this.#at - this.#intervalMs);
+      // After a long block this timer and the histogram's are both overdue; measuring in the
+      // next check phase lets the histogram record the block first.
+      setImmediate(this.#sample);
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  readonly #sample = (): void => {
+    if (this.#closed) return;
+    this.#last = this.#measure(true);
+  };
+
+  /** The last full window, or the partial one so far before the first completes. */
+  current(): Sample {
+    return this.#last ?? this.#measure(false);
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#histogram.disable();
+  }
+
+  #measure(reset: boolean): Sample {
+    const now = performance.now();
+    const wallMs = now - this.#at;
+    const cpu = process.cpuUsage(this.#cpu);
+    const elu = performance.eventLoopUtilization(this.#elu);
+    const p99 = this.#histogram.count > 0 ? this.#histogram.percentile(99) / 1e6 : RESOLUTION_MS;
+    // The histogram skips the first gap after enable() and reset(), so a block that starts right
+    // then is missed; the sampling timer's own lateness still shows it.
+    const delayMs = Math.max(p99 - RESOLUTION_MS, this.#lateMs, 0);
+    const sample: Sample = {
+      cpu: wallMs > 0 ? round((cpu.user + cpu.system) / 1000 / wallMs, 4) : 0,
+      eventLoopDelayMs: round(delayMs, 3),
+      eventLoopUtilization: round(Math.min(1, Math.max(0, elu.utilization)), 4),
+    };
+    if (reset) {
+      this.#cpu = process.cpuUsage();
+      this.#elu = performance.eventLoopUtilization();
+      this.#at = now;
+      this.#lateMs = 0;
+      this.#histogram.reset();
+    }
+    return sample;
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  // Express rewrites req.url under a mount point; originalUrl keeps what the client asked for.
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** Creates a load reporter. Starts measuring at once (a report needs a window behind it). */
+export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
+  const o = parseWith(schema, options, 'Invalid loadReporter options');
+  const sampler = new Sampler(o.sampleIntervalMs);
+  const tracked = new WeakSet<IncomingMessage>();
+  let status: LoadStatus = 'up';
+  let counted = 0;
+  let closed = false;
+
+  const end = (): void => {
+    if (counted > 0) counted--;
+  };
+
+  function inFlight(): number {
+    const n = o.inFlight === undefined ? counted : o.inFlight();
+    return Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
+  }
+
+  function weight(): number | undefined {
+    const w = typeof o.weight === 'function' ? o.weight() : o.weight;
+    return w !== undefined && Number.isFinite(w) && w > 0 ? w : undefined;
+  }
+
+  function report(): LoadReport {
+    const s = sampler.current();
+    const w = weight();
+    return {
+      status,
+      ...(w === undefined ? {} : { weight: w }),
+      cpu: s.cpu,
+      loadAvg1: round(loadavg()[0] ?? 0, 3),
+      cpus: availableParallelism(),
+      eventLoopDelayMs: s.eventLoopDelayMs,
+      eventLoopUtilization: s.eventLoopUtilization,
+      inFlight: inFlight(),
+      rssBytes: process.memoryUsage.rss(),
+    };
+  }
+
+  function track(req: IncomingMessage, res: ServerResponse): void {
+    if (tracked.has(req)) return;
+    tracked.add(req);
+    counted++;
+    res.once('close', end);
+  }
+
+  function serve(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' });
+      res.end();
+      return;
+    }
+    const body = JSON.stringify(report());
+    // 503 while draining or down, so a plain httpCheck on this path takes the instance out too.
+    res.writeHead(status === 'up' ? 200 : 503, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
+    if (pathOf(req) === o.path) {
+      serve(req, res);
+      return;
+    }
+    if (next === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('Not Found');
+      return;
+    }
+    track(req, res);
+    next();
+  };
+
+  // A getter would be copied as a value by Object.assign, so `status` is defined separately.
+  Object.defineProperty(handler, 'status', { get: () => status, enumerable: true });
+  return Object.assign(handler as typeof handler & { readonly status: LoadStatus }, {
+    path: o.path,
+    report,
+    track,
+    begin(): () => void {
+      counted++;
+      let open = true;
+      return () => {
+        if (open) end();
+        open = false;
+      };
+    },
+    end,
+    up: () => {
+      status = 'up';
+    },
+    drain: () => {
+      status = 'drain';
+    },
+    down: () => {
+      status = 'down';
+    },
+    koa(ctx: KoaLikeContext, next: () => Promise<unknown>): Promise<unknown> {
+      if (pathOf(ctx.req) === o.path) {
+        ctx.respond = false; // Koa must not write a response of its own
+        serve(ctx.req, ctx.res);
+        return Promise.resolve();
+      }
+      track(ctx.req, ctx.res);
+      return next();
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      sampler.close();
+    },
+  });
+}

@@ -1,0 +1,58 @@
+// Command-line argument handling shared by the commands: node:util parseArgs with strict checking,
+// and one error type for bad arguments (exit code 2) whose message names the argument.
+
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+/** A bad argument. The CLI prints the message and the command's usage line, and exits with 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** parseArgs, with Node's own complaints (`Unknown option '--x'`) turned into UsageErrors. */
+export function parse(args: readonly string[], options: Options, positionals = true): Parsed {
+  try {
+    const { values, positionals: rest } = parseArgs({
+      args: [...args],
+      options,
+      strict: true,
+      allowPositionals: positionals,
+    });
+    return { values: values as Parsed['values'], positionals: rest };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // parseArgs explains how to pass a value starting with `-`; that is noise here.
+    throw new UsageError(message.replace(/\.?\s*To specify (an option|a positional) argument.*$/s, ''));
+  }
+}
+
+/** A positive whole number of milliseconds from `--name`. */
+export function milliseconds(name: string, value: string | boolean | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const text = String(value).trim();
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(
+      `\`--${name}\` must be a positive whole number of milliseconds, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/** A required string option. */
+export function required(name: string, value: string | boolean | undefined, example: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new UsageError(`\`--${name}\` is required (for example \`--${name} ${example}\`)`);
+  }
+  return value.trim();
+}

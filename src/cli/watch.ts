@@ -1,0 +1,424 @@
+// `picket watch`: the live table for any service. A Picket client discovers the instances from
+// `--discovery` and health-checks them; the table shows each one's state as the balancer sees it,
+// its requests per second, health-check latency (p50/p99), in-flight requests and ejections.
+
+import type { Writable } from 'node:stream';
+import type { Instance } from '@picket/core';
+import {
+  type CheckResult,
+  createHealthChecker,
+  type HealthCheck,
+  type HealthChecker,
+  httpCheck,
+  loadCheck,
+  tcpCheck,
+} from '@picket/health';
+import type { Client, ClientInstanceSnapshot, ClientSnapshot } from '@picket/http';
+import { createClient } from '../client.ts';
+import { type DiscoverySpec, describeSpec, discoveryFor, parseDiscoverySpec } from './spec.ts';
+import { SlidingStats } from './stats.ts';
+import { type Column, createScreen, formatMs, renderTable, stateColor } from './table.ts';
+import { EXIT_FAILED, EXIT_OK, milliseconds, parse, required, UsageError } from './usage.ts';
+
+export const WATCH_USAGE = `Usage: picket watch --service NAME --discovery SPEC [options]
+
+Shows a service's instances live, as Picket's balancer sees them: state, requests per second,
+health-check latency (p50/p99), in-flight requests and ejections. Ctrl-C stops it.
+
+Options:
+  --service NAME     the service's name (the host of http://NAME/… URLs)
+  --discovery SPEC   where the instances come from:
+                       http://HOST:PORT,http://HOST:PORT   a fixed list
+                       dns:NAME:PORT[@SERVER]              every A/AAAA record of NAME
+                       srv:_SERVICE._PROTO.NAME[@SERVER]   SRV records
+                       etcd:http://HOST:2379/PREFIX/       keys under PREFIX in etcd
+                       file:PATH                           a JSON or YAML file, re-read on change
+  --check KIND       l7 (HTTP GET of --path, default), l4 (TCP connect), load (a loadReporter's
+                     report at --path), or none
+  --path PATH        path for --check l7 (default /health) or load (default /load)
+  --interval MS      time between checks of each instance, and between redraws (default 1000)
+  --timeout MS       deadline for one check (default 2000)
+  --request PATH     also send GET PATH through Picket --rate times a second, to see the spread
+  --rate N           requests per second for --request (default 10)
+  --once             print once, after every instance has been checked, and exit
+  --json             JSON instead of the table: one object per line, or a single one with --once
+  -h, --help         show this help
+
+Exit status: 0 normally; with --once, 1 when no instance is healthy or discovery failed;
+2 for bad arguments.`;
+
+const SERVICE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+const WINDOW_MS = 10_000;
+
+export interface WatchRow {
+  id: string;
+  url: string;
+  state: string;
+  /** Why the balancer does not use it, when it does not. */
+  reason: string | null;
+  priority: number;
+  zone: string | null;
+  weight: number;
+  requestsPerSecond: number;
+  inFlight: number;
+  /** Outlier-detection ejections seen since the watch began. */
+  ejections: number;
+  check: {
+    p50Ms: number | undefined;
+    p99Ms: number | undefined;
+    last: Pick<CheckResult, 'ok' | 'reason' | 'latencyMs'> | null;
+  };
+}
+
+export interface WatchReport {
+  service: string;
+  discovery: string;
+  at: string;
+  ready: boolean;
+  discoveryError: string | null;
+  healthy: number;
+  instances: WatchRow[];
+  requests?: { sent: number; ok: number; failed: number };
+}
+
+interface Settings {
+  service: string;
+  spec: DiscoverySpec;
+  check: HealthCheck | undefined;
+  checkLabel: string;
+  interval: number;
+  timeout: number;
+  request: string | undefined;
+  rate: number;
+  once: boolean;
+  json: boolean;
+}
+
+function checkOf(kind: string, path: string | undefined, timeout: number): HealthCheck | undefined {
+  switch (kind) {
+    case 'l7':
+      return httpCheck({ path: path ?? '/health', timeout });
+    case 'l4':
+      return tcpCheck({ timeout });
+    case 'load':
+      return loadCheck({ path: path ?? '/load', timeout });
+    case 'none':
+      return undefined;
+    default:
+      throw new UsageError(`\`--check\` must be l7, l4, load or none, got ${JSON.stringify(kind)}`);
+  }
+}
+
+function settingsFrom(args: readonly string[]): Settings {
+  const { values, positionals } = parse(
+    args,
+    {
+      service: { type: 'string' },
+      discovery: { type: 'string' },
+      check: { type: 'string' },
+      path: { type: 'string' },
+      interval: { type: 'string' },
+      timeout: { type: 'string' },
+      request: { type: 'string' },
+      rate: { type: 'string' },
+      once: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `\`picket watch\` takes no arguments besides options, got ${JSON.stringify(positionals[0])}`,
+    );
+  }
+  const service = required('service', values.service, 'inventory');
+  if (!SERVICE_NAME.test(service)) {
+    throw new UsageError(
+      `\`--service\` must be a host-name-like name (letters, digits, dots and dashes), got ${JSON.stringify(service)}`,
+    );
+  }
+  const spec = parseDiscoverySpec(
+    required('discovery', values.discovery, 'http://127.0.0.1:8001,http://127.0.0.1:8002'),
+  );
+  const interval = milliseconds('interval', values.interval, 1000);
+  const timeout = milliseconds('timeout', values.timeout, 2000);
+  const path = values.path as string | undefined;
+  if (path !== undefined && (!path.startsWith('/') || /[\s#]/.test(path))) {
+    throw new UsageError(`\`--path\` must start with / and have no spaces, got ${JSON.stringify(path)}`);
+  }
+  const kind = (values.check as string | undefined) ?? 'l7';
+  const check = checkOf(kind, path, timeout);
+  const request = values.request as string | undefined;
+  if (request !== undefined && (!request.startsWith('/') || /[\s#]/.test(request))) {
+    throw new UsageError(`\`--request\` must be a path starting with /, got ${JSON.stringify(request)}`);
+  }
+  let rate = 10;
+  if (values.rate !== undefined) {
+    rate = Number(values.rate);
+    if (!(Number.isFinite(rate) && rate > 0 && rate <= 1000)) {
+      throw new UsageError(
+        `\`--rate\` must be a number of requests per second from 1 to 1000, got ${JSON.stringify(values.rate)}`,
+      );
+    }
+    if (request === undefined) throw new UsageError('`--rate` needs `--request PATH`');
+  }
+  const checkLabel =
+    check === undefined
+      ? 'no health checks'
+      : kind === 'l4'
+        ? 'TCP connect'
+        : `${kind === 'load' ? 'load report' : 'HTTP GET'} ${path ?? (kind === 'load' ? '/load' : '/health')}`;
+  return {
+    service,
+    spec,
+    check,
+    checkLabel,
+    interval,
+    timeout,
+    request,
+    rate,
+    once: values.once === true,
+    json: values.json === true,
+  };
+}
+
+/** Why the balancer does not use an instance: its unhealthy or unknown health sources. */
+function reasonOf(i: ClientInstanceSnapshot): string | null {
+  const parts = Object.entries(i.health).map(([source, h]) => `${source}: ${h.reason || h.state}`);
+  return parts.length === 0 ? null : parts.join('; ');
+}
+
+class Watcher {
+  readonly settings: Settings;
+  readonly client: Client;
+  readonly stats = new SlidingStats(WINDOW_MS);
+  readonly lastCheck = new Map<string, CheckResult>();
+  readonly ejections = new Map<string, number>();
+  readonly requests = { sent: 0, ok: 0, failed: 0, inFlight: 0 };
+  checker: HealthChecker | undefined;
+  #traffic: NodeJS.Timeout | undefined;
+
+  constructor(settings: Settings) {
+    this.settings = settings;
+    const { check, interval, timeout } = settings;
+    this.client = createClient({
+      service: settings.service,
+      discovery: discoveryFor(settings.spec),
+      ...(check === undefined
+        ? {}
+        : {
+            healthSources: ['active'],
+            health: (balancer) => {
+              const checker = createHealthChecker(balancer, { check, interval, timeout });
+              checker.on('check', ({ instance, result }) => this.#checked(instance, result));
+              this.checker = checker;
+              return checker;
+            },
+          }),
+    });
+    this.client.on('eject', ({ instance }) => {
+      this.ejections.set(instance.id, (this.ejections.get(instance.id) ?? 0) + 1);
+    });
+  }
+
+  #checked(instance: Instance, result: CheckResult): void {
+    this.lastCheck.set(instance.id, result);
+    this.stats.addLatency(instance.id, result.latencyMs);
+  }
+
+  startTraffic(): void {
+    const path = this.settings.request;
+    if (path === undefined) return;
+    const every = 1000 / this.settings.rate;
+    let due = performance.now();
+    this.#traffic = setInterval(
+      () => {
+        const now = performance.now();
+        while (due <= now) {
+          due += every;
+          if (this.requests.inFlight >= 256) continue;
+          this.requests.sent++;
+          this.requests.inFlight++;
+          this.client
+            .request({ path })
+            .then(async (res) => {
+              await res.body.dump();
+              if (res.statusCode < 500) this.requests.ok++;
+              else this.requests.failed++;
+            })
+            .catch(() => {
+              this.requests.failed++;
+            })
+            .finally(() => {
+              this.requests.inFlight--;
+            });
+        }
+      },
+      Math.max(10, Math.min(100, every)),
+    );
+  }
+
+  /** True once discovery delivered and every instance has had its first check. */
+  settled(snapshot: ClientSnapshot): boolean {
+    if (!snapshot.discovery.ready) return false;
+    if (this.settings.check === undefined) return true;
+    return snapshot.instances.every((i) => this.lastCheck.has(i.id));
+  }
+
+  report(snapshot = this.client.snapshot()): WatchReport {
+    const now = performance.now();
+    const ids = new Set(snapshot.instances.map((i) => i.id));
+    const instances = snapshot.instances.map((i): WatchRow => {
+      const latency = this.stats.latency(i.id, now);
+      const last = this.lastCheck.get(i.id);
+      return {
+        id: i.id,
+        url: i.url,
+        state: i.state,
+        reason: reasonOf(i),
+        priority: i.priority,
+        zone: i.zone ?? null,
+        weight: i.effectiveWeight,
+        requestsPerSecond: Math.round(this.stats.rate(i.id, i.requests, now) * 10) / 10,
+        inFlight: i.active,
+        ejections: this.ejections.get(i.id) ?? 0,
+        check: {
+          p50Ms: latency.p50,
+          p99Ms: latency.p99,
+          last: last === undefined ? null : { ok: last.ok, reason: last.reason, latencyMs: last.latencyMs },
+        },
+      };
+    });
+    this.stats.retain(ids);
+    const report: WatchReport = {
+      service: snapshot.service,
+      discovery: describeSpec(this.settings.spec),
+      at: new Date().toISOString(),
+      ready: snapshot.discovery.ready,
+      discoveryError: snapshot.discovery.lastError ?? null,
+      healthy: instances.filter((i) => i.state === 'healthy').length,
+      instances,
+    };
+    if (this.settings.request !== undefined) {
+      const { sent, ok, failed } = this.requests;
+      report.requests = { sent, ok, failed };
+    }
+    return report;
+  }
+
+  /** Stops sending and waits (bounded) for the answers still on their way, so totals add up. */
+  async stopTraffic(): Promise<void> {
+    if (this.#traffic === undefined) return;
+    clearInterval(this.#traffic);
+    this.#traffic = undefined;
+    const deadline = performance.now() + this.settings.timeout + 1000;
+    while (this.requests.inFlight > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stopTraffic();
+    await this.client.close();
+  }
+}
+
+const COLUMNS: Column<WatchRow>[] = [
+  { title: 'INSTANCE', value: (r) => r.id },
+  { title: 'STATE', value: (r) => r.state, color: (r) => stateColor(r.state) },
+  { title: 'PRIO', align: 'right', value: (r) => String(r.priority) },
+  { title: 'REQ/S', align: 'right', value: (r) => r.requestsPerSecond.toFixed(1) },
+  { title: 'CHECK P50', align: 'right', value: (r) => formatMs(r.check.p50Ms) },
+  { title: 'CHECK P99', align: 'right', value: (r) => formatMs(r.check.p99Ms) },
+  { title: 'IN-FLIGHT', align: 'right', value: (r) => String(r.inFlight) },
+  { title: 'EJECTIONS', align: 'right', value: (r) => String(r.ejections) },
+  { title: 'LAST CHECK', value: (r) => r.check.last?.reason ?? r.reason ?? '-' },
+];
+
+export function formatWatch(
+  report: WatchReport,
+  settings: Pick<Settings, 'checkLabel'>,
+  color: boolean,
+): string[] {
+  const lines = [
+    `${report.service} — ${report.discovery} — checks: ${settings.checkLabel} — ${report.at.slice(11, 19)} UTC`,
+  ];
+  if (!report.ready) lines.push('waiting for discovery…');
+  if (report.discoveryError !== null)
+    lines.push(`discovery error (last good list kept): ${report.discoveryError}`);
+  lines.push(...renderTable(COLUMNS, report.instances, color));
+  lines.push(`${report.healthy} of ${report.instances.length} healthy`);
+  if (report.requests !== undefined) {
+    const r = report.requests;
+    lines.push(`requests through Picket: ${r.sent} sent, ${r.ok} ok, ${r.failed} failed`);
+  }
+  return lines;
+}
+
+async function once(watcher: Watcher, out: Writable, json: boolean): Promise<number> {
+  const { interval, timeout } = watcher.settings;
+  const deadline = performance.now() + Math.max(10_000, interval + timeout + 3000);
+  const { promise: settled, resolve } = Promise.withResolvers<void>();
+  const poll = setInterval(() => {
+    if (watcher.settled(watcher.client.snapshot()) || performance.now() > deadline) resolve();
+  }, 25);
+  await settled;
+  clearInterval(poll);
+  const report = watcher.report();
+  out.write(
+    json
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : `${formatWatch(report, watcher.settings, false).join('\n')}\n`,
+  );
+  return report.ready && report.healthy > 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+async function live(
+  watcher: Watcher,
+  out: Writable & { isTTY?: boolean },
+  json: boolean,
+  stop: AbortSignal,
+): Promise<number> {
+  const screen = json ? undefined : createScreen(out, out.isTTY === true);
+  const color = out.isTTY === true && process.env.NO_COLOR === undefined;
+  const every = Math.max(250, Math.min(watcher.settings.interval, 2000));
+  const draw = () => {
+    const report = watcher.report();
+    if (screen === undefined) out.write(`${JSON.stringify(report)}\n`);
+    else screen.draw(formatWatch(report, watcher.settings, color));
+  };
+  watcher.client.on('instance-state', ({ instance, from, to, reason }) => {
+    screen?.log(
+      `${new Date().toISOString().slice(11, 23)}  ${instance.id}: ${from} → ${to}${reason ? ` (${reason})` : ''}`,
+    );
+  });
+  draw();
+  const timer = setInterval(draw, every);
+  await new Promise<void>((resolve) => {
+    if (stop.aborted) resolve();
+    stop.addEventListener('abort', () => resolve(), { once: true });
+  });
+  clearInterval(timer);
+  await watcher.stopTraffic();
+  draw();
+  screen?.close();
+  return EXIT_OK;
+}
+
+/** Runs `picket watch`; resolves with the exit code when `--once` is done or `stop` aborts. */
+export async function watchCommand(
+  args: readonly string[],
+  out: Writable,
+  stop: AbortSignal,
+): Promise<number> {
+  const settings = settingsFrom(args);
+  const watcher = new Watcher(settings);
+  try {
+    watcher.startTraffic();
+    return settings.once
+      ? await once(watcher, out, settings.json)
+      : await live(watcher, out, settings.json, stop);
+  } finally {
+    await watcher.close();
+  }
+}
