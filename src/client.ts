@@ -28,7 +28,9 @@ export function createClient(options: ClientOptions): Client {
   }
   const { health, ...rest } = options;
   if (health === undefined || health === false) return createHttpClient(rest);
-  if (typeof health === 'function') return createHttpClient({ ...rest, health });
+  if (typeof health === 'function') {
+    return createHttpClient({ ...rest, healthSources: withSource(rest.healthSources, 'active'), health });
+  }
   let parsed: HealthOptions;
   try {
     parsed = parseHealthOptions(health);
@@ -41,11 +43,13 @@ export function createClient(options: ClientOptions): Client {
     }
     throw error;
   }
-  const source = parsed.source ?? 'active';
-  const sources = new Set([...(rest.healthSources ?? []), source]);
   return createHttpClient({
     ...rest,
-    healthSources: [...sources],
+    healthSources: withSource(rest.healthSources, parsed.source ?? 'active'),
     health: (balancer) => createHealthChecker(balancer, parsed),
   });
+}
+
+function withSource(sources: readonly string[] | undefined, source: string): string[] {
+  return [...new Set([...(sources ?? []), source])];
 }

@@ -4,50 +4,18 @@
 
 import type { Writable } from 'node:stream';
 import type { Instance } from '@picket/core';
-import {
-  type CheckResult,
-  createHealthChecker,
-  type HealthCheck,
-  type HealthChecker,
-  httpCheck,
-  loadCheck,
-  tcpCheck,
-} from '@picket/health';
+import { type CheckResult, createHealthChecker, type HealthChecker } from '@picket/health';
 import type { Client, ClientInstanceSnapshot, ClientSnapshot } from '@picket/http';
 import { createClient } from '../client.ts';
-import { type DiscoverySpec, describeSpec, discoveryFor, parseDiscoverySpec } from './spec.ts';
+import { describeSpec, discoveryFor } from './spec.ts';
 import { SlidingStats } from './stats.ts';
 import { type Column, createScreen, formatMs, renderTable, stateColor } from './table.ts';
-import { EXIT_FAILED, EXIT_OK, milliseconds, parse, required, UsageError } from './usage.ts';
+import { EXIT_FAILED, EXIT_OK } from './usage.ts';
+import { settingsFrom, type WatchSettings } from './watch-options.ts';
 
-export const WATCH_USAGE = `Usage: picket watch --service NAME --discovery SPEC [options]
+export { WATCH_USAGE } from './watch-options.ts';
 
-Shows a service's instances live, as Picket's balancer sees them: state, requests per second,
-health-check latency (p50/p99), in-flight requests and ejections. Ctrl-C stops it.
-
-Options:
-  --service NAME     the service's name (the host of http://NAME/… URLs)
-  --discovery SPEC   where the instances come from:
-                       http://HOST:PORT,http://HOST:PORT   a fixed list
-                       dns:NAME:PORT[@SERVER]              every A/AAAA record of NAME
-                       srv:_SERVICE._PROTO.NAME[@SERVER]   SRV records
-                       etcd:http://HOST:2379/PREFIX/       keys under PREFIX in etcd
-                       file:PATH                           a JSON or YAML file, re-read on change
-  --check KIND       l7 (HTTP GET of --path, default), l4 (TCP connect), load (a loadReporter's
-                     report at --path), or none
-  --path PATH        path for --check l7 (default /health) or load (default /load)
-  --interval MS      time between checks of each instance, and between redraws (default 1000)
-  --timeout MS       deadline for one check (default 2000)
-  --request PATH     also send GET PATH through Picket --rate times a second, to see the spread
-  --rate N           requests per second for --request (default 10)
-  --once             print once, after every instance has been checked, and exit
-  --json             JSON instead of the table: one object per line, or a single one with --once
-  -h, --help         show this help
-
-Exit status: 0 normally; with --once, 1 when no instance is healthy or discovery failed;
-2 for bad arguments.`;
-
-const SERVICE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+/** How far back requests per second and check latencies look, ms. */
 const WINDOW_MS = 10_000;
 
 export interface WatchRow {
@@ -80,108 +48,6 @@ export interface WatchReport {
   instances: WatchRow[];
   requests?: { sent: number; ok: number; failed: number };
 }
-
-interface Settings {
-  service: string;
-  spec: DiscoverySpec;
-  check: HealthCheck | undefined;
-  checkLabel: string;
-  interval: number;
-  timeout: number;
-  request: string | undefined;
-  rate: number;
-  once: boolean;
-  json: boolean;
-}
-
-function checkOf(kind: string, path: string | undefined, timeout: number): HealthCheck | undefined {
-  switch (kind) {
-    case 'l7':
-      return httpCheck({ path: path ?? '/health', timeout });
-    case 'l4':
-      return tcpCheck({ timeout });
-    case 'load':
-      return loadCheck({ path: path ?? '/load', timeout });
-    case 'none':
-      return undefined;
-    default:
-      throw new UsageError(`\`--check\` must be l7, l4, load or none, got ${JSON.stringify(kind)}`);
-  }
-}
-
-function settingsFrom(args: readonly string[]): Settings {
-  const { values, positionals } = parse(
-    args,
-    {
-      service: { type: 'string' },
-      discovery: { type: 'string' },
-      check: { type: 'string' },
-      path: { type: 'string' },
-      interval: { type: 'string' },
-      timeout: { type: 'string' },
-      request: { type: 'string' },
-      rate: { type: 'string' },
-      once: { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    true,
-  );
-  if (positionals.length > 0) {
-    throw new UsageError(
-      `\`picket watch\` takes no arguments besides options, got ${JSON.stringify(positionals[0])}`,
-    );
-  }
-  const service = required('service', values.service, 'inventory');
-  if (!SERVICE_NAME.test(service)) {
-    throw new UsageError(
-      `\`--service\` must be a host-name-like name (letters, digits, dots and dashes), got ${JSON.stringify(service)}`,
-    );
-  }
-  const spec = parseDiscoverySpec(
-    required('discovery', values.discovery, 'http://127.0.0.1:8001,http://127.0.0.1:8002'),
-  );
-  const interval = milliseconds('interval', values.interval, 1000);
-  const timeout = milliseconds('timeout', values.timeout, 2000);
-  const path = values.path as string | undefined;
-  if (path !== undefined && (!path.startsWith('/') || /[\s#]/.test(path))) {
-    throw new UsageError(`\`--path\` must start with / and have no spaces, got ${JSON.stringify(path)}`);
-  }
-  const kind = (values.check as string | undefined) ?? 'l7';
-  const check = checkOf(kind, path, timeout);
-  const request = values.request as string | undefined;
-  if (request !== undefined && (!request.startsWith('/') || /[\s#]/.test(request))) {
-    throw new UsageError(`\`--request\` must be a path starting with /, got ${JSON.stringify(request)}`);
-  }
-  let rate = 10;
-  if (values.rate !== undefined) {
-    rate = Number(values.rate);
-    if (!(Number.isFinite(rate) && rate > 0 && rate <= 1000)) {
-      throw new UsageError(
-        `\`--rate\` must be a number of requests per second from 1 to 1000, got ${JSON.stringify(values.rate)}`,
-      );
-    }
-    if (request === undefined) throw new UsageError('`--rate` needs `--request PATH`');
-  }
-  const checkLabel =
-    check === undefined
-      ? 'no health checks'
-      : kind === 'l4'
-        ? 'TCP connect'
-        : `${kind === 'load' ? 'load report' : 'HTTP GET'} ${path ?? (kind === 'load' ? '/load' : '/health')}`;
-  return {
-    service,
-    spec,
-    check,
-    checkLabel,
-    interval,
-    timeout,
-    request,
-    rate,
-    once: values.once === true,
-    json: values.json === true,
-  };
-}
-
 /** Why the balancer does not use an instance: its unhealthy or unknown health sources. */
 function reasonOf(i: ClientInstanceSnapshot): string | null {
   const parts = Object.entries(i.health).map(([source, h]) => `${source}: ${h.reason || h.state}`);
@@ -189,7 +55,7 @@ function reasonOf(i: ClientInstanceSnapshot): string | null {
 }
 
 class Watcher {
-  readonly settings: Settings;
+  readonly settings: WatchSettings;
   readonly client: Client;
   readonly stats = new SlidingStats(WINDOW_MS);
   readonly lastCheck = new Map<string, CheckResult>();
@@ -198,7 +64,7 @@ class Watcher {
   checker: HealthChecker | undefined;
   #traffic: NodeJS.Timeout | undefined;
 
-  constructor(settings: Settings) {
+  constructor(settings: WatchSettings) {
     this.settings = settings;
     const { check, interval, timeout } = settings;
     this.client = createClient({
@@ -337,15 +203,18 @@ const COLUMNS: Column<WatchRow>[] = [
 
 export function formatWatch(
   report: WatchReport,
-  settings: Pick<Settings, 'checkLabel'>,
+  settings: Pick<WatchSettings, 'checkLabel'>,
   color: boolean,
 ): string[] {
   const lines = [
     `${report.service} — ${report.discovery} — checks: ${settings.checkLabel} — ${report.at.slice(11, 19)} UTC`,
   ];
   if (!report.ready) lines.push('waiting for discovery…');
-  if (report.discoveryError !== null)
-    lines.push(`discovery error (last good list kept): ${report.discoveryError}`);
+  if (report.discoveryError !== null) {
+    lines.push(
+      `discovery error${report.ready ? ' (the last good list stays)' : ''}: ${report.discoveryError}`,
+    );
+  }
   lines.push(...renderTable(COLUMNS, report.instances, color));
   lines.push(`${report.healthy} of ${report.instances.length} healthy`);
   if (report.requests !== undefined) {
@@ -357,10 +226,16 @@ export function formatWatch(
 
 async function once(watcher: Watcher, out: Writable, json: boolean): Promise<number> {
   const { interval, timeout } = watcher.settings;
-  const deadline = performance.now() + Math.max(10_000, interval + timeout + 3000);
+  const start = performance.now();
+  const deadline = start + Math.max(10_000, interval + timeout + 3000);
   const { promise: settled, resolve } = Promise.withResolvers<void>();
   const poll = setInterval(() => {
-    if (watcher.settled(watcher.client.snapshot()) || performance.now() > deadline) resolve();
+    const snapshot = watcher.client.snapshot();
+    const now = performance.now();
+    // Discovery that keeps failing (it retries with backoff) is reported after one check timeout.
+    const failing =
+      !snapshot.discovery.ready && snapshot.discovery.lastError !== undefined && now - start > timeout;
+    if (watcher.settled(snapshot) || failing || now > deadline) resolve();
   }, 25);
   await settled;
   clearInterval(poll);

@@ -251,3 +251,15 @@ describe('createBalancer', () => {
     }
   });
 });
+
+describe('state events for new instances', () => {
+  it('does not report a new, not yet checked instance as a healthy one degrading', () => {
+    const lb = createBalancer({ healthSources: ['active'], now: () => 0 });
+    const states: BalancerEvents['instance-state'][] = [];
+    lb.on('instance-state', (e) => states.push(e));
+    lb.update(urls);
+    expect(states).toEqual([]);
+    lb.setHealth(urls[0] as string, 'healthy', 'l7: status 200');
+    expect(states.map((s) => [s.from, s.to])).toEqual([['unknown', 'healthy']]);
+  });
+});

@@ -178,6 +178,12 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       member.unhealthyBits &= ~bit;
       member.unknownBits &= ~bit;
       member.reasons.delete(source);
+      // A passing active check outranks passive evidence: it ends an outlier ejection.
+      if (source === ACTIVE && member.ejected) {
+        member.ejected = false;
+        member.ejectedUntil = this.#config.now();
+        this.#dirty = true;
+      }
     } else if (state === 'unhealthy') {
       member.unhealthyBits |= bit;
       member.unknownBits &= ~bit;
@@ -231,6 +237,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       this.#nextMaintenanceAt = Math.min(this.#nextMaintenanceAt, now + this.#slowStartStep());
     }
     for (const source of this.#config.healthSources) member.reasons.set(source, 'not checked yet');
+    member.lastState = this.#stateOf(member, now);
     return member;
   }
 
@@ -399,7 +406,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       instance: member.instance,
       reason,
       durationMs,
-      ejections: member.ejections,
+      ejections: member.timesEjected,
     });
     this.#publishState(member, now, `ejected: ${reason}`);
   }
@@ -427,7 +434,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       failures: member.failures,
       latencyMs: member.ewmaAt(now, this.#config.latency.decayMs),
       meanLatencyMs: member.latencySamples > 0 ? member.latencyTotalMs / member.latencySamples : undefined,
-      ejections: member.ejections,
+      ejections: member.timesEjected,
       ejectedUntil: member.ejectedUntil > now ? member.ejectedUntil : undefined,
     };
   }
@@ -442,6 +449,8 @@ function sameRecord(a: Instance, b: Instance): boolean {
     JSON.stringify(a.metadata) === JSON.stringify(b.metadata)
   );
 }
+
+const ACTIVE = 'active';
 
 /** Creates a balancer. Validates options (PICKET_INVALID_OPTIONS); starts no I/O and no timers. */
 export function createBalancer(options?: BalancerOptions): Balancer {

@@ -51,7 +51,10 @@ export class Endpoint {
   /** Ejected by outlier detection until `ejectedUntil`, which is kept after it passes. */
   ejected = false;
   ejectedUntil = 0;
+  /** Ejection multiplier: grows with each ejection, shrinks with each clean interval. */
   ejections = 0;
+  /** Ejections since the instance joined. */
+  timesEjected = 0;
   /** Effective state last published in an event. */
   lastState = 'healthy';
 

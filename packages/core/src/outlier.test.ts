@@ -134,3 +134,17 @@ describe('outlier detection', () => {
     expect(ejections).toEqual([]);
   });
 });
+
+describe('outlier detection with active checks', () => {
+  it('ends an ejection when an active check passes', () => {
+    const { lb, ids, ejections } = make(10);
+    const bad = ids[0] as string;
+    traffic(lb, 50, (id) => (id === bad ? { ok: false, error: 'reset' } : ok));
+    expect(ejections).toHaveLength(1);
+    lb.setHealth(bad, 'healthy', 'l7: status 200', 'breaker');
+    expect(lb.snapshot().instances.find((s) => s.id === bad)?.state).toBe('ejected');
+    lb.setHealth(bad, 'healthy', 'l7: status 200', 'active');
+    expect(lb.snapshot().instances.find((s) => s.id === bad)).toMatchObject({ state: 'healthy', ejections: 1 });
+    expect(traffic(lb, 100, () => ok)[bad]).toBe(10);
+  });
+});

@@ -96,6 +96,7 @@ export class OutlierDetector {
     const allowed = Math.max(1, Math.floor((total * this.#config.maxEjectionPercent) / 100));
     if (ejected >= allowed) return;
     endpoint.ejections++;
+    endpoint.timesEjected++;
     const duration = Math.min(
       this.#config.baseEjectionMs * endpoint.ejections,
       Math.max(this.#config.baseEjectionMs, this.#config.maxEjectionMs),

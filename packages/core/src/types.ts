@@ -117,6 +117,7 @@ export interface InstanceSnapshot {
   latencyMs: number;
   /** Mean latency since joining, ms, or undefined with no samples. */
   meanLatencyMs: number | undefined;
+  /** Times ejected by outlier detection since joining. */
   ejections: number;
   /** Balancer clock time the current ejection ends, or undefined. */
   ejectedUntil: number | undefined;

@@ -267,6 +267,9 @@ class Checker implements HealthChecker {
       const reason = transitionReason(entry, result, from, to);
       this.#balancer.setHealth(id, to, reason, this.#o.source);
       this.#events.emit('instance-state', { instance: entry.instance, from, to, reason });
+    } else if (to === 'healthy' && result.ok) {
+      // Repeated so the balancer can end an outlier ejection on a passing check (as Envoy does).
+      this.#balancer.setHealth(id, 'healthy', result.reason, this.#o.source);
     }
     if (this.#events.has('check'))
       this.#events.emit('check', { instance: entry.instance, result, state: to, error });

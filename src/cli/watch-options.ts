@@ -1,0 +1,137 @@
+// `picket watch` options: the usage text, and the arguments parsed and checked into settings
+// (bad ones throw a UsageError naming the argument).
+
+import { type HealthCheck, httpCheck, loadCheck, tcpCheck } from '@picket/health';
+import { type DiscoverySpec, parseDiscoverySpec } from './spec.ts';
+import { milliseconds, parse, required, UsageError } from './usage.ts';
+
+export const WATCH_USAGE = `Usage: picket watch --service NAME --discovery SPEC [options]
+
+Shows a service's instances live, as Picket's balancer sees them: state, requests per second,
+health-check latency (p50/p99), in-flight requests and ejections. Ctrl-C stops it.
+
+Options:
+  --service NAME     the service's name (the host of http://NAME/… URLs)
+  --discovery SPEC   where the instances come from:
+                       http://HOST:PORT,http://HOST:PORT   a fixed list
+                       dns:NAME:PORT[@SERVER]              every A/AAAA record of NAME
+                       srv:_SERVICE._PROTO.NAME[@SERVER]   SRV records
+                       etcd:http://HOST:2379/PREFIX/       keys under PREFIX in etcd
+                       file:PATH                           a JSON or YAML file, re-read on change
+  --check KIND       l7 (HTTP GET of --path, default), l4 (TCP connect), load (a loadReporter's
+                     report at --path), or none
+  --path PATH        path for --check l7 (default /health) or load (default /load)
+  --interval MS      time between checks of each instance, and between redraws (default 1000)
+  --timeout MS       deadline for one check (default 2000)
+  --request PATH     also send GET PATH through Picket --rate times a second, to see the spread
+  --rate N           requests per second for --request (default 10)
+  --once             print once, after every instance has been checked, and exit
+  --json             JSON instead of the table: one object per line, or a single one with --once
+  -h, --help         show this help
+
+Exit status: 0 normally; with --once, 1 when no instance is healthy or discovery failed;
+2 for bad arguments.`;
+
+const SERVICE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
+export interface WatchSettings {
+  service: string;
+  spec: DiscoverySpec;
+  check: HealthCheck | undefined;
+  checkLabel: string;
+  interval: number;
+  timeout: number;
+  request: string | undefined;
+  rate: number;
+  once: boolean;
+  json: boolean;
+}
+
+function checkOf(kind: string, path: string | undefined, timeout: number): HealthCheck | undefined {
+  switch (kind) {
+    case 'l7':
+      return httpCheck({ path: path ?? '/health', timeout });
+    case 'l4':
+      return tcpCheck({ timeout });
+    case 'load':
+      return loadCheck({ path: path ?? '/load', timeout });
+    case 'none':
+      return undefined;
+    default:
+      throw new UsageError(`\`--check\` must be l7, l4, load or none, got ${JSON.stringify(kind)}`);
+  }
+}
+
+export function settingsFrom(args: readonly string[]): WatchSettings {
+  const { values, positionals } = parse(
+    args,
+    {
+      service: { type: 'string' },
+      discovery: { type: 'string' },
+      check: { type: 'string' },
+      path: { type: 'string' },
+      interval: { type: 'string' },
+      timeout: { type: 'string' },
+      request: { type: 'string' },
+      rate: { type: 'string' },
+      once: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `\`picket watch\` takes no arguments besides options, got ${JSON.stringify(positionals[0])}`,
+    );
+  }
+  const service = required('service', values.service, 'inventory');
+  if (!SERVICE_NAME.test(service)) {
+    throw new UsageError(
+      `\`--service\` must be a host-name-like name (letters, digits, dots and dashes), got ${JSON.stringify(service)}`,
+    );
+  }
+  const spec = parseDiscoverySpec(
+    required('discovery', values.discovery, 'http://127.0.0.1:8001,http://127.0.0.1:8002'),
+  );
+  const interval = milliseconds('interval', values.interval, 1000);
+  const timeout = milliseconds('timeout', values.timeout, 2000);
+  const path = values.path as string | undefined;
+  if (path !== undefined && (!path.startsWith('/') || /[\s#]/.test(path))) {
+    throw new UsageError(`\`--path\` must start with / and have no spaces, got ${JSON.stringify(path)}`);
+  }
+  const kind = (values.check as string | undefined) ?? 'l7';
+  const check = checkOf(kind, path, timeout);
+  const request = values.request as string | undefined;
+  if (request !== undefined && (!request.startsWith('/') || /[\s#]/.test(request))) {
+    throw new UsageError(`\`--request\` must be a path starting with /, got ${JSON.stringify(request)}`);
+  }
+  let rate = 10;
+  if (values.rate !== undefined) {
+    rate = Number(values.rate);
+    if (!(rate >= 1 && rate <= 1000)) {
+      throw new UsageError(
+        `\`--rate\` must be a number of requests per second from 1 to 1000, got ${JSON.stringify(values.rate)}`,
+      );
+    }
+    if (request === undefined) throw new UsageError('`--rate` needs `--request PATH`');
+  }
+  const labels: Record<string, string> = {
+    l7: `HTTP GET ${path ?? '/health'}`,
+    l4: 'TCP connect',
+    load: `load report ${path ?? '/load'}`,
+    none: 'no health checks',
+  };
+  const checkLabel = labels[kind] ?? kind;
+  return {
+    service,
+    spec,
+    check,
+    checkLabel,
+    interval,
+    timeout,
+    request,
+    rate,
+    once: values.once === true,
+    json: values.json === true,
+  };
+}
