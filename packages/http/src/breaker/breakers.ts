@@ -1,0 +1,200 @@
+// One opossum circuit breaker per instance, made on first use. Breaker state is mirrored into
+// the balancer under the health source 'breaker', so an open breaker makes its instance
+// unpickable (Ribbon's availability filter) instead of failing requests routed to it. All
+// breakers share one bucket-rotation timer and keep no snapshot timers.
+//
+// Attempts are recorded on each breaker through its own events ('fire', 'success', 'failure':
+// what opossum's Status counts), not through `fire()`: `fire()` costs two promises and closures
+// per request on the hot path, and an attempt is not a promise-returning action. The open rule
+// is opossum's own (`fail()` in its circuit.js): once `volumeThreshold` attempts are in the
+// window, failures above `errorThresholdPercentage` open it; any failure while half-open does.
+
+import { EventEmitter } from 'node:events';
+import type { Balancer, Instance } from '@picket/core';
+import CircuitBreaker from 'opossum';
+import type { BreakerConfig } from '../config.ts';
+import type { BreakerState } from '../contracts.ts';
+
+// opossum requires an action; attempts never run through it.
+function unused(): Promise<void> {
+  return Promise.resolve();
+}
+
+/** One instance's breaker, with the half-open trial bookkeeping opossum keeps inside `fire()`. */
+export class BreakerEntry {
+  readonly breaker: CircuitBreaker;
+  readonly instance: Instance;
+  /** Half-open, and the one trial attempt is out. */
+  trialOut = false;
+
+  constructor(breaker: CircuitBreaker, instance: Instance) {
+    this.breaker = breaker;
+    this.instance = instance;
+  }
+}
+
+export interface BreakerSnapshot {
+  state: BreakerState;
+  fires: number;
+  failures: number;
+  successes: number;
+  rejects: number;
+}
+
+type Emit = (instance: Instance, state: BreakerState) => void;
+
+export class BreakerRegistry {
+  readonly #config: BreakerConfig;
+  readonly #balancer: Balancer;
+  readonly #emit: Emit;
+  readonly #entries = new Map<string, BreakerEntry>();
+  // One emitter and one timer rotate every breaker's rolling window.
+  readonly #rotate = new EventEmitter();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(config: BreakerConfig, balancer: Balancer, emit: Emit) {
+    this.#config = config;
+    this.#balancer = balancer;
+    this.#emit = emit;
+    this.#rotate.setMaxListeners(0);
+  }
+
+  /**
+   * Admits an attempt to `instance` and counts it: the breaker when it is closed, or half-open
+   * with its trial not yet out (this attempt becomes the trial); undefined when it refuses.
+   */
+  admit(instance: Instance): BreakerEntry | undefined {
+    let entry = this.#entries.get(instance.id);
+    if (entry === undefined) {
+      if (this.#closed) return undefined;
+      entry = this.#create(instance);
+    }
+    const breaker = entry.breaker;
+    if (!breaker.closed) {
+      if (!breaker.halfOpen || entry.trialOut) {
+        breaker.emit('reject', undefined);
+        return undefined;
+      }
+      entry.trialOut = true;
+      // Keep every other request off the instance until the trial settles.
+      this.#balancer.setHealth(instance.id, 'unhealthy', 'breaker half-open: trial in flight', 'breaker');
+    }
+    breaker.emit('fire', undefined);
+    return entry;
+  }
+
+  /** Records how an admitted attempt ended: failed (5xx, transport error), succeeded, or neither. */
+  settle(entry: BreakerEntry, failed: boolean | undefined, latencyMs: number): void {
+    const breaker = entry.breaker;
+    if (breaker.isShutdown) return;
+    const trial = entry.trialOut;
+    entry.trialOut = false;
+    if (failed === undefined) {
+      // Cancelled (a lost hedge, the caller's abort): no verdict. A trial must be re-run.
+      if (trial && breaker.halfOpen)
+        this.#balancer.setHealth(entry.instance.id, 'healthy', 'breaker half-open', 'breaker');
+      return;
+    }
+    if (!failed) {
+      // opossum's own 'success' listener closes a half-open breaker.
+      breaker.emit('success', undefined, latencyMs);
+      return;
+    }
+    breaker.emit('failure', undefined, latencyMs, undefined);
+    if (breaker.halfOpen) {
+      breaker.open();
+      return;
+    }
+    if (!breaker.closed) return;
+    const stats = breaker.stats;
+    if (stats.fires < breaker.volumeThreshold) return;
+    if ((stats.failures / stats.fires) * 100 > this.#config.errorThresholdPercentage) breaker.open();
+  }
+
+  #create(instance: Instance): BreakerEntry {
+    const c = this.#config;
+    const breaker = new CircuitBreaker(unused, {
+      name: instance.id,
+      timeout: false,
+      errorThresholdPercentage: c.errorThresholdPercentage,
+      volumeThreshold: c.volumeThreshold,
+      resetTimeout: c.resetTimeoutMs,
+      rollingCountTimeout: c.windowMs,
+      rollingCountBuckets: c.buckets,
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      rotateBucketController: this.#rotate,
+    });
+    const entry = new BreakerEntry(breaker, instance);
+    const id = instance.id;
+    breaker.on('open', () => {
+      this.#balancer.setHealth(id, 'unhealthy', 'breaker open', 'breaker');
+      this.#emit(instance, 'open');
+    });
+    breaker.on('halfOpen', () => {
+      // Pickable again so that one request can be the trial.
+      entry.trialOut = false;
+      this.#balancer.setHealth(id, 'healthy', 'breaker half-open', 'breaker');
+      this.#emit(instance, 'half-open');
+    });
+    breaker.on('close', () => {
+      this.#balancer.setHealth(id, 'healthy', 'breaker closed', 'breaker');
+      this.#emit(instance, 'closed');
+    });
+    this.#entries.set(id, entry);
+    this.#startTimer();
+    return entry;
+  }
+
+  #startTimer(): void {
+    if (this.#timer !== undefined) return;
+    const interval = Math.max(1, Math.floor(this.#config.windowMs / this.#config.buckets));
+    this.#timer = setInterval(emitRotate, interval, this.#rotate);
+    this.#timer.unref();
+  }
+
+  /** Shuts down the breaker of an instance that left. */
+  remove(id: string): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    this.#entries.delete(id);
+    entry.breaker.shutdown();
+    if (this.#entries.size === 0) this.#stopTimer();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  state(id: string): BreakerState | undefined {
+    const b = this.#entries.get(id)?.breaker;
+    if (b === undefined) return undefined;
+    return b.opened ? 'open' : b.halfOpen ? 'half-open' : 'closed';
+  }
+
+  snapshot(id: string): BreakerSnapshot | undefined {
+    const b = this.#entries.get(id)?.breaker;
+    if (b === undefined) return undefined;
+    const s = b.stats;
+    return {
+      state: this.state(id) ?? 'closed',
+      fires: s.fires,
+      failures: s.failures,
+      successes: s.successes,
+      rejects: s.rejects,
+    };
+  }
+
+  /** Shuts every breaker down. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const id of [...this.#entries.keys()]) this.remove(id);
+    this.#stopTimer();
+  }
+}
+
+function emitRotate(rotate: EventEmitter): void {
+  rotate.emit('rotate');
+}

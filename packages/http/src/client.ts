@@ -1,0 +1,272 @@
+// createClient: wires discovery → balancer → dispatcher for one service, and gives it its
+// fronts (fetch, request), snapshot, events and lifecycle.
+
+import {
+  type Balancer,
+  type BalancerEvents,
+  createBalancer,
+  Emitter,
+  type Instance,
+  PicketError,
+} from '@picket/core';
+import type { Dispatcher } from 'undici';
+import { BreakerRegistry } from './breaker/breakers.ts';
+import { type ClientConfig, parseClientOptions } from './config.ts';
+import type { ClientEvents, HealthFactory, ProviderLike } from './contracts.ts';
+import type { DispatchCore } from './dispatcher/core.ts';
+import { Deadlines } from './dispatcher/deadlines.ts';
+import { PicketDispatcher } from './dispatcher/dispatcher.ts';
+import { clientClosedError } from './errors.ts';
+import { type ClientFetchInit, clientFetch } from './fronts/fetch.ts';
+import { type ClientRequestOptions, clientRequest } from './fronts/request.ts';
+import type { ClientOptions } from './options.ts';
+import { PoolManager } from './pool/pools.ts';
+import { retryBudget } from './retry/budget.ts';
+import { LatencyWindow } from './retry/latency.ts';
+import { type ClientSnapshot, describeClient } from './snapshot.ts';
+
+export interface Client {
+  /** The service name given in the options. */
+  readonly service: string;
+  /** The load-balanced undici dispatcher, for undici's `fetch`, `request`, `stream`, `compose`. */
+  readonly dispatcher: Dispatcher;
+  /** WHATWG fetch: `'/path'` and `http://<service>/path` go to the service's instances. */
+  fetch(input: string | URL | Request, init?: ClientFetchInit): Promise<Response>;
+  /** undici-style request: resolves to `{ statusCode, headers, body }`. */
+  request(options: ClientRequestOptions): Promise<Dispatcher.ResponseData>;
+  request(path: string, options?: Omit<ClientRequestOptions, 'path'>): Promise<Dispatcher.ResponseData>;
+  /** Resolves when discovery has delivered its first snapshot. */
+  ready(options?: { timeoutMs?: number }): Promise<void>;
+  /** Instances with balancer state, breaker state and pool statistics. */
+  snapshot(): ClientSnapshot;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof ClientEvents>(name: K, fn: (payload: ClientEvents[K]) => void): () => void;
+  /** Lets in-flight requests finish, then closes everything. Later requests get PICKET_CLIENT_CLOSED. Idempotent. */
+  close(): Promise<void>;
+  /** Closes at once, failing in-flight requests. */
+  destroy(): Promise<void>;
+  readonly closed: boolean;
+}
+
+// Monotonic, sub-millisecond: latencies on loopback are fractions of a millisecond.
+const now = (): number => performance.now();
+
+const BALANCER_EVENTS: ReadonlySet<string> = new Set<keyof BalancerEvents>([
+  'instances',
+  'instance-state',
+  'eject',
+  'panic',
+  'listener-error',
+]);
+
+class PicketClient implements Client, DispatchCore {
+  readonly service: string;
+  readonly config: ClientConfig;
+  readonly balancer: Balancer;
+  readonly pools: PoolManager;
+  readonly breakers: BreakerRegistry | undefined;
+  readonly budget;
+  readonly latency: LatencyWindow | undefined;
+  readonly deadlines: Deadlines;
+  readonly events = new Emitter<ClientEvents>();
+  readonly dispatcher: PicketDispatcher;
+  readonly #provider: ProviderLike | undefined;
+  readonly #health: ReturnType<HealthFactory> | undefined;
+  readonly #unsubscribe: Array<() => void> = [];
+  readonly #relayed = new Set<string>();
+  #snapshotted = false;
+  #firstSnapshot = Promise.withResolvers<void>();
+  #active = 0;
+  #idle: PromiseWithResolvers<void> | null = null;
+  #closing: Promise<void> | undefined;
+
+  constructor(config: ClientConfig) {
+    this.service = config.service;
+    this.config = config;
+    this.balancer = createBalancer(config.balancer);
+    this.pools = new PoolManager(config.pool, config.tls);
+    this.breakers =
+      config.breaker === false
+        ? undefined
+        : new BreakerRegistry(config.breaker, this.balancer, (instance, state) =>
+            this.events.emit('breaker', { instance, state }),
+          );
+    this.budget = retryBudget(config.retry.enabled ? config.retry.budget : false);
+    // Latencies are kept only for hedging at the observed p95.
+    this.latency = config.hedge !== false && config.hedge.delayMs === 'p95' ? new LatencyWindow() : undefined;
+    this.deadlines = new Deadlines(config.timeout, now);
+    this.#firstSnapshot.promise.catch(() => undefined);
+    this.#unsubscribe.push(
+      this.balancer.on('instances', ({ removed }) => {
+        for (const instance of removed) {
+          this.pools.remove(instance.id);
+          this.breakers?.remove(instance.id);
+        }
+      }),
+    );
+    this.dispatcher = new PicketDispatcher(this, {
+      begin: () => this.#begin(),
+      close: () => this.close(),
+      destroy: () => this.destroy(),
+    });
+    const discovery = config.discovery;
+    if (Array.isArray(discovery)) {
+      this.balancer.update(discovery);
+      this.#markSnapshot();
+      this.#provider = undefined;
+    } else {
+      const provider = discovery as ProviderLike;
+      this.#provider = provider;
+      this.#unsubscribe.push(
+        provider.on('snapshot', ({ instances }) => this.#applySnapshot(provider, instances)),
+        provider.on('discovery-error', (payload) => this.events.emit('discovery-error', payload)),
+      );
+      // createClient is where discovery starts: the client exists to send requests.
+      provider.start();
+      const current = provider.current();
+      if (current !== undefined) {
+        this.balancer.update(current);
+        this.#markSnapshot();
+      }
+    }
+    this.#health = config.health?.(this.balancer);
+    this.#health?.start();
+  }
+
+  #applySnapshot(provider: ProviderLike, instances: readonly Instance[]): void {
+    try {
+      this.balancer.update(instances);
+    } catch (error) {
+      // A snapshot the balancer refuses (duplicate ids) leaves the last good one in force.
+      const name = provider.name ?? 'provider';
+      this.events.emit('discovery-error', {
+        error: new PicketError(
+          'PICKET_DISCOVERY_FAILED',
+          `Discovery snapshot rejected: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        ),
+        provider: name,
+      });
+      return;
+    }
+    this.#markSnapshot();
+  }
+
+  #markSnapshot(): void {
+    if (this.#snapshotted) return;
+    this.#snapshotted = true;
+    this.#firstSnapshot.resolve();
+  }
+
+  now(): number {
+    return now();
+  }
+
+  discoveryPending(): { cause: unknown } | null {
+    if (this.#snapshotted) return null;
+    return { cause: this.#provider?.lastError() };
+  }
+
+  #begin(): Error | undefined {
+    if (this.#closing !== undefined) return clientClosedError(this.service);
+    this.#active++;
+    return undefined;
+  }
+
+  requestDone(): void {
+    this.#active--;
+    if (this.#active === 0 && this.#idle !== null) this.#idle.resolve();
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  fetch(input: string | URL | Request, init?: ClientFetchInit): Promise<Response> {
+    return clientFetch(this, input, init);
+  }
+
+  request(
+    a: ClientRequestOptions | string,
+    b?: Omit<ClientRequestOptions, 'path'>,
+  ): Promise<Dispatcher.ResponseData> {
+    return clientRequest(this, typeof a === 'string' ? { ...b, path: a } : a);
+  }
+
+  async ready(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#snapshotted) return;
+    if (this.#closing !== undefined) throw clientClosedError(this.service);
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new PicketError(
+            'PICKET_TIMEOUT',
+            `Discovery for service "${this.service}" delivered no snapshot within ${timeoutMs} ms`,
+            { cause: this.#provider?.lastError(), details: { timeoutMs } },
+          ),
+        );
+      }, timeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.#firstSnapshot.promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  snapshot(): ClientSnapshot {
+    return describeClient(this, this.#provider, this.#health, this.#snapshotted);
+  }
+
+  on<K extends keyof ClientEvents>(name: K, fn: (payload: ClientEvents[K]) => void): () => void {
+    // Balancer events are relayed only once someone listens: emitting costs nothing otherwise.
+    if (BALANCER_EVENTS.has(name) && !this.#relayed.has(name)) {
+      this.#relayed.add(name);
+      const key = name as keyof BalancerEvents;
+      this.#unsubscribe.push(this.balancer.on(key, (payload) => this.events.emit(key, payload as never)));
+    }
+    return this.events.on(name, fn);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown(false);
+    return this.#closing;
+  }
+
+  destroy(): Promise<void> {
+    if (this.#closing === undefined) this.#closing = this.#shutDown(true);
+    else void this.pools.destroy();
+    return this.#closing;
+  }
+
+  async #shutDown(abrupt: boolean): Promise<void> {
+    this.#firstSnapshot.reject(clientClosedError(this.service));
+    if (abrupt) {
+      // No new attempts (a request between retries picks no more), then fail what is in flight.
+      this.balancer.close();
+      await this.pools.destroy();
+    } else if (this.#active > 0) {
+      this.#idle = Promise.withResolvers<void>();
+      await this.#idle.promise;
+    }
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.breakers?.close();
+    this.deadlines.close();
+    await Promise.all([this.pools.close(), this.#provider?.close(), this.#health?.close()]);
+    this.balancer.close();
+    this.events.clear();
+  }
+}
+
+/**
+ * Creates a load-balanced HTTP client for one service. Options are validated here and throw
+ * PICKET_INVALID_OPTIONS naming the option and the value.
+ */
+export function createClient(options: ClientOptions): Client {
+  return new PicketClient(parseClientOptions(options));
+}

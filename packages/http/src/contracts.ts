@@ -1,0 +1,53 @@
+// The shapes @picket/http accepts from the packages it must not depend on (discovery, health),
+// matched structurally, and the events a client publishes.
+
+import type { Balancer, BalancerEvents, Instance, PicketError } from '@picket/core';
+
+/** Anything shaped like a @picket/discovery provider. */
+export interface ProviderLike {
+  readonly name?: string;
+  start(): void;
+  on(name: 'snapshot', fn: (payload: { instances: readonly Instance[] }) => void): () => void;
+  on(name: 'discovery-error', fn: (payload: { error: PicketError; provider: string }) => void): () => void;
+  current(): readonly Instance[] | undefined;
+  lastError(): PicketError | undefined;
+  close(): Promise<void>;
+}
+
+/** What the umbrella package builds from `health: { check, interval, … }`. */
+export type HealthFactory = (balancer: Balancer) => {
+  start(): void;
+  close(): Promise<void>;
+  snapshot?(): unknown;
+};
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** One attempt of a request, as listed in errors and `retry` events. */
+export interface AttemptRecord {
+  /** Instance id. */
+  instance: string;
+  /** Instance URL (never carries credentials: records with userinfo are rejected). */
+  url: string;
+  /** HTTP status when a response arrived. */
+  status?: number;
+  /** `connect`, `timeout`, `reset`, `other`, or `breaker-open` when the breaker refused it. */
+  error?: string;
+  /** The underlying error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, …), when there was one. */
+  code?: string;
+  /** Time the attempt took until headers or failure, ms. */
+  latencyMs?: number;
+  /** A hedge, sent while an earlier attempt was still waiting. */
+  hedge?: boolean;
+}
+
+export interface ClientEvents extends BalancerEvents {
+  /** The discovery provider failed; the last good snapshot stays in force. */
+  'discovery-error': { error: PicketError; provider: string };
+  /** A circuit breaker changed state. */
+  breaker: { instance: Instance; state: BreakerState };
+  /** An attempt failed and another one follows (`next` is its number). `path` is redacted. */
+  retry: { method: string; path: string; attempt: AttemptRecord; next: number };
+  /** A hedge was sent because no attempt had answered within the hedge delay. `path` is redacted. */
+  hedge: { method: string; path: string; delayMs: number };
+}

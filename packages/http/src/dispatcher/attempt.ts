@@ -1,0 +1,152 @@
+// One attempt of a request on one instance: the undici handler given to that instance's pool.
+// It owns the pick (released exactly once, with the outcome) and the breaker settlement, and
+// hands every event to its request, which decides what the caller sees.
+
+import type { ErrorKind, Instance, Outcome, Pick } from '@picket/core';
+import type { Dispatcher } from 'undici';
+import type { BreakerEntry } from '../breaker/breakers.ts';
+import { errorCode, errorKind } from '../errors.ts';
+import type { RequestState } from './request.ts';
+
+type Controller = Dispatcher.DispatchController;
+type Headers = Record<string, string | string[] | undefined>;
+
+/** Attempt phases. */
+export const RACING = 0;
+/** A retryable status: its body is read and dropped, then the connection is reused. */
+export const DISCARDING = 1;
+export const WINNER = 2;
+/** Aborted by Picket: a hedge that lost, a timeout, or the caller's abort. */
+export const CANCELLED = 3;
+
+export class Attempt implements Dispatcher.DispatchHandler {
+  readonly request: RequestState;
+  readonly instance: Instance;
+  readonly hedge: boolean;
+  readonly startedAt: number;
+  pick: Pick | null;
+  pool: Dispatcher | null = null;
+  options: Dispatcher.DispatchOptions | null = null;
+  /** The instance's breaker, which admitted this attempt and hears how it ended. */
+  breaker: BreakerEntry | null = null;
+  controller: Controller | null = null;
+  /** onRequestStart was seen: bytes of the request may have reached the server. */
+  started = false;
+  phase = RACING;
+  status = 0;
+  latencyMs = -1;
+  /** The kind a cancellation is reported as: undefined (neutral) or 'timeout'. */
+  cancelKind: ErrorKind | undefined = undefined;
+  cancelReason: Error | null = null;
+  #finished = false;
+
+  constructor(request: RequestState, pick: Pick, hedge: boolean, now: number) {
+    this.request = request;
+    this.pick = pick;
+    this.instance = pick.instance;
+    this.hedge = hedge;
+    this.startedAt = now;
+  }
+
+  dispatch(): void {
+    this.pool!.dispatch(this.options!, this);
+  }
+
+  /** Aborts the attempt on Picket's behalf; its pick is released as `kind` (undefined: neutral). */
+  cancel(reason: Error, kind: ErrorKind | undefined): void {
+    if (this.#finished || this.phase === CANCELLED) return;
+    this.phase = CANCELLED;
+    this.cancelReason = reason;
+    this.cancelKind = kind;
+    // Not yet on a connection: undici gives us the controller in onRequestStart, where we abort.
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Controller, _context: unknown): void {
+    this.controller = controller;
+    this.started = true;
+    if (this.phase === CANCELLED) controller.abort(this.cancelReason!);
+  }
+
+  onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: unknown): void {
+    this.status = statusCode;
+    this.latencyMs = this.request.core.now() - this.startedAt;
+    this.#finish({ ok: true, status: statusCode, latencyMs: this.latencyMs }, false);
+    this.request.attemptUpgrade(this, controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(
+    _controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    statusMessage?: string,
+  ): void {
+    if (statusCode < 200) {
+      if (this.phase === RACING || this.phase === WINNER)
+        this.request.attemptInfo(statusCode, headers, statusMessage);
+      return;
+    }
+    this.status = statusCode;
+    this.latencyMs = this.request.core.now() - this.startedAt;
+    if (this.phase === CANCELLED) {
+      this.controller?.abort(this.cancelReason!);
+      return;
+    }
+    this.request.attemptHeaders(this, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (this.phase === WINNER) this.request.forwardData(chunk);
+  }
+
+  onResponseEnd(_controller: Controller, trailers: Headers): void {
+    const status = this.status;
+    this.#finish({ ok: status < 500, status, latencyMs: this.latencyMs }, status >= 500);
+    if (this.phase === WINNER) this.request.forwardEnd(trailers);
+  }
+
+  onResponseError(_controller: Controller | null, error: Error): void {
+    if (this.#finished) return;
+    const cancelled = this.phase === CANCELLED;
+    if (cancelled && this.cancelKind === undefined) {
+      // A hedge that lost or a caller's abort says nothing bad about the instance.
+      this.#finish(
+        this.latencyMs >= 0 ? { ok: true, latencyMs: this.latencyMs } : this.#elapsed(),
+        undefined,
+      );
+      return;
+    }
+    const kind = cancelled ? this.cancelKind! : errorKind(errorCode(error));
+    const latencyMs = this.latencyMs >= 0 ? this.latencyMs : this.request.core.now() - this.startedAt;
+    const outcome: Outcome =
+      this.status > 0
+        ? { ok: false, status: this.status, error: kind, latencyMs }
+        : { ok: false, error: kind, latencyMs };
+    this.#finish(outcome, true);
+    if (!cancelled) this.request.attemptError(this, error, kind);
+  }
+
+  onBodySent(chunk: Buffer): void {
+    this.request.handler.onBodySent?.(chunk);
+  }
+
+  onRequestSent(): void {
+    this.request.handler.onRequestSent?.();
+  }
+
+  // A lost hedge never answered: it was at least this slow, which peak-EWMA should hear.
+  #elapsed(): Outcome {
+    return { ok: true, latencyMs: this.request.core.now() - this.startedAt };
+  }
+
+  /** Releases the pick and tells the breaker: failed, succeeded, or (undefined) neither. */
+  #finish(outcome: Outcome, failed: boolean | undefined): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const pick = this.pick!;
+    this.pick = null;
+    pick.release(outcome);
+    const breaker = this.breaker;
+    if (breaker !== null) this.request.core.breakers!.settle(breaker, failed, outcome.latencyMs ?? 0);
+  }
+}

@@ -1,0 +1,102 @@
+// The caller's side of a request: the controller its handler holds (pause, resume, abort),
+// and the one place a response or an error is delivered to it, exactly once. The request's
+// state machine (request.ts) builds on it.
+
+import { PicketError } from '@picket/core';
+import type { Dispatcher } from 'undici';
+import type { Attempt } from './attempt.ts';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+export abstract class CallerSide implements Dispatcher.DispatchController {
+  readonly handler: Dispatcher.DispatchHandler;
+  /** The attempt whose response the caller has, once headers were delivered. */
+  protected winner: Attempt | null = null;
+  /** The caller has had its end or its error. */
+  protected done = false;
+  #aborted = false;
+  #reason: Error | null = null;
+  #paused = false;
+
+  constructor(handler: Dispatcher.DispatchHandler) {
+    this.handler = handler;
+  }
+
+  /** Aborts the attempts still racing for the answer. */
+  protected abstract cancelRacing(reason: Error): void;
+  /** Releases timers and counts the request out; runs once, when the caller is done. */
+  protected abstract cleanup(): void;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+  get paused(): boolean {
+    return this.#paused;
+  }
+  get reason(): Error | null {
+    return this.#reason;
+  }
+  get rawHeaders(): Dispatcher.DispatchController['rawHeaders'] {
+    return this.winner?.controller?.rawHeaders ?? null;
+  }
+  get rawTrailers(): Dispatcher.DispatchController['rawTrailers'] {
+    return this.winner?.controller?.rawTrailers ?? null;
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.winner?.controller?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.winner?.controller?.resume();
+  }
+
+  abort(reason?: Error): void {
+    if (this.done) return;
+    const error = reason ?? new PicketError('PICKET_ABORTED', 'The request was aborted');
+    this.#aborted = true;
+    this.#reason = error;
+    this.cancelRacing(error);
+    // A caller's abort says nothing about the instance: its attempt is released as neutral.
+    this.winner?.cancel(error, undefined);
+    this.finishError(error);
+  }
+
+  /** Hands the winning attempt's headers to the caller. */
+  protected deliverHeaders(
+    a: Attempt,
+    statusCode: number,
+    headers: Headers,
+    statusMessage: string | undefined,
+  ): void {
+    if (this.#paused) a.controller?.pause();
+    this.handler.onResponseStart?.(this, statusCode, headers as never, statusMessage);
+  }
+
+  attemptInfo(statusCode: number, headers: Headers, statusMessage: string | undefined): void {
+    if (!this.done) this.handler.onResponseStart?.(this, statusCode, headers as never, statusMessage);
+  }
+
+  forwardData(chunk: Buffer): void {
+    if (!this.done) this.handler.onResponseData?.(this, chunk);
+  }
+
+  forwardEnd(trailers: Headers): void {
+    if (this.done) return;
+    this.finish();
+    this.handler.onResponseEnd?.(this, trailers as never);
+  }
+
+  protected finish(): void {
+    this.done = true;
+    this.cleanup();
+  }
+
+  protected finishError(error: unknown): void {
+    if (this.done) return;
+    this.finish();
+    this.handler.onResponseError?.(this, error as Error);
+  }
+}

@@ -1,0 +1,44 @@
+// What every request of one client shares: the balancer, pools, breakers, budget, latency
+// window and events. Built once by `createClient`; requests only read it.
+
+import type { Balancer, Emitter } from '@picket/core';
+import type { Dispatcher } from 'undici';
+import type { BreakerRegistry } from '../breaker/breakers.ts';
+import type { ClientConfig } from '../config.ts';
+import type { ClientEvents } from '../contracts.ts';
+import type { PoolManager } from '../pool/pools.ts';
+import type { RetryBudget } from '../retry/budget.ts';
+import type { LatencyWindow } from '../retry/latency.ts';
+import type { Deadlines } from './deadlines.ts';
+
+/** undici dispatch options plus what Picket reads per request. */
+export interface PicketDispatchOptions extends Dispatcher.DispatchOptions {
+  /** Key for ring-hash and Maglev stickiness (a user or session id). */
+  hashKey?: string | number;
+  /** Overrides the client's `timeout` for this request, ms. */
+  timeout?: number;
+}
+
+export interface DispatchCore {
+  readonly service: string;
+  readonly config: ClientConfig;
+  readonly balancer: Balancer;
+  readonly pools: PoolManager;
+  /** Undefined when breakers are off. */
+  readonly breakers: BreakerRegistry | undefined;
+  readonly budget: RetryBudget;
+  /** Overall request deadlines. */
+  readonly deadlines: Deadlines;
+  /** Recent latencies, kept only when hedging at the observed p95. */
+  readonly latency: LatencyWindow | undefined;
+  readonly events: Emitter<ClientEvents>;
+  /** Monotonic clock, ms. */
+  now(): number;
+  /**
+   * When discovery has never delivered a snapshot, the reason (the provider's last error, or
+   * undefined while it is still starting); `null` once a snapshot arrived.
+   */
+  discoveryPending(): { cause: unknown } | null;
+  /** A request finished (for `close()`, which waits for in-flight requests). */
+  requestDone(): void;
+}

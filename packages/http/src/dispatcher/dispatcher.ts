@@ -1,0 +1,79 @@
+// The load-balanced undici dispatcher: every request it is given is picked, sent to the chosen
+// instance's pool, retried elsewhere when safe, and answered once. undici's `request`, `stream`,
+// `fetch` and `compose` work on it as on any Dispatcher.
+
+import { Dispatcher, Dispatcher1Wrapper } from 'undici';
+import { originError, originMatches } from '../fronts/target.ts';
+import type { DispatchCore, PicketDispatchOptions } from './core.ts';
+import { RequestState } from './request.ts';
+
+type WrapHandler = (handler: unknown) => Dispatcher.DispatchHandler;
+// Node's built-in fetch (undici 7 inside Node) hands us handlers of the older interface
+// (onConnect, onHeaders, …); undici's own wrapper adapts them.
+const wrapLegacy = (Dispatcher1Wrapper as unknown as { wrapHandler: WrapHandler }).wrapHandler;
+
+export interface DispatcherHooks {
+  /** Counts a request in, or returns the error to fail it with (the client is closed). */
+  begin(): Error | undefined;
+  /** Closes the client this dispatcher belongs to; in-flight requests finish first. */
+  close(): Promise<void>;
+  /** Closes the client at once, failing in-flight requests. */
+  destroy(error: Error | null): Promise<void>;
+}
+
+export class PicketDispatcher extends Dispatcher {
+  readonly #core: DispatchCore;
+  readonly #hooks: DispatcherHooks;
+  readonly #http: string;
+  readonly #https: string;
+
+  constructor(core: DispatchCore, hooks: DispatcherHooks) {
+    super();
+    this.#core = core;
+    this.#hooks = hooks;
+    this.#http = `http://${core.service}`;
+    this.#https = `https://${core.service}`;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (typeof handler?.onRequestStart !== 'function') handler = wrapLegacy(handler);
+    // Only the service's own URLs: a redirect elsewhere must not reach its instances.
+    if (!originMatches(this.#core.service, this.#http, this.#https, options.origin)) {
+      handler.onResponseError?.(null as never, originError(this.#core.service, options.origin));
+      return true;
+    }
+    const refused = this.#hooks.begin();
+    if (refused !== undefined) {
+      handler.onResponseError?.(null as never, refused);
+      return true;
+    }
+    const request = new RequestState(this.#core, options as PicketDispatchOptions, handler);
+    try {
+      request.start();
+    } catch (error) {
+      // A throwing caller handler: fail the request as undici's own dispatchers do.
+      request.abort(error as Error);
+    }
+    return true;
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const done = this.#hooks.close();
+    if (callback === undefined) return done;
+    done.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(error: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(error: Error | null, callback: () => void): void;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const error = typeof a === 'function' ? null : (a ?? null);
+    const callback = typeof a === 'function' ? a : b;
+    const done = this.#hooks.destroy(error);
+    if (callback === undefined) return done;
+    done.then(callback, callback);
+  }
+}

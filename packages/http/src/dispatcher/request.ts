@@ -1,0 +1,319 @@
+// One request's state machine. It picks an instance per attempt, decides at header time whether
+// a response is the answer or a reason to retry, retries within the budget, races hedges, and
+// enforces the overall timeout. What the caller sees goes through CallerSide (caller.ts).
+
+import {
+  type Instance,
+  isPicketError,
+  type Outcome,
+  type Pick,
+  type PickContext,
+  PicketError,
+} from '@picket/core';
+import type { Dispatcher } from 'undici';
+import type { BreakerEntry } from '../breaker/breakers.ts';
+import type { AttemptRecord } from '../contracts.ts';
+import { clientClosedError, errorCode, notDiscoveredError, timeoutError } from '../errors.ts';
+import { redactPath } from '../redact.ts';
+import { isIdempotent, isReplayableBody, statusRetryDelay, whyNotRetry } from '../retry/policy.ts';
+import { Attempt, DISCARDING, RACING, WINNER } from './attempt.ts';
+import { AttemptLog, pickAgain } from './attempt-log.ts';
+import { copyOptions, hasHostHeader } from './attempt-options.ts';
+import { CallerSide } from './caller.ts';
+import type { DispatchCore, PicketDispatchOptions } from './core.ts';
+import type { DeadlineList, Timed } from './deadlines.ts';
+import { Hedges, type HedgeTarget } from './hedge.ts';
+import { Retries, type RoundRunner } from './retry-loop.ts';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+const CONTEXT = Object.freeze({});
+const BREAKER_REFUSED: Outcome = Object.freeze({ ok: false, error: 'other' });
+// Reason given to a hedge that lost the race; never reaches a caller.
+const LOST = new PicketError('PICKET_ABORTED', 'Another attempt answered first');
+
+export class RequestState extends CallerSide implements RoundRunner, Timed, HedgeTarget {
+  readonly core: DispatchCore;
+  readonly opts: PicketDispatchOptions;
+  readonly method: string;
+  /** Safe to send again after it may have reached the server: idempotent, replayable body. */
+  readonly #replayable: boolean;
+  readonly #idempotent: boolean;
+  readonly #timeoutMs: number;
+  readonly #ctx: PickContext | undefined;
+  readonly #mustCopy: boolean;
+  #copyBase = '';
+  #copy: Dispatcher.DispatchOptions | null = null;
+  #log: AttemptLog | null = null;
+  #primary: Attempt | null = null;
+  #racing: Attempt[] | null = null;
+  #live = 0;
+  // The overall deadline, kept in the client's deadline list (deadlines.ts), not a timer.
+  deadlineAt = 0;
+  deadlineNext: Timed | null = null;
+  deadlinePrev: Timed | null = null;
+  deadlineList: DeadlineList | null = null;
+  /** Made only when hedging is on and the request is safe to send twice. */
+  readonly #hedges: Hedges | null;
+  /** Made on the first failure: a request that succeeds at once never needs one. */
+  #retries: Retries | null = null;
+
+  constructor(core: DispatchCore, opts: PicketDispatchOptions, handler: Dispatcher.DispatchHandler) {
+    super(handler);
+    this.core = core;
+    this.opts = opts;
+    const method = opts.method ?? 'GET';
+    this.method = method;
+    const config = core.config;
+    this.#idempotent = isIdempotent(config.retry, method, opts.idempotent);
+    this.#replayable = this.#idempotent && isReplayableBody(opts.body);
+    this.#timeoutMs = opts.timeout ?? config.timeout;
+    this.#ctx = opts.hashKey === undefined ? undefined : { key: opts.hashKey };
+    this.#mustCopy = config.perTryTimeout !== undefined || hasHostHeader(opts.headers);
+    this.#hedges =
+      config.hedge !== false && this.#replayable ? new Hedges(this, config.hedge.maxHedges) : null;
+  }
+
+  start(): void {
+    this.handler.onRequestStart?.(this, CONTEXT);
+    if (this.done) return;
+    const core = this.core;
+    const now = core.now();
+    core.deadlines.add(this, this.#timeoutMs, now);
+    core.budget.deposit(now);
+    this.#launch(false, now);
+  }
+
+  // ── Attempts ────────────────────────────────────────────────────────────────────────────
+
+  runRound(): void {
+    this.#launch(false, this.core.now());
+  }
+
+  #optionsFor(instance: Instance): Dispatcher.DispatchOptions {
+    const base = instance.basePath;
+    if (base === '' && !this.#mustCopy) return this.opts;
+    if (this.#copy === null || this.#copyBase !== base) {
+      this.#copy = copyOptions(this.opts, base, this.core.config.perTryTimeout);
+      this.#copyBase = base;
+    }
+    return this.#copy;
+  }
+
+  #logged(): AttemptLog {
+    this.#log ??= new AttemptLog();
+    return this.#log;
+  }
+
+  /** Picks and sends one attempt. False when none could be sent (the request may be finished). */
+  #launch(hedge: boolean, now: number): boolean {
+    const core = this.core;
+    const breakers = core.breakers;
+    // Each turn either sends an attempt or rules out one more instance refused by its breaker.
+    for (let turn = 0; turn < 1024; turn++) {
+      let pick: Pick;
+      try {
+        const log = this.#log;
+        if (log === null) pick = core.balancer.pick(this.#ctx);
+        else {
+          const retries = this.#retries;
+          const target = retries === null ? null : retries.target;
+          if (target !== null) retries!.target = null;
+          pick = pickAgain(core.balancer, this.opts.hashKey, log, target, hedge);
+        }
+      } catch (error) {
+        if (!hedge) this.#pickFailed(error);
+        return false;
+      }
+      const instance = pick.instance;
+      let breaker: BreakerEntry | undefined;
+      if (breakers !== undefined) {
+        breaker = breakers.admit(instance);
+        if (breaker === undefined) {
+          pick.release(BREAKER_REFUSED);
+          this.#logged().refuse(instance, hedge);
+          continue;
+        }
+      }
+      const attempt = new Attempt(this, pick, hedge, now);
+      if (breaker !== undefined) attempt.breaker = breaker;
+      attempt.pool = core.pools.get(instance);
+      attempt.options = this.#optionsFor(instance);
+      this.#live++;
+      if (hedge) {
+        this.#racing ??= this.#primary === null ? [] : [this.#primary];
+        this.#racing.push(attempt);
+        this.#logged().exclude.add(instance.id);
+      } else {
+        this.#primary = attempt;
+        this.#racing = null;
+      }
+      attempt.dispatch();
+      if (!hedge && attempt.phase === RACING && !this.done) this.#hedges?.arm();
+      return true;
+    }
+    this.finishError(this.#exhausted('too many instances refused by their breakers', undefined));
+    return false;
+  }
+
+  #pickFailed(error: unknown): void {
+    if (isPicketError(error, 'PICKET_BALANCER_CLOSED')) {
+      this.finishError(clientClosedError(this.core.service));
+    } else if (this.#log === null) {
+      const pending = this.core.discoveryPending();
+      const noneYet = pending !== null && isPicketError(error, 'PICKET_NO_INSTANCES');
+      this.finishError(noneYet ? notDiscoveredError(this.core.service, pending.cause) : error);
+    } else {
+      this.finishError(this.#exhausted('no other instance is available', error));
+    }
+  }
+
+  #exhausted(reason: string, cause: unknown): PicketError {
+    return this.#logged().exhausted(this.core.service, this.method, this.opts.path, reason, cause);
+  }
+
+  protected cancelRacing(reason: Error): void {
+    this.#cancelAll(reason, undefined);
+  }
+
+  #cancelAll(reason: Error, kind: 'timeout' | undefined): void {
+    const racing = this.#racing;
+    if (racing !== null) {
+      for (const a of racing) if (a.phase === RACING) a.cancel(reason, kind);
+    } else if (this.#primary !== null && this.#primary.phase === RACING) {
+      this.#primary.cancel(reason, kind);
+    }
+    this.#live = 0;
+  }
+
+  // ── Events from attempts ────────────────────────────────────────────────────────────────
+
+  attemptHeaders(a: Attempt, statusCode: number, headers: Headers, statusMessage: string | undefined): void {
+    if (this.done || this.winner !== null) {
+      a.cancel(LOST, undefined);
+      return;
+    }
+    const retry = this.core.config.retry;
+    if (retry.enabled && statusCode >= 400) {
+      const delay = statusRetryDelay(retry, statusCode, headers);
+      // With a hedge still racing, drop this answer and wait for the hedge's.
+      if (delay >= 0 && (this.#live > 1 || this.#whyNot(a) === null)) {
+        a.phase = DISCARDING;
+        this.#live--;
+        const record = this.#logged().failed(a, this.core.now(), undefined, undefined);
+        if (this.#live === 0) this.#retry(a, record, delay);
+        return;
+      }
+    }
+    this.#commit(a, statusCode, headers, statusMessage);
+  }
+
+  #commit(a: Attempt, statusCode: number, headers: Headers, statusMessage: string | undefined): void {
+    this.#live--;
+    a.phase = WINNER;
+    this.winner = a;
+    this.#cancelAll(LOST, undefined);
+    this.#clearTimers();
+    this.#retries?.stop();
+    if (statusCode < 500) this.core.latency?.record(a.latencyMs);
+    this.deliverHeaders(a, statusCode, headers, statusMessage);
+  }
+
+  attemptUpgrade(
+    a: Attempt,
+    _controller: unknown,
+    statusCode: number,
+    headers: Headers,
+    socket: unknown,
+  ): void {
+    if (this.done || this.winner !== null) {
+      (socket as { destroy?: () => void }).destroy?.();
+      return;
+    }
+    this.#live--;
+    a.phase = WINNER;
+    this.winner = a;
+    this.#cancelAll(LOST, undefined);
+    this.finish();
+    this.handler.onRequestUpgrade?.(this, statusCode, headers as never, socket as never);
+  }
+
+  attemptError(a: Attempt, error: Error, kind: string): void {
+    if (this.done) return;
+    if (a.phase === WINNER) {
+      // The caller has the headers already; the body fails with undici's own error.
+      this.finishError(error);
+      return;
+    }
+    if (a.phase !== RACING) return;
+    this.#live--;
+    const record = this.#logged().failed(a, this.core.now(), kind, errorCode(error));
+    if (this.#live > 0) return;
+    const why = this.#whyNot(a);
+    if (why === null) this.#retry(a, record, 0);
+    else this.finishError(this.#exhausted(why, error));
+  }
+
+  /** Null when another attempt may follow `failed` (and takes it from the budget), else why not. */
+  #whyNot(failed: Attempt): string | null {
+    const config = this.core.config.retry;
+    this.#retries ??= new Retries(this, config);
+    return whyNotRetry(config, {
+      method: this.method,
+      aborted: this.aborted,
+      retriesLeft: this.#retries.left,
+      mayHaveReachedServer: failed.started,
+      idempotent: this.#idempotent,
+      replayable: this.#replayable,
+      timedOut: this.core.now() >= this.deadlineAt,
+      budget: this.core.budget,
+    });
+  }
+
+  #retry(failed: Attempt, record: AttemptRecord, retryAfterMs: number): void {
+    this.#hedges?.clear();
+    const events = this.core.events;
+    if (events.has('retry')) {
+      const next = this.#log!.records.length + 1;
+      events.emit('retry', { method: this.method, path: redactPath(this.opts.path), attempt: record, next });
+    }
+    this.#retries!.schedule(failed.instance, retryAfterMs);
+  }
+
+  // ── Hedges and timeouts ─────────────────────────────────────────────────────────────────
+
+  sendHedge(delayMs: number): boolean {
+    if (this.done || this.winner !== null || this.#live === 0 || !this.core.budget.withdraw()) return false;
+    const exclude = this.#logged().exclude;
+    if (this.#racing === null) {
+      if (this.#primary !== null) exclude.add(this.#primary.instance.id);
+    } else {
+      for (const a of this.#racing) if (a.phase === RACING) exclude.add(a.instance.id);
+    }
+    const events = this.core.events;
+    if (events.has('hedge'))
+      events.emit('hedge', { method: this.method, path: redactPath(this.opts.path), delayMs });
+    return this.#launch(true, this.core.now());
+  }
+
+  timedOut(): void {
+    if (this.done || this.winner !== null) return;
+    const records = this.#log?.records ?? [];
+    const error = timeoutError(this.core.service, this.method, this.opts.path, this.#timeoutMs, records);
+    this.#cancelAll(error, 'timeout');
+    this.finishError(error);
+  }
+
+  // ── Endings ─────────────────────────────────────────────────────────────────────────────
+
+  #clearTimers(): void {
+    if (this.deadlineList !== null) this.deadlineList.remove(this);
+    this.#hedges?.clear();
+  }
+
+  protected cleanup(): void {
+    this.#clearTimers();
+    this.#retries?.stop();
+    this.core.requestDone();
+  }
+}

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { echo, type Handler, startServer, type TestServer } from '../../../../test/fixtures/http-servers.ts';
+import { waitFor } from '../../../../test/fixtures/instances.ts';
+import { type Client, createClient } from '../index.ts';
+
+const servers: TestServer[] = [];
+const clients: Client[] = [];
+async function server(handler: Handler) {
+  const s = await startServer(handler);
+  servers.push(s);
+  return s;
+}
+function client(options: Parameters<typeof createClient>[0]) {
+  const c = createClient(options);
+  clients.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.destroy()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+const never: Handler = () => {};
+const after =
+  (ms: number, name: string): Handler =>
+  (req, res, body) => {
+    const timer = setTimeout(() => echo(name)(req, res, body), ms);
+    res.on('close', () => clearTimeout(timer));
+  };
+
+describe('timeouts', () => {
+  it('fails with PICKET_TIMEOUT when no instance answers in time', async () => {
+    const a = await server(never);
+    const c = client({ service: 's', discovery: [a.url], timeout: 300, breaker: false });
+    const started = performance.now();
+    await expect(c.request({ path: '/q?password=hunter2' })).rejects.toMatchObject({
+      code: 'PICKET_TIMEOUT',
+    });
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(2000);
+  });
+
+  it('takes a per-request timeout over the client’s', async () => {
+    const a = await server(never);
+    const c = client({ service: 's', discovery: [a.url], breaker: false });
+    await expect(c.request({ path: '/', timeout: 100 })).rejects.toMatchObject({ code: 'PICKET_TIMEOUT' });
+  });
+
+  it('moves on to another instance after perTryTimeout', async () => {
+    const stuck = await server(never);
+    const fine = await server(echo('fine'));
+    const c = client({
+      service: 's',
+      discovery: [stuck.url, { url: fine.url, priority: 1 }],
+      perTryTimeout: 150,
+      breaker: false,
+    });
+    const res = await c.request({ path: '/' });
+    expect(((await res.body.json()) as { server: string }).server).toBe('fine');
+    expect(stuck.requests).toBe(1);
+  });
+
+  it('aborts through the caller’s signal with the caller’s reason', async () => {
+    const a = await server(never);
+    const c = client({ service: 's', discovery: [a.url], breaker: false });
+    const controller = new AbortController();
+    const pending = c.request({ path: '/', signal: controller.signal });
+    await waitFor(() => a.requests === 1, 'the request to arrive');
+    const reason = new Error('changed my mind');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    // An abort says nothing about the instance.
+    expect(c.snapshot().instances[0]).toMatchObject({ failures: 0, active: 0 });
+  });
+});
+
+describe('hedging', () => {
+  it('sends a hedge after the delay and takes the first answer, aborting the other', async () => {
+    const slow = await server(after(1000, 'slow'));
+    const fast = await server(echo('fast'));
+    let closed = 0;
+    slow.server.on('connection', (socket) => socket.on('close', () => closed++));
+    const c = client({
+      service: 's',
+      discovery: [slow.url, { url: fast.url, priority: 1 }],
+      hedge: { delayMs: 50 },
+      breaker: false,
+    });
+    const hedges: unknown[] = [];
+    c.on('hedge', (e) => hedges.push(e));
+    const started = performance.now();
+    const res = await c.request({ path: '/' });
+    expect(((await res.body.json()) as { server: string }).server).toBe('fast');
+    expect(performance.now() - started).toBeLessThan(800);
+    expect(hedges).toEqual([{ method: 'GET', path: '/', delayMs: 50 }]);
+    // The losing attempt is aborted: its connection closes rather than waiting 1 s.
+    await waitFor(() => closed === 1, 'the losing attempt to be aborted', { timeoutMs: 900 });
+  });
+
+  it('does not hedge a POST', async () => {
+    const slow = await server(after(200, 'slow'));
+    const fast = await server(echo('fast'));
+    const c = client({
+      service: 's',
+      discovery: [slow.url, { url: fast.url, priority: 1 }],
+      hedge: { delayMs: 20 },
+      breaker: false,
+    });
+    const res = await c.request({ path: '/', method: 'POST', body: 'x' });
+    expect(((await res.body.json()) as { server: string }).server).toBe('slow');
+    expect(fast.requests).toBe(0);
+  });
+
+  it("hedges at the observed p95 with delayMs: 'p95'", async () => {
+    let slowNext = false;
+    const a = await server((req, res, body) => {
+      if (slowNext) after(1000, 'a-slow')(req, res, body);
+      else echo('a')(req, res, body);
+    });
+    const b = await server(echo('b'));
+    const c = client({
+      service: 's',
+      discovery: [a.url, { url: b.url, priority: 1 }],
+      hedge: { delayMs: 'p95' },
+      breaker: false,
+    });
+    for (let i = 0; i < 40; i++) await (await c.request({ path: '/' })).body.text();
+    expect(b.requests).toBe(0);
+    slowNext = true;
+    const started = performance.now();
+    const res = await c.request({ path: '/' });
+    expect(((await res.body.json()) as { server: string }).server).toBe('b');
+    expect(performance.now() - started).toBeLessThan(800);
+  });
+
+  it('charges hedges to the retry budget', async () => {
+    const slow = await server(after(150, 'slow'));
+    const fast = await server(echo('fast'));
+    const c = client({
+      service: 's',
+      discovery: [slow.url, { url: fast.url, priority: 1 }],
+      hedge: { delayMs: 10 },
+      retry: { budget: { percent: 0, minPerSecond: 0.1, windowMs: 10_000 } },
+      breaker: false,
+    });
+    const served: string[] = [];
+    for (let i = 0; i < 2; i++)
+      served.push(((await (await c.request({ path: '/' })).body.json()) as { server: string }).server);
+    // One hedge fits the budget (0.1/s × 10 s); the second request must wait for the slow one.
+    expect(served).toEqual(['fast', 'slow']);
+  });
+});

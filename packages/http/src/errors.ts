@@ -1,0 +1,123 @@
+// Classifies transport errors into the balancer's error kinds, and builds the client's typed
+// errors. Messages never carry headers, bodies, query strings or userinfo.
+
+import { type ErrorKind, PicketError } from '@picket/core';
+import type { AttemptRecord } from './contracts.ts';
+import { redactPath } from './redact.ts';
+
+// Failures that happen before a byte of the request is written: safe to retry for any method.
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  // TLS handshake failures: the request was never sent either.
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+  'PICKET_TIMEOUT',
+]);
+
+const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_CLOSED']);
+
+/** The `code` of an error or of the first error in its `cause` chain that has one. */
+export function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Maps an undici or socket error to the balancer's error kind. */
+export function errorKind(code: string | undefined): ErrorKind {
+  if (code === undefined) return 'other';
+  if (CONNECT_CODES.has(code)) return 'connect';
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
+  if (RESET_CODES.has(code)) return 'reset';
+  return 'other';
+}
+
+export function clientClosedError(service: string): PicketError {
+  return new PicketError(
+    'PICKET_CLIENT_CLOSED',
+    `The client for service "${service}" is closed; create a new client to send more requests`,
+  );
+}
+
+export function timeoutError(
+  service: string,
+  method: string,
+  path: string,
+  timeoutMs: number,
+  attempts: AttemptRecord[],
+) {
+  return new PicketError(
+    'PICKET_TIMEOUT',
+    `${method} ${redactPath(path)} to service "${service}" got no response within ${timeoutMs} ms (\`timeout\`)`,
+    { details: { timeoutMs, attempts } },
+  );
+}
+
+function describeAttempt(a: AttemptRecord): string {
+  const what = a.status !== undefined ? `status ${a.status}` : (a.code ?? a.error ?? 'failed');
+  return `${a.url} ${what}${a.hedge === true ? ' (hedge)' : ''}`;
+}
+
+/**
+ * Every attempt failed. `reason` says why no further attempt was made (out of retries, not
+ * safe to replay, budget exhausted, …).
+ */
+export function attemptsExhaustedError(
+  service: string,
+  method: string,
+  path: string,
+  attempts: AttemptRecord[],
+  reason: string,
+  cause: unknown,
+): PicketError {
+  const n = attempts.length;
+  const list = attempts.map(describeAttempt).join('; ');
+  return new PicketError(
+    'PICKET_ATTEMPTS_EXHAUSTED',
+    `${method} ${redactPath(path)} to service "${service}" failed after ${n} attempt${n === 1 ? '' : 's'} (${list}); ${reason}`,
+    { cause, details: { attempts, reason } },
+  );
+}
+
+export function noAvailableError(service: string, attempts: AttemptRecord[], cause: unknown): PicketError {
+  return new PicketError(
+    'PICKET_NO_AVAILABLE_INSTANCE',
+    `No instance of service "${service}" could take the request: every candidate is unavailable or its circuit breaker is open`,
+    { cause, details: { attempts } },
+  );
+}
+
+/** Discovery has never delivered a snapshot: fail at once rather than wait. */
+export function notDiscoveredError(service: string, cause: unknown): PicketError {
+  return new PicketError(
+    'PICKET_NO_INSTANCES',
+    `Service "${service}" has no instances yet: discovery has not delivered a snapshot${
+      cause === undefined ? '' : ' (see `cause`)'
+    }; wait for \`client.ready()\``,
+    { cause },
+  );
+}

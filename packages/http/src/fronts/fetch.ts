@@ -1,0 +1,122 @@
+// client.fetch: undici's own fetch on the client's dispatcher. Picket's per-request options
+// (idempotent, hashKey, timeout) ride on a thin dispatcher made only when they are given.
+
+import { Dispatcher, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
+import { serviceUrl } from './target.ts';
+
+export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher'> & {
+  /** Allows retrying a non-idempotent method after it may have reached the server. */
+  idempotent?: boolean;
+  /** Key for ring-hash and Maglev stickiness. */
+  hashKey?: string | number;
+  /** Overrides the client's `timeout` for this request, ms. */
+  timeout?: number;
+};
+
+interface Extras {
+  idempotent?: boolean;
+  hashKey?: string | number;
+  timeout?: number;
+  body?: string | Uint8Array;
+}
+
+// undici's fetch always sends its body as a one-shot async iterable, which can never be
+// replayed. When the caller's body is bytes or text we hand the dispatcher those instead (the
+// same bytes, and the Content-Length fetch computed still holds), so retries stay possible.
+function replayableBody(body: unknown): string | Uint8Array | undefined {
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof URLSearchParams) return body.toString();
+  return undefined;
+}
+
+/** Adds Picket's per-request options to every dispatch, then hands it to the client's dispatcher. */
+class ScopedDispatcher extends Dispatcher {
+  readonly #inner: Dispatcher;
+  readonly #extras: Extras;
+
+  constructor(inner: Dispatcher, extras: Extras) {
+    super();
+    this.#inner = inner;
+    this.#extras = extras;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const extras = this.#extras;
+    // Redirects are dispatched again through here; a 303 turns the request into a bodiless GET.
+    const body =
+      options.body === null || options.body === undefined ? options.body : (extras.body ?? options.body);
+    return this.#inner.dispatch(
+      {
+        ...options,
+        idempotent: extras.idempotent,
+        hashKey: extras.hashKey,
+        timeout: extras.timeout,
+        body,
+      } as never,
+      handler,
+    );
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    if (callback === undefined) return Promise.resolve();
+    queueMicrotask(callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: unknown, b?: () => void): Promise<void> | void {
+    const callback = typeof a === 'function' ? (a as () => void) : b;
+    if (callback === undefined) return Promise.resolve();
+    queueMicrotask(callback);
+  }
+}
+
+interface FetchHost {
+  readonly service: string;
+  readonly dispatcher: Dispatcher;
+}
+
+function isRequest(input: unknown): input is Request {
+  return (
+    typeof input === 'object' &&
+    input !== null &&
+    !(input instanceof URL) &&
+    'url' in input &&
+    'method' in input
+  );
+}
+
+export function clientFetch(
+  client: FetchHost,
+  input: string | URL | Request,
+  init: ClientFetchInit = {},
+): Promise<Response> {
+  let url: string;
+  let base: UndiciRequestInit = {};
+  try {
+    if (isRequest(input)) {
+      url = serviceUrl(client.service, input.url);
+      // A Request from another fetch implementation cannot be handed over; its parts can.
+      base = { method: input.method, headers: input.headers as never, signal: input.signal as never };
+      if (input.body !== null) Object.assign(base, { body: input.body, duplex: 'half' });
+    } else {
+      url = serviceUrl(client.service, input);
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { idempotent, hashKey, timeout, ...rest } = init;
+  const body = replayableBody(rest.body);
+  const dispatcher =
+    idempotent === undefined && hashKey === undefined && timeout === undefined && body === undefined
+      ? client.dispatcher
+      : new ScopedDispatcher(client.dispatcher, { idempotent, hashKey, timeout, body });
+  return undiciFetch(url, { ...base, ...rest, dispatcher }) as unknown as Promise<Response>;
+}

@@ -1,0 +1,180 @@
+import {
+  Agent,
+  getGlobalDispatcher,
+  request,
+  setGlobalDispatcher,
+  Response as UndiciResponse,
+  fetch as undiciFetch,
+} from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { echo, startServer, type TestServer } from '../../../../test/fixtures/http-servers.ts';
+import { type Client, createAgent, createClient } from '../index.ts';
+
+const servers: TestServer[] = [];
+const clients: Client[] = [];
+async function server(name: string) {
+  const s = await startServer(echo(name));
+  servers.push(s);
+  return s;
+}
+function client(options: Parameters<typeof createClient>[0]) {
+  const c = createClient(options);
+  clients.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+interface Echo {
+  server: string;
+  method: string;
+  url: string;
+  body: string;
+}
+
+describe('client.fetch', () => {
+  it('resolves "/path" and http://<service>/path to the service', async () => {
+    const a = await server('a');
+    const c = client({ service: 'inventory', discovery: [a.url] });
+    const r1 = await c.fetch('/items/1?q=2');
+    // A WHATWG Response, from undici's own fetch.
+    expect(r1).toBeInstanceOf(UndiciResponse);
+    expect(r1.headers.get('x-server')).toBe('a');
+    expect(((await r1.json()) as Echo).url).toBe('/items/1?q=2');
+    const r2 = await c.fetch('http://inventory/items/2', { method: 'POST', body: 'hello' });
+    expect((await r2.json()) as Echo).toMatchObject({ url: '/items/2', method: 'POST', body: 'hello' });
+    const r3 = await c.fetch(new URL('http://INVENTORY/items/3'));
+    expect(((await r3.json()) as Echo).url).toBe('/items/3');
+    const r4 = await c.fetch(new Request('http://inventory/items/4', { method: 'PUT', body: 'four' }));
+    expect((await r4.json()) as Echo).toMatchObject({ url: '/items/4', method: 'PUT', body: 'four' });
+  });
+
+  it('passes per-request options (idempotent) through to the dispatcher', async () => {
+    let n = 0;
+    const flaky = await startServer((req, res, body) => {
+      if (n++ === 0) res.writeHead(503).end();
+      else echo('flaky')(req, res, body);
+    });
+    servers.push(flaky);
+    const c = client({ service: 'inventory', discovery: [flaky.url], breaker: false });
+    const plain = await c.fetch('/', { method: 'POST', body: 'x' });
+    expect(plain.status).toBe(503);
+    await plain.text();
+    n = 0;
+    const retried = await c.fetch('/', { method: 'POST', body: 'x', idempotent: true });
+    expect(retried.status).toBe(200);
+    await retried.text();
+  });
+});
+
+describe('client.request and client.dispatcher', () => {
+  it('answers { statusCode, headers, body }', async () => {
+    const a = await server('a');
+    const c = client({ service: 'inventory', discovery: [a.url] });
+    const res = await c.request('/items/9', { method: 'DELETE' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-server']).toBe('a');
+    expect((await res.body.json()) as Echo).toMatchObject({ method: 'DELETE', url: '/items/9' });
+  });
+
+  it("works with undici's own request and fetch", async () => {
+    const a = await server('a');
+    const c = client({ service: 'inventory', discovery: [a.url] });
+    const r1 = await request('http://inventory/one', { dispatcher: c.dispatcher });
+    expect(((await r1.body.json()) as Echo).url).toBe('/one');
+    const r2 = await undiciFetch('http://inventory/two', { dispatcher: c.dispatcher });
+    expect(((await r2.json()) as Echo).url).toBe('/two');
+  });
+
+  it("works with Node's built-in fetch given the dispatcher", async () => {
+    const a = await server('a');
+    const c = client({ service: 'inventory', discovery: [a.url] });
+    const res = await globalThis.fetch('http://inventory/builtin?x=1', {
+      dispatcher: c.dispatcher,
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Echo).url).toBe('/builtin?x=1');
+  });
+
+  it('streams a large body with backpressure intact', async () => {
+    const big = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      let left = 80;
+      const write = () => {
+        while (left > 0) {
+          left--;
+          if (!res.write(chunk)) {
+            res.once('drain', write);
+            return;
+          }
+        }
+        res.end();
+      };
+      write();
+    });
+    servers.push(big);
+    const c = client({ service: 'inventory', discovery: [big.url] });
+    const res = await c.request({ path: '/big' });
+    let total = 0;
+    for await (const chunk of res.body) {
+      total += (chunk as Buffer).length;
+      // A slow reader: undici must pause the socket rather than buffer without limit.
+      if (total % (1024 * 1024) < 65536) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(total).toBe(80 * 64 * 1024);
+  });
+});
+
+describe('createAgent', () => {
+  it('routes http://<service>/… by host to that client and the rest to a plain agent', async () => {
+    const inv = await server('inventory');
+    const pay = await server('payments');
+    const other = await server('other');
+    const inventory = client({ service: 'inventory', discovery: [inv.url] });
+    const payments = client({ service: 'payments', discovery: [pay.url] });
+    const agent = createAgent({ services: [inventory, payments] });
+    try {
+      const r1 = await request('http://inventory/a', { dispatcher: agent });
+      expect(((await r1.body.json()) as Echo).server).toBe('inventory');
+      const r2 = await undiciFetch('http://payments:80/b', { dispatcher: agent });
+      expect(((await r2.json()) as Echo).server).toBe('payments');
+      const r3 = await request(`${other.url}/c`, { dispatcher: agent });
+      expect(((await r3.body.json()) as Echo).server).toBe('other');
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it("makes Node's built-in fetch load-balanced through setGlobalDispatcher", async () => {
+    const a = await server('a');
+    const b = await server('b');
+    const inventory = client({ service: 'inventory', discovery: [a.url, b.url], strategy: 'round-robin' });
+    const agent = createAgent({ services: { inventory } });
+    const previous = getGlobalDispatcher();
+    setGlobalDispatcher(agent);
+    try {
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const res = await globalThis.fetch(`http://inventory/items/${i}`);
+        const body = (await res.json()) as Echo;
+        expect(body.url).toBe(`/items/${i}`);
+        seen.add(body.server);
+      }
+      expect([...seen].sort()).toEqual(['a', 'b']);
+      // Anything else still works through the fallback agent.
+      const direct = await globalThis.fetch(`${a.url}/direct`);
+      expect(((await direct.json()) as Echo).url).toBe('/direct');
+    } finally {
+      setGlobalDispatcher(previous);
+      await agent.close();
+    }
+  });
+
+  it('rejects a services entry that is not a client', () => {
+    expect(() => createAgent({ services: { inventory: {} as never } })).toThrow(/services\.inventory/);
+    expect(() => createAgent({ services: {}, fallback: new Agent() })).not.toThrow();
+  });
+});

@@ -1,0 +1,41 @@
+// client.request: undici's request API on the client's dispatcher, with the service as origin.
+
+import type { Dispatcher } from 'undici';
+import type { PicketDispatchOptions } from '../dispatcher/core.ts';
+import { serviceUrl } from './target.ts';
+
+export type ClientRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> & {
+  /** Path on the service, with any query string. Default `/`. */
+  path?: string;
+  /** Default `GET`. */
+  method?: Dispatcher.HttpMethod;
+  /** Allows retrying a non-idempotent method after it may have reached the server. */
+  idempotent?: boolean;
+  /** Key for ring-hash and Maglev stickiness. */
+  hashKey?: string | number;
+  /** Overrides the client's `timeout` for this request, ms. */
+  timeout?: number;
+};
+
+interface RequestHost {
+  readonly service: string;
+  readonly dispatcher: Dispatcher;
+}
+
+export function clientRequest(
+  client: RequestHost,
+  options: ClientRequestOptions,
+): Promise<Dispatcher.ResponseData> {
+  let path = options.path ?? '/';
+  if (!path.startsWith('/')) {
+    const url = new URL(serviceUrl(client.service, path));
+    path = url.pathname + url.search;
+  }
+  // No origin: the client's dispatcher only ever sends to its service.
+  const opts: PicketDispatchOptions & Dispatcher.RequestOptions = {
+    ...options,
+    path,
+    method: options.method ?? 'GET',
+  };
+  return client.dispatcher.request(opts) as Promise<Dispatcher.ResponseData>;
+}

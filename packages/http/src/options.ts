@@ -1,0 +1,103 @@
+// The client's options as users write them: every field with its unit and default. config.ts
+// parses them once into the fully-defaulted form the rest of the package reads.
+
+import type { BalancerOptions, InstanceRecord, Strategy, StrategyName } from '@picket/core';
+import type { HealthFactory, ProviderLike } from './contracts.ts';
+
+export interface RetryOptions {
+  /** Retries after the first attempt, each on an instance not tried yet. Default 2. */
+  retries?: number;
+  /** Retries on the same instance before moving on (Ribbon's MaxAutoRetries). Default 0. */
+  sameInstance?: number;
+  /** Methods retried after the request may have reached the server. Default the idempotent ones. */
+  methods?: readonly string[];
+  /** Response statuses that are retried (for retryable methods). Default [502, 503, 504]. */
+  statuses?: readonly number[];
+  /** Retry a 429 whose `Retry-After` is at most `maxRetryAfterMs`. Default true. */
+  rateLimited?: boolean;
+  /** Longest `Retry-After` honoured, ms; a longer one ends retrying and returns the response. Default 1000. */
+  maxRetryAfterMs?: number;
+  /** Jittered exponential backoff between retries after the first, ms. Default { baseMs: 25, maxMs: 250 }. */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** Retries (and hedges) allowed: percent of requests plus a floor per second. `false` turns it off. */
+  budget?: false | { percent?: number; minPerSecond?: number; windowMs?: number };
+}
+
+export interface HedgeOptions {
+  /** Delay before a hedge is sent, ms, or `'p95'` for the observed 95th percentile latency. */
+  delayMs: number | 'p95';
+  /** Hedges per request at most. Default 1. */
+  maxHedges?: number;
+}
+
+export interface BreakerOptions {
+  /** Failure percentage in the window that opens the breaker. Default 50. */
+  errorThresholdPercentage?: number;
+  /** Attempts in the window before the breaker may open. Default 10. */
+  volumeThreshold?: number;
+  /** How long an open breaker waits before letting one trial through, ms. Default 10000. */
+  resetTimeoutMs?: number;
+  /** Rolling window over which failures are counted, ms. Default 10000. */
+  windowMs?: number;
+  /** Buckets the window is divided into. Default 10. */
+  buckets?: number;
+}
+
+export interface PoolOptions {
+  /** Connections per instance at most; `null` for no limit. Default 128. */
+  connections?: number | null;
+  /** Idle keep-alive connection lifetime, ms. Default 4000. */
+  keepAliveTimeout?: number;
+  /** Requests pipelined per connection. Default 1. */
+  pipelining?: number;
+  /** Negotiate HTTP/2 over TLS (ALPN). Default false. */
+  allowH2?: boolean;
+  /** TCP (and TLS) connect timeout, ms. Default 2000. */
+  connectTimeout?: number;
+  /** Idle time allowed between response body chunks, ms. Default 300000 (undici's). */
+  bodyTimeout?: number;
+}
+
+export interface TlsOptions {
+  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  cert?: string | Buffer | ReadonlyArray<string | Buffer>;
+  key?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** SNI and certificate host name. Default the instance's host. */
+  servername?: string;
+  /** Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface ClientOptions
+  extends Pick<
+    BalancerOptions,
+    | 'panicThreshold'
+    | 'overprovisioningFactor'
+    | 'slowStart'
+    | 'zone'
+    | 'outlierDetection'
+    | 'healthSources'
+    | 'random'
+    | 'now'
+  > {
+  /** The service's name: `http://<service>/path` URLs are routed to it. */
+  service: string;
+  /** The instances: a list of URLs or records, or a discovery provider. */
+  discovery: readonly InstanceRecord[] | ProviderLike;
+  /** Strategy name or factory. Default `'peak-ewma'`. */
+  strategy?: StrategyName | Strategy;
+  /** Active health checking; the umbrella `picket` package builds this from `{ check, interval }`. */
+  health?: HealthFactory;
+  /** Retries; `false` turns them off. */
+  retry?: RetryOptions | false;
+  /** Whole request until response headers, retries and backoff included, ms. Default 30000. */
+  timeout?: number;
+  /** One attempt until response headers, ms. Default none. */
+  perTryTimeout?: number;
+  /** Hedged requests for idempotent methods. Off by default. */
+  hedge?: HedgeOptions | false;
+  /** One circuit breaker per instance; `false` turns them off. */
+  breaker?: BreakerOptions | false;
+  pool?: PoolOptions;
+  tls?: TlsOptions;
+}

@@ -1,0 +1,64 @@
+// client.snapshot(): the balancer's view of each instance, with its breaker and pool beside it.
+
+import type { InstanceSnapshot } from '@picket/core';
+import type { BreakerSnapshot } from './breaker/breakers.ts';
+import type { HealthFactory, ProviderLike } from './contracts.ts';
+import type { DispatchCore } from './dispatcher/core.ts';
+import type { PoolStatsSnapshot } from './pool/pools.ts';
+
+export interface ClientInstanceSnapshot extends InstanceSnapshot {
+  /** Undefined when breakers are off or the instance has had no request yet. */
+  breaker: BreakerSnapshot | undefined;
+  /** Undefined before the instance's first request. */
+  pool: PoolStatsSnapshot | undefined;
+}
+
+export interface ClientSnapshot {
+  service: string;
+  closed: boolean;
+  strategy: string;
+  /** Priority levels in panic. */
+  panic: number[];
+  instances: ClientInstanceSnapshot[];
+  discovery: {
+    provider: string;
+    /** A snapshot has arrived (always true for a static list). */
+    ready: boolean;
+    /** Message of the provider's last error, if it has one now. */
+    lastError: string | undefined;
+  };
+  /** Retries (and hedges) the budget allows right now. */
+  retryBudget: number;
+  /** Pools still draining after their instance left. */
+  drainingPools: number;
+  /** The health checker's own snapshot, when it has one. */
+  health: unknown;
+}
+
+export function describeClient(
+  core: DispatchCore & { readonly closed: boolean },
+  provider: ProviderLike | undefined,
+  health: ReturnType<HealthFactory> | undefined,
+  ready: boolean,
+): ClientSnapshot {
+  const balancer = core.balancer.snapshot();
+  return {
+    service: core.service,
+    closed: core.closed,
+    strategy: balancer.strategy,
+    panic: balancer.panic,
+    instances: balancer.instances.map((i) => ({
+      ...i,
+      breaker: core.breakers?.snapshot(i.id),
+      pool: core.pools.stats(i.id),
+    })),
+    discovery: {
+      provider: provider === undefined ? 'static' : (provider.name ?? 'provider'),
+      ready,
+      lastError: provider?.lastError()?.message,
+    },
+    retryBudget: core.budget.available(),
+    drainingPools: core.pools.draining,
+    health: health?.snapshot?.(),
+  };
+}
