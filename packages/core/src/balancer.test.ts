@@ -119,11 +119,13 @@ describe('createBalancer', () => {
     lb.update(urls.slice(0, 2));
     lb.update([urls[0] as string, { url: urls[1] as string, weight: 5 }]);
     lb.update([urls[0] as string, { url: urls[1] as string, weight: 5 }]);
-    expect(membership.map((m) => [m.added.length, m.removed.length, m.updated.map((i) => i.weight)])).toEqual([
-      [3, 0, []],
-      [0, 1, []],
-      [0, 0, [5]],
-    ]);
+    expect(membership.map((m) => [m.added.length, m.removed.length, m.updated.map((i) => i.weight)])).toEqual(
+      [
+        [3, 0, []],
+        [0, 1, []],
+        [0, 0, [5]],
+      ],
+    );
     lb.setHealth(urls[0] as string, 'unhealthy', 'tcp: connection refused');
     expect(states.at(-1)).toMatchObject({
       from: 'healthy',

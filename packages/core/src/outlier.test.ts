@@ -144,7 +144,10 @@ describe('outlier detection with active checks', () => {
     lb.setHealth(bad, 'healthy', 'l7: status 200', 'breaker');
     expect(lb.snapshot().instances.find((s) => s.id === bad)?.state).toBe('ejected');
     lb.setHealth(bad, 'healthy', 'l7: status 200', 'active');
-    expect(lb.snapshot().instances.find((s) => s.id === bad)).toMatchObject({ state: 'healthy', ejections: 1 });
+    expect(lb.snapshot().instances.find((s) => s.id === bad)).toMatchObject({
+      state: 'healthy',
+      ejections: 1,
+    });
     expect(traffic(lb, 100, () => ok)[bad]).toBe(10);
   });
 });
