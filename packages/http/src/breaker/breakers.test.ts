@@ -1,24 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { echo, type Handler, startServer, type TestServer } from '../../../../test/fixtures/http-servers.ts';
+import { describe, expect, it } from 'vitest';
+import { echo, type Handler, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { waitFor } from '../../../../test/fixtures/instances.ts';
 import { type Client, createClient } from '../index.ts';
 
-const servers: TestServer[] = [];
-const clients: Client[] = [];
-async function server(handler: Handler) {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
-function client(options: Parameters<typeof createClient>[0]) {
-  const c = createClient(options);
-  clients.push(c);
-  return c;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const resources = testResources();
+const server = resources.server;
+const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
 
 const failing: Handler = (_req, res) => {
   res.writeHead(500).end('boom');

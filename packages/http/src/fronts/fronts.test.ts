@@ -6,26 +6,13 @@ import {
   Response as UndiciResponse,
   fetch as undiciFetch,
 } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { echo, startServer, type TestServer } from '../../../../test/fixtures/http-servers.ts';
+import { describe, expect, it } from 'vitest';
+import { echo, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { type Client, createAgent, createClient } from '../index.ts';
 
-const servers: TestServer[] = [];
-const clients: Client[] = [];
-async function server(name: string) {
-  const s = await startServer(echo(name));
-  servers.push(s);
-  return s;
-}
-function client(options: Parameters<typeof createClient>[0]) {
-  const c = createClient(options);
-  clients.push(c);
-  return c;
-}
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const resources = testResources();
+const server = (name: string) => resources.server(echo(name));
+const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
 
 interface Echo {
   server: string;
@@ -53,11 +40,10 @@ describe('client.fetch', () => {
 
   it('passes per-request options (idempotent) through to the dispatcher', async () => {
     let n = 0;
-    const flaky = await startServer((req, res, body) => {
+    const flaky = await resources.server((req, res, body) => {
       if (n++ === 0) res.writeHead(503).end();
       else echo('flaky')(req, res, body);
     });
-    servers.push(flaky);
     const c = client({ service: 'inventory', discovery: [flaky.url], breaker: false });
     const plain = await c.fetch('/', { method: 'POST', body: 'x' });
     expect(plain.status).toBe(503);
@@ -99,7 +85,7 @@ describe('client.request and client.dispatcher', () => {
   });
 
   it('streams a large body with backpressure intact', async () => {
-    const big = await startServer((_req, res) => {
+    const big = await resources.server((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       const chunk = Buffer.alloc(64 * 1024, 7);
       let left = 80;
@@ -115,7 +101,6 @@ describe('client.request and client.dispatcher', () => {
       };
       write();
     });
-    servers.push(big);
     const c = client({ service: 'inventory', discovery: [big.url] });
     const res = await c.request({ path: '/big' });
     let total = 0;
