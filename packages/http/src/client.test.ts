@@ -34,8 +34,8 @@ function fakeProvider() {
       closed++;
     },
     // Test controls:
-    snapshot(urls: string[]) {
-      current = toInstances(urls);
+    snapshot(records: Parameters<typeof toInstances>[0]) {
+      current = toInstances(records);
       lastError = undefined;
       events.emit('snapshot', { instances: current });
     },
@@ -195,5 +195,29 @@ describe('createClient lifecycle', () => {
     const { roundRobin } = await import('@picket/core');
     const c = client({ service: 's', discovery: ['http://127.0.0.1:1'], strategy: roundRobin() });
     expect(c.snapshot().strategy).toBe('round-robin');
+  });
+});
+
+describe('instances that discovery reports as terminating', () => {
+  it('get no new requests while they stay listed, and serve again when the flag clears', async () => {
+    const a = await resources.server(echo('a'));
+    const b = await resources.server(echo('b'));
+    const provider = fakeProvider();
+    const c = client({ service: 'svc', discovery: provider, strategy: 'round-robin' });
+    provider.snapshot([{ url: a.url, metadata: { terminating: true } }, { url: b.url }]);
+    for (let i = 0; i < 6; i++) {
+      const res = await c.request({ path: '/' });
+      expect(res.headers['x-server']).toBe('b');
+      await res.body.dump();
+    }
+    expect(c.snapshot().instances.find((s) => s.url === a.url)?.state).toBe('unhealthy');
+    provider.snapshot([{ url: a.url }, { url: b.url }]);
+    const seen = new Set<unknown>();
+    for (let i = 0; i < 6; i++) {
+      const res = await c.request({ path: '/' });
+      seen.add(res.headers['x-server']);
+      await res.body.dump();
+    }
+    expect(seen).toEqual(new Set(['a', 'b']));
   });
 });

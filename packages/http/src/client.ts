@@ -7,6 +7,7 @@ import {
   createBalancer,
   Emitter,
   type Instance,
+  type InstanceRecord,
   PicketError,
 } from '@picket/core';
 import type { Dispatcher } from 'undici';
@@ -75,6 +76,7 @@ class PicketClient implements Client, DispatchCore {
   readonly #unsubscribe: Array<() => void> = [];
   readonly #relayed = new Set<string>();
   #snapshotted = false;
+  readonly #terminating = new Set<string>();
   #firstSnapshot = Promise.withResolvers<void>();
   #active = 0;
   #idle: PromiseWithResolvers<void> | null = null;
@@ -111,7 +113,7 @@ class PicketClient implements Client, DispatchCore {
     });
     const discovery = config.discovery;
     if (Array.isArray(discovery)) {
-      this.balancer.update(discovery);
+      this.#update(discovery);
       this.#markSnapshot();
       this.#provider = undefined;
     } else {
@@ -125,7 +127,7 @@ class PicketClient implements Client, DispatchCore {
       provider.start();
       const current = provider.current();
       if (current !== undefined) {
-        this.balancer.update(current);
+        this.#update(current);
         this.#markSnapshot();
       }
     }
@@ -135,7 +137,7 @@ class PicketClient implements Client, DispatchCore {
 
   #applySnapshot(provider: ProviderLike, instances: readonly Instance[]): void {
     try {
-      this.balancer.update(instances);
+      this.#update(instances);
     } catch (error) {
       // A snapshot the balancer refuses (duplicate ids) leaves the last good one in force.
       const name = provider.name ?? 'provider';
@@ -152,6 +154,20 @@ class PicketClient implements Client, DispatchCore {
       return;
     }
     this.#markSnapshot();
+  }
+
+  // Registries that announce a shutdown (Kubernetes' `terminating`) keep the instance listed so
+  // that its in-flight requests finish; it takes no new ones (health source 'discovery').
+  #update(records: readonly InstanceRecord[]): void {
+    this.balancer.update(records);
+    for (const instance of this.balancer.instances()) {
+      const terminating = instance.metadata.terminating === true;
+      if (terminating === this.#terminating.has(instance.id)) continue;
+      if (terminating) this.#terminating.add(instance.id);
+      else this.#terminating.delete(instance.id);
+      const state = terminating ? 'unhealthy' : 'healthy';
+      this.balancer.setHealth(instance.id, state, 'terminating, as discovery reports', 'discovery');
+    }
   }
 
   #markSnapshot(): void {
