@@ -1,46 +1,67 @@
-// Renders bench results as Markdown tables for bench/RESULTS.md.
+// Renders bench results as Markdown tables for bench/RESULTS.md: the machine and its load, the
+// headline figures, then one section per benchmark (with its plots) in the order they ran.
 
-interface PickRow {
-  strategy: string;
-  instances: number;
-  nsPerPick: number;
-  scavengesPerMillion: number;
-}
+import { headlines } from './lib/headlines.ts';
+import { type PlotRef, table } from './lib/markdown.ts';
+import { corePick, healthChecks, httpSteady } from './lib/report-core.ts';
+import { killHang, linkerd, slowInstance, steadyState } from './lib/report-http.ts';
 
-const targets: Record<string, [number, number]> = {
-  'round-robin': [100, 200],
-  'least-request': [150, 300],
-  'peak-ewma': [150, 300],
-  'ring-hash': [300, 600],
+type Renderer = (result: never, plots: readonly PlotRef[]) => string;
+
+const RENDERERS: Record<string, Renderer> = {
+  'core-pick': corePick,
+  'health-checks': healthChecks,
+  'http-steady': httpSteady,
+  'steady-state': steadyState,
+  'slow-instance': slowInstance,
+  linkerd,
+  'kill-hang': killHang,
 };
 
-function table(head: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+interface UpdateRow {
+  rounds: number;
+  emitToBalancerMs: number;
+  sourceToBalancerMs: number;
+  sourceToSnapshotMs: number;
+  maxSourceToBalancerMs: number;
 }
 
-function corePick(result: { picks: PickRow[]; updateMs: Record<string, number> }): string {
-  const rows = result.picks.map((r) => {
-    const target = targets[r.strategy]?.[r.instances === 100 ? 0 : 1];
-    return [
-      r.strategy,
-      r.instances,
-      r.nsPerPick,
-      target === undefined ? '—' : `≤ ${target}`,
-      r.scavengesPerMillion.toFixed(1),
-    ];
-  });
-  const updates = Object.entries(result.updateMs).map(([s, ms]) => [s, ms.toFixed(1), '< 50']);
+function discoveryUpdate(result: {
+  instances: number;
+  targetMs: number;
+  changed: Record<string, UpdateRow>;
+  unchanged: Record<string, Record<string, number>>;
+  snapshotBuildMs: number;
+  etcd?: string;
+}): string {
+  const rows = Object.entries(result.changed).map(([name, r]) => [
+    name,
+    r.emitToBalancerMs,
+    r.sourceToBalancerMs,
+    r.maxSourceToBalancerMs,
+    r.sourceToSnapshotMs,
+    `< ${result.targetMs}`,
+  ]);
+  const unchanged = Object.entries(result.unchanged).map(([name, r]) => [
+    name,
+    Object.entries(r)
+      .filter(([key]) => key !== 'rounds')
+      .map(([key, value]) => `${key} ${value}`)
+      .join(', '),
+  ]);
   return [
-    '## Balancer hot path (`bench/core-pick.ts`)',
+    '## Discovery updates (`bench/discovery-update.ts`)',
     '',
-    'ns per `pick()` + `release()`, and young-generation GCs (scavenges) per million picks (target ≤ 2).',
+    `A changed snapshot of ${result.instances.toLocaleString('en')} instances reaching the balancer through \`createClient\`, median ms (emit: the provider's snapshot event; source: the change itself).`,
     '',
-    table(['strategy', 'instances', 'ns/pick', 'target ns', 'scavenges/M'], rows),
+    table(
+      ['scenario', 'emit→balancer', 'source→balancer', 'max source→balancer', 'source→snapshot()', 'target'],
+      rows,
+    ),
     '',
-    'Membership update of 10,000 instances (one instance added), rebuild of tables included, ms:',
+    `Unchanged snapshots (nothing reaches the balancer), median ms; \`client.snapshot()\` of ${result.instances.toLocaleString('en')} instances takes ${result.snapshotBuildMs} ms${result.etcd === undefined ? '' : `; etcd: ${result.etcd}`}:`,
     '',
-    table(['strategy', 'ms', 'target ms'], updates),
+    table(['scenario', 'cost'], unchanged),
   ].join('\n');
 }
 
@@ -48,16 +69,37 @@ function generic(name: string, result: unknown): string {
   return [`## ${name}`, '', '```json', JSON.stringify(result, null, 2), '```'].join('\n');
 }
 
-export function renderResults(machine: Record<string, unknown>, results: Record<string, unknown>): string {
+function failed(name: string, result: { error: string }): string {
+  return [`## ${name}`, '', `**Did not complete**: ${result.error}`].join('\n');
+}
+
+export function renderResults(
+  machine: Record<string, unknown>,
+  results: Record<string, unknown>,
+  plots: readonly PlotRef[] = [],
+): string {
+  const load =
+    machine.loadavg === undefined
+      ? ''
+      : ` Load average (1 min) ${machine.loadavg} at the start, ${machine.loadavgAtEnd} at the end; the run took ${machine.minutes} min.`;
   const parts = [
     '# Benchmark results',
     '',
-    `Machine: ${machine.cpus}, ${machine.memory}; Node ${machine.node}; ${machine.date}${machine.quick ? ' (quick run)' : ''}.`,
-    'Produced by `npm run bench`; raw numbers in `bench/results/latest.json`.',
+    `Machine: ${machine.cpus}, ${machine.memory}; Node ${machine.node}; ${machine.date}${machine.quick ? ' (quick run)' : ''}.${load}`,
+    'Produced by `npm run bench`; raw numbers in `bench/results/latest.json`, plots in `bench/plots/`.',
+    'The client, the load generator, the instances and any proxy share the machine: figures are measured side by side in one run, interleaved, and compared as ratios.',
     '',
   ];
+  const lines = headlines(results);
+  if (lines.length > 0) parts.push('## Headlines', '', ...lines, '');
   for (const [name, result] of Object.entries(results)) {
-    parts.push(name === 'core-pick' ? corePick(result as never) : generic(name, result), '');
+    const render =
+      typeof (result as { error?: unknown }).error === 'string'
+        ? failed(name, result as { error: string })
+        : name === 'discovery-update'
+          ? discoveryUpdate(result as never)
+          : (RENDERERS[name]?.(result as never, plots) ?? generic(name, result));
+    parts.push(render, '');
   }
   return `${parts.join('\n')}\n`;
 }

@@ -1,16 +1,33 @@
 // Loads every built package with both `import` and `require`, through its exports map, and checks
 // that each exported entry point yields the names its sources promise.
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const entries = {
   '@picket/core': ['createBalancer', 'peakEwma', 'PicketError', 'isPicketError'],
-  '@picket/health': [],
-  '@picket/discovery': [],
-  '@picket/http': [],
-  '@picket/http/axios': [],
-  picket: ['createBalancer'],
-  'picket/axios': [],
+  '@picket/health': [
+    'createHealthChecker',
+    'httpCheck',
+    'tcpCheck',
+    'icmpCheck',
+    'loadCheck',
+    'loadReporter',
+  ],
+  '@picket/discovery': [
+    'staticList',
+    'fileList',
+    'dns',
+    'etcd',
+    'consul',
+    'kubernetes',
+    'eureka',
+    'registerEtcd',
+  ],
+  '@picket/http': ['createClient', 'createAgent'],
+  '@picket/http/axios': ['axiosAdapter'],
+  picket: ['createClient', 'createAgent', 'createBalancer', 'httpCheck', 'dns', 'etcd', 'loadReporter'],
+  'picket/axios': ['axiosAdapter'],
 };
 
 let failed = false;
@@ -34,5 +51,14 @@ for (const [specifier, names] of Object.entries(entries)) {
       console.error(`✗ ${how} ${specifier}: ${error.message}`);
     }
   }
+}
+// The CLI as installed: the built bin, run by the same Node.
+try {
+  const help = execFileSync(process.execPath, ['dist/cli.js', '--help'], { encoding: 'utf8' });
+  if (!help.includes('picket check')) throw new Error(`unexpected --help output: ${help.slice(0, 200)}`);
+  console.log('✓ bin picket --help');
+} catch (error) {
+  failed = true;
+  console.error(`✗ bin picket --help: ${error.message}`);
 }
 process.exit(failed ? 1 : 0);

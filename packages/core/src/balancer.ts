@@ -446,8 +446,22 @@ function sameRecord(a: Instance, b: Instance): boolean {
     a.zone === b.zone &&
     a.weight === b.weight &&
     a.priority === b.priority &&
-    JSON.stringify(a.metadata) === JSON.stringify(b.metadata)
+    sameMetadata(a.metadata, b.metadata)
   );
+}
+
+function sameMetadata(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  if (a === b) return true;
+  let empty = true;
+  for (const _ in a) {
+    empty = false;
+    break;
+  }
+  for (const _ in b) {
+    if (empty) return false;
+    break;
+  }
+  return empty || JSON.stringify(a) === JSON.stringify(b);
 }
 
 const ACTIVE = 'active';

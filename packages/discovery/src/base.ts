@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { Backoff } from './backoff.ts';
 import type { Provider, ProviderEvents } from './provider.ts';
 import { measure, sameList } from './records.ts';
-import { redact, redactError } from './redact.ts';
+import { redact, redactError, redactValue } from './redact.ts';
 
 export interface ProviderLimits {
   /** Most instances in one snapshot; a larger answer is an error and the last snapshot stays. Default 10000. */
@@ -106,7 +106,12 @@ export function createProvider(spec: ProviderSpec): Provider {
   const secrets = () => spec.secrets?.() ?? [];
 
   const reportInvalid = (record: unknown, reason: string, provider = name) => {
-    emitter.emit('invalid-record', { record, reason: redact(reason, secrets()), provider });
+    const hidden = secrets();
+    emitter.emit('invalid-record', {
+      record: redactValue(record, hidden),
+      reason: redact(reason, hidden),
+      provider,
+    });
   };
 
   const checkWith = (

@@ -14,6 +14,24 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
 }
 
 /**
+ * A copy of a discovered record safe to put in an event: strings and every string inside an
+ * object (URLs with userinfo, tokens) are redacted. A record that is not JSON becomes its kind.
+ */
+export function redactValue(value: unknown, secrets: readonly (string | undefined)[] = []): unknown {
+  if (typeof value === 'string') return redact(value, secrets);
+  if (value === null || typeof value !== 'object') return value;
+  try {
+    // Secrets are matched as they appear inside JSON strings (escaped).
+    const escaped = secrets.map((secret) =>
+      secret === undefined ? undefined : JSON.stringify(secret).slice(1, -1),
+    );
+    return JSON.parse(redact(JSON.stringify(value), escaped));
+  } catch {
+    return `[unserializable ${Array.isArray(value) ? 'array' : 'object'}]`;
+  }
+}
+
+/**
  * A copy of `error` safe to attach as a `cause`: same name, code and message with secrets
  * masked, its own cause chain redacted too (bounded depth). Non-errors become their text.
  */
