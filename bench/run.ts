@@ -1,11 +1,12 @@
 // `npm run bench`: runs each benchmark in its own process (so one cannot warm or pollute another's
 // heap), collects the JSON line each prints last, and writes bench/results/latest.json,
 // bench/RESULTS.md and the plots in bench/plots/. `--quick` shortens every benchmark;
-// `--only=<prefix>` runs the benchmarks whose file name starts with it. A benchmark that fails or
+// `--only=<prefix>` runs the benchmarks whose file name starts with it; `--render` runs nothing and
+// redraws RESULTS.md and the plots from bench/results/latest.json. A benchmark that fails or
 // overruns is reported as such and the others still run.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -59,38 +60,44 @@ function run(file: string): Promise<Record<string, unknown>> {
   });
 }
 
-const machine: Record<string, unknown> = {
-  cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
-  memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-  node: process.version,
-  date: new Date().toISOString(),
-  loadavg: os.loadavg()[0]!.toFixed(2),
-  quick,
-};
-const started = performance.now();
-const results: Record<string, unknown> = {};
-const seconds: Record<string, number> = {};
-for (const file of benches) {
-  console.log(`\n== ${file}`);
-  const name = file.replace(/\.ts$/, '');
-  const t0 = performance.now();
-  try {
-    results[name] = await run(file);
-  } catch (error) {
-    process.exitCode = 1;
-    results[name] = { error: (error as Error).message };
+async function runAll(): Promise<{ machine: Record<string, unknown>; results: Record<string, unknown> }> {
+  const machine: Record<string, unknown> = {
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    date: new Date().toISOString(),
+    loadavg: os.loadavg()[0]!.toFixed(2),
+    quick,
+  };
+  const started = performance.now();
+  const results: Record<string, unknown> = {};
+  const seconds: Record<string, number> = {};
+  for (const file of benches) {
+    console.log(`\n== ${file}`);
+    const name = file.replace(/\.ts$/, '');
+    const t0 = performance.now();
+    try {
+      results[name] = await run(file);
+    } catch (error) {
+      process.exitCode = 1;
+      results[name] = { error: (error as Error).message };
+    }
+    seconds[name] = Math.round((performance.now() - t0) / 100) / 10;
+    console.log(`== ${file}: ${seconds[name]} s`);
   }
-  seconds[name] = Math.round((performance.now() - t0) / 100) / 10;
-  console.log(`== ${file}: ${seconds[name]} s`);
+  Object.assign(machine, {
+    loadavgAtEnd: os.loadavg()[0]!.toFixed(2),
+    minutes: Number(((performance.now() - started) / 60_000).toFixed(1)),
+    seconds,
+  });
+  mkdirSync(`${here}results`, { recursive: true });
+  writeFileSync(`${here}results/latest.json`, `${JSON.stringify({ machine, results }, null, 2)}\n`);
+  return { machine, results };
 }
-Object.assign(machine, {
-  loadavgAtEnd: os.loadavg()[0]!.toFixed(2),
-  minutes: Number(((performance.now() - started) / 60_000).toFixed(1)),
-  seconds,
-});
 
-mkdirSync(`${here}results`, { recursive: true });
-writeFileSync(`${here}results/latest.json`, `${JSON.stringify({ machine, results }, null, 2)}\n`);
+const { machine, results } = process.argv.includes('--render')
+  ? (JSON.parse(readFileSync(`${here}results/latest.json`, 'utf8')) as Awaited<ReturnType<typeof runAll>>)
+  : await runAll();
 
 const { buildPlots } = await import('./lib/plots.ts');
 const plots = buildPlots(results);
@@ -102,5 +109,5 @@ for (const plot of plots) writeFileSync(`${here}plots/${plot.file}`, plot.svg);
 const { renderResults } = await import('./report.ts');
 writeFileSync(`${here}RESULTS.md`, renderResults(machine, results, plots));
 console.log(
-  `\nwrote bench/results/latest.json, bench/RESULTS.md and ${plots.length} plots in bench/plots/ (${machine.minutes} min)`,
+  `\nwrote ${process.argv.includes('--render') ? '' : 'bench/results/latest.json, '}bench/RESULTS.md and ${plots.length} plots in bench/plots/`,
 );

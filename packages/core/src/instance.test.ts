@@ -108,6 +108,12 @@ describe('instance records', () => {
   it('rejects a non-array list', () => {
     expect(() => toInstances('http://a:1' as never)).toThrow(/Expected an array of instance records/);
   });
+
+  // Found by the failure suite's property tests: such hosts used to pass the schema and then make
+  // `new URL` throw an untyped TypeError out of checkInstance (and out of a provider's publish).
+  it.each(['127.0.0.1:1', '[::1', 'a%b'])('rejects the host %j with a reason instead of throwing', (host) => {
+    expect(reasonFor({ host, port: 8080 })).toContain('must be a host name or IP address');
+  });
 });
 
 describe('the fast path for well-formed records', () => {

@@ -104,7 +104,9 @@ const hostRecord = z.strictObject({
     .string({ error: 'must be a string' })
     .min(1, { error: 'must not be empty' })
     .max(253, { error: 'must be at most 253 characters' })
-    .refine((h) => !/[\s/?#@]/.test(h), { error: 'must be a host name or IP address' }),
+    .refine((h) => !/[\s/?#@]/.test(h) && URL.canParse(`http://${hostForUrl(h)}:1`), {
+      error: 'must be a host name or IP address',
+    }),
   port: z
     .number({ error: 'must be a number' })
     .int({ error: 'must be an integer' })

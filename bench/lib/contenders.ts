@@ -1,0 +1,112 @@
+// The ways of sending the same request to the same instances that the benchmarks compare:
+// raw undici Pools with a hand-written round robin (the floor any balancer pays), undici's
+// BalancedPool, one Pool to an appliance in front, and a Picket client with a given strategy.
+
+import type { StrategyName } from '@picket/core';
+import { type Client, type ClientOptions, createClient } from 'picket';
+import { BalancedPool, Pool } from 'undici';
+import type { Send } from './load.ts';
+import type { ProxyProcess } from './proxies.ts';
+
+export interface Contender {
+  readonly name: string;
+  /** `floor`, `undici`, `appliance` or `picket`. */
+  readonly kind: 'floor' | 'undici' | 'appliance' | 'picket';
+  readonly send: Send;
+  /** The Picket client, when it is one. */
+  readonly client?: Client;
+  /** CPU time of a process in the path besides the client (a proxy), µs so far. */
+  readonly extraCpuUs?: () => number;
+  close(): Promise<void>;
+}
+
+/** The same pool settings everywhere: Picket's defaults. */
+export const POOL = { connections: 128, keepAliveTimeout: 4000, pipelining: 1 } as const;
+
+const idOf = (headers: Record<string, string | string[] | undefined>): string | undefined => {
+  const id = headers['x-instance'];
+  return typeof id === 'string' ? id : undefined;
+};
+
+export function rawRoundRobin(urls: readonly string[], path: string): Contender {
+  const pools = urls.map((u) => new Pool(u, POOL));
+  let next = 0;
+  return {
+    name: 'raw undici (round robin)',
+    kind: 'floor',
+    async send() {
+      const pool = pools[next++ % pools.length]!;
+      const res = await pool.request({ path, method: 'GET' });
+      await res.body.text();
+      if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
+      return idOf(res.headers);
+    },
+    async close() {
+      await Promise.all(pools.map((p) => p.close()));
+    },
+  };
+}
+
+export function balancedPool(urls: readonly string[], path: string): Contender {
+  const pool = new BalancedPool([...urls], POOL);
+  return {
+    name: 'undici BalancedPool',
+    kind: 'undici',
+    async send() {
+      const res = await pool.request({ path, method: 'GET' });
+      await res.body.text();
+      if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
+      return idOf(res.headers);
+    },
+    async close() {
+      await pool.close();
+    },
+  };
+}
+
+export function viaProxy(proxy: ProxyProcess, path: string, label?: string): Contender {
+  const pool = new Pool(proxy.url, POOL);
+  return {
+    name: label ?? proxy.name,
+    kind: 'appliance',
+    extraCpuUs: () => proxy.cpuUs(),
+    async send() {
+      const res = await pool.request({ path, method: 'GET' });
+      await res.body.text();
+      if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
+      return idOf(res.headers);
+    },
+    async close() {
+      await pool.close();
+      await proxy.stop();
+    },
+  };
+}
+
+const HASHED = new Set<string>(['ring-hash', 'maglev']);
+
+export function picket(
+  strategy: StrategyName,
+  urls: readonly string[],
+  path: string,
+  options: Partial<ClientOptions> = {},
+  label = `picket ${strategy}`,
+): Contender {
+  const client = createClient({ service: 'bench', discovery: [...urls], strategy, ...options });
+  // Consistent hashing needs a key: 1,024 distinct ones, as many users' requests would carry.
+  const hashed = HASHED.has(strategy);
+  return {
+    name: label,
+    kind: 'picket',
+    client,
+    async send(n) {
+      const res = await client.request(hashed ? { path, hashKey: n & 1023 } : { path });
+      await res.body.text();
+      if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
+      return idOf(res.headers);
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// The headline figures at the top of RESULTS.md, drawn from the same results as the tables below.
+
+import type { CorePickResult, HealthResult } from './report-core.ts';
+import type { KillHangResult, LinkerdResult, SlowResult, SteadyResult } from './report-http.ts';
+
+const x = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : `${n.toFixed(2)}×`);
+const pc = (n: number | undefined, d = 1) => (n === undefined ? '—' : `${(n * 100).toFixed(d)}%`);
+
+export function headlines(results: Record<string, unknown>): string[] {
+  const lines: string[] = [];
+  const steady = results['steady-state'] as SteadyResult | undefined;
+  if (steady?.contenders !== undefined) {
+    const find = (name: string) => steady.contenders.find((c) => c.name === name);
+    const def = find('picket peak-ewma');
+    const haproxy = find('haproxy');
+    const nginx = find('nginx');
+    if (def !== undefined) {
+      const paired = (other: typeof def | undefined) =>
+        other === undefined ? '—' : x(steady.defaultVs?.[other.name]?.rps);
+      lines.push(
+        `- **Steady state** (3 instances, ${steady.concurrency} callers): Picket's default (peak-EWMA) runs at ${x(def.vsBaseline.rps)} the throughput of raw undici Pools with a hand-written round robin, at ${x(def.vsBaseline.cpuUsPerReq)} their client CPU per request (p50 ${def.p50Ms} ms); ${paired(haproxy)} HAProxy's throughput and ${paired(nginx)} nginx's. Behind a proxy, the proxy's own CPU per request comes on top: ${haproxy?.proxyCpuUsPerReq ?? '—'} µs (HAProxy), ${nginx?.proxyCpuUsPerReq ?? '—'} µs (nginx), against Picket's whole ${def.cpuUsPerReq} µs in the client.`,
+      );
+    }
+  }
+  const slow = results['slow-instance'] as SlowResult | undefined;
+  if (slow?.levels !== undefined) {
+    const parts = slow.levels.map((level) => {
+      const share = (name: string) => level.contenders.find((c) => c.name === name)?.slowShare;
+      return `${level.concurrency} callers: peak-EWMA ${pc(share('picket peak-ewma'))}, least-request ${pc(share('picket least-request'))}, round robin ${pc(share('picket round-robin'))}`;
+    });
+    lines.push(
+      `- **One instance ${slow.slowDelayMs} ms slower**: the share of requests it gets — ${parts.join('; ')}.`,
+    );
+  }
+  const l = results.linkerd as LinkerdResult | undefined;
+  if (l?.results !== undefined) {
+    const rate = (setup: string, s: string) =>
+      l.results.find((r) => r.setup === setup && r.strategy === s)?.successRate;
+    const alone = l.setups[0]!.name;
+    const retries = l.setups.at(-1)!.name;
+    lines.push(
+      `- **Linkerd's experiment** (11 instances, one turning 2 s slow, 1 s timeout), success rate: strategy alone — round robin ${pc(rate(alone, 'round-robin'), 2)}, least-request ${pc(rate(alone, 'least-request'), 2)}, peak-EWMA ${pc(rate(alone, 'peak-ewma'), 2)} (Linkerd 2016: ~95%, 99%, 99.9%); with Picket's retries and a 300 ms per-try timeout: peak-EWMA ${pc(rate(retries, 'peak-ewma'), 2)}, round robin ${pc(rate(retries, 'round-robin'), 2)}.`,
+    );
+  }
+  const kh = results['kill-hang'] as KillHangResult | undefined;
+  if (kh?.results !== undefined) {
+    const row = (fault: string, setup: string) =>
+      kh.results.find((r) => r.fault === fault && r.setup === setup);
+    const kill = row('kill', 'picket peak-ewma + checks');
+    const raw = row('kill', 'raw undici (round robin)');
+    const rrBack = row('kill', 'picket round-robin + checks')?.returnMs;
+    const hang = row('hang', 'picket peak-ewma + checks');
+    const rawHang = row('hang', 'raw undici (round robin)');
+    const back = (v: number | undefined) =>
+      v === undefined ? `not within ${kh.returnDeadlineMs / 1000} s` : `${v} ms`;
+    lines.push(
+      `- **Kill and hang** at ${kh.ratePerSecond} GET/s (Picket with active checks): SIGKILL — ${kill?.failed ?? '—'} failed requests (raw round robin: ${raw?.failed ?? '—'}); no request goes to the dead instance ${kill?.lastToVictimMs ?? '—'} ms after the kill; restarted, it serves again after ${back(rrBack)} with round robin, ${back(kill?.returnMs)} with peak-EWMA (which remembers its failures' latency). SIGSTOP — ${hang?.failed ?? '—'} failed, ${hang?.stuck ?? '—'} requests over 500 ms (raw round robin: ${rawHang?.stuck ?? '—'}).`,
+    );
+  }
+  const pick = results['core-pick'] as CorePickResult | undefined;
+  const health = results['health-checks'] as HealthResult | undefined;
+  if (pick?.picks !== undefined) {
+    const ns = (n: number) =>
+      pick.picks.find((p) => p.strategy === 'peak-ewma' && p.instances === n)?.nsPerPick;
+    const mem = pick.memory?.find(
+      (m) => m.strategy === 'peak-ewma' && m.instances === 10_000,
+    )?.bytesPerInstance;
+    const update = pick.updateMs['peak-ewma'];
+    const http = health?.results?.find((r) => r.check === 'httpCheck');
+    lines.push(
+      `- **Scaling**: a peak-EWMA pick costs ${ns(10) ?? '—'} ns at 10 instances and ${ns(10_000) ?? '—'} ns at 10,000; about ${mem ?? '—'} bytes of heap per instance; a 10,000-instance membership update takes ${update ?? '—'} ms${http === undefined ? '' : `; HTTP health checks of 1,000 instances every second use ${http.cpuPercentOfOneCore}% of a core`}.`,
+    );
+  }
+  return lines;
+}

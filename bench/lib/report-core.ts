@@ -1,0 +1,194 @@
+// RESULTS.md sections for the scaling benchmarks (balancer hot path, memory, membership updates,
+// health-check cost) and for the @picket/http steady-state check (bench/http-steady.ts).
+
+import { images, type PlotRef, table, times } from './markdown.ts';
+
+interface PickRow {
+  strategy: string;
+  instances: number;
+  nsPerPick: number;
+  scavengesPerMillion: number;
+}
+
+interface MemoryRow {
+  strategy: string;
+  instances: number;
+  bytesPerInstance: number;
+  totalKiB: number;
+}
+
+export interface CorePickResult {
+  picks: PickRow[];
+  updateMs: Record<string, number>;
+  updateMsBySize?: Record<string, Record<string, number>>;
+  memory?: MemoryRow[];
+}
+
+/** The foundation issue's targets: ns per pick at 100 and at 10,000 instances. */
+const TARGETS: Record<string, [number, number]> = {
+  'round-robin': [100, 200],
+  'least-request': [150, 300],
+  'peak-ewma': [150, 300],
+  'ring-hash': [300, 600],
+};
+
+const bySize = <T extends { strategy: string; instances: number }>(
+  rows: readonly T[],
+  f: (r: T) => number,
+) => {
+  const sizes = [...new Set(rows.map((r) => r.instances))].sort((a, b) => a - b);
+  const strategies = [...new Set(rows.map((r) => r.strategy))];
+  return {
+    sizes,
+    rows: strategies.map((s) => [
+      s,
+      ...sizes.map((n) => {
+        const row = rows.find((r) => r.strategy === s && r.instances === n);
+        return row === undefined ? undefined : f(row);
+      }),
+    ]),
+  };
+};
+
+export function corePick(r: CorePickResult, plots: readonly PlotRef[]): string {
+  const ns = bySize(r.picks, (p) => p.nsPerPick);
+  const gcs = bySize(r.picks, (p) => Number(p.scavengesPerMillion.toFixed(1)));
+  const withTargets = ns.rows.map((row) => {
+    const t = TARGETS[row[0] as string];
+    return [...row, t === undefined ? undefined : `≤ ${t[0]} / ≤ ${t[1]}`];
+  });
+  const parts = [
+    '## Scaling: the balancer hot path (`bench/core-pick.ts`)',
+    '',
+    'ns per `pick()` + `release()` by number of instances (targets at 100 / 10,000 instances):',
+    '',
+    table(['strategy', ...ns.sizes.map((n) => n.toLocaleString('en')), 'target ns'], withTargets),
+    '',
+    'Young-generation GCs (scavenges) per million picks (target ≤ 2; the hot path allocates nothing, so these are the benchmark loop and the timer):',
+    '',
+    table(['strategy', ...gcs.sizes.map((n) => n.toLocaleString('en'))], gcs.rows),
+  ];
+  if (r.memory !== undefined) {
+    const mem = bySize(r.memory, (m) => m.bytesPerInstance);
+    parts.push(
+      '',
+      'Heap per instance, bytes: heap used after a full GC with the balancer holding the instances and its strategy tables built, minus before, divided by the count (the record strings themselves not included; at 10 instances the fixed cost of a balancer dominates):',
+      '',
+      table(['strategy', ...mem.sizes.map((n) => n.toLocaleString('en'))], mem.rows),
+    );
+  }
+  const updates = r.updateMsBySize ?? { 10000: r.updateMs };
+  const sizes = Object.keys(updates).map(Number);
+  parts.push(
+    '',
+    'Membership update, ms: one instance added to n − 1 (records parsed from URL strings, tables rebuilt on the next pick); target < 50 ms at 10,000:',
+    '',
+    table(
+      ['strategy', ...sizes.map((n) => n.toLocaleString('en'))],
+      Object.keys(updates[sizes[0]!] ?? {}).map((s) => [s, ...sizes.map((n) => updates[n]?.[s])]),
+    ),
+    '',
+    ...images(plots, 'core-pick'),
+  );
+  return parts.join('\n');
+}
+
+export interface HealthResult {
+  instances: number;
+  intervalMs: number;
+  steadyMs: number;
+  targetCpuPercentOfOneCore: number;
+  results: {
+    check: string;
+    checks: number;
+    failed: number;
+    checksPerSecond: number;
+    cpuPercentOfOneCore: number;
+    startCpuPercentOfOneCore: number;
+    withinTarget: boolean;
+  }[];
+}
+
+export function healthChecks(r: HealthResult): string {
+  return [
+    '## Scaling: health-check cost (`bench/health-checks.ts`)',
+    '',
+    `${r.instances.toLocaleString('en')} instances checked every ${r.intervalMs} ms (one helper process serves all their ports). CPU of the checking process over ${r.steadyMs / 1000} s of steady state, as a percentage of one core (target < ${r.targetCpuPercentOfOneCore}%), and per check:`,
+    '',
+    table(
+      [
+        'check',
+        'checks/s',
+        'failed',
+        'CPU % of a core (steady)',
+        'CPU µs per check',
+        'CPU % (first rounds, connecting)',
+        'within target',
+      ],
+      r.results.map((x) => [
+        x.check,
+        x.checksPerSecond,
+        x.failed,
+        x.cpuPercentOfOneCore,
+        Math.round((x.cpuPercentOfOneCore / 100) * (1e6 / Math.max(1, x.checksPerSecond))),
+        x.startCpuPercentOfOneCore,
+        x.withinTarget ? 'yes' : 'no',
+      ]),
+    ),
+  ].join('\n');
+}
+
+interface HttpSteadyRow {
+  rps: number;
+  cpuUsPerReq: number;
+  p50Ms: number;
+}
+
+export interface HttpSteadyResult {
+  concurrency: number;
+  rounds: number;
+  roundMs: number;
+  raw: HttpSteadyRow;
+  picket: HttpSteadyRow;
+  haproxy: HttpSteadyRow;
+  throughputVsRaw: number;
+  cpuPerReqVsRaw: number;
+  throughputVsHaproxy: number;
+  rawThroughputVsHaproxy: number;
+  p50OverheadVsRaw: number;
+  targets: {
+    throughputVsRaw: number;
+    cpuPerReqVsRaw: number;
+    throughputVsHaproxy: number;
+    p50OverheadVsRaw: number;
+  };
+}
+
+export function httpSteady(r: HttpSteadyResult): string {
+  const t = r.targets;
+  return [
+    "## @picket/http's targets (`bench/http-steady.ts`)",
+    '',
+    `The HTTP client issue's own check: Picket's default client against raw undici Pools and HAProxy, ${r.concurrency} callers, ${r.rounds} rounds of ${r.roundMs} ms.`,
+    '',
+    table(
+      ['setup', 'req/s', 'client CPU µs/req', 'p50 ms'],
+      (['raw', 'picket', 'haproxy'] as const).map((k) => [k, r[k].rps, r[k].cpuUsPerReq, r[k].p50Ms]),
+    ),
+    '',
+    table(
+      ['ratio (paired, median over rounds)', 'measured', 'target'],
+      [
+        ['throughput vs raw', times(r.throughputVsRaw), `≥ ${t.throughputVsRaw}×`],
+        ['client CPU/req vs raw', times(r.cpuPerReqVsRaw), `≤ ${t.cpuPerReqVsRaw}×`],
+        ['throughput vs HAProxy', times(r.throughputVsHaproxy), `≥ ${t.throughputVsHaproxy}×`],
+        ['(raw throughput vs HAProxy: the ceiling of the line above)', times(r.rawThroughputVsHaproxy), ''],
+        [
+          'p50 overhead vs raw',
+          `${(r.p50OverheadVsRaw * 100).toFixed(1)}%`,
+          `≤ ${t.p50OverheadVsRaw * 100}%`,
+        ],
+      ],
+    ),
+  ].join('\n');
+}

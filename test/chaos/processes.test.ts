@@ -1,0 +1,168 @@
+// Instance processes that die or freeze under mixed GET and POST load, and a whole service that
+// goes down and comes back one instance at a time. test/http covers GETs through a kill and a
+// freeze; here the point is what a caller of a non-idempotent request sees (success or a typed
+// error, never a replay), what callers see while nothing is up (typed errors at once, call
+// after call), how the service comes back, and that the client leaves nothing open.
+
+import { type Client, type ClientOptions, createClient, httpCheck } from 'picket';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type InstanceProcess, spawnInstance, spawnInstances } from '../fixtures/instances.ts';
+import { waitFor } from '../servers/wait.ts';
+import {
+  expectNoLeaks,
+  expectPicketError,
+  handleCounts,
+  loop,
+  type Outcomes,
+  outcomes,
+  send,
+  settle,
+} from './support.ts';
+
+let instances: InstanceProcess[];
+let baseline: Record<string, number>;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  baseline = handleCounts();
+  instances = await spawnInstances(3);
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  // A test that killed or froze an instance brings it back for the next one.
+  for (const [n, i] of instances.entries()) {
+    if (i.child.exitCode !== null || i.child.signalCode !== null) {
+      instances[n] = await spawnInstance({ id: i.id, port: i.port });
+    } else {
+      i.signal('SIGCONT');
+    }
+  }
+});
+afterAll(async () => {
+  await Promise.all(instances.map((i) => i.close()));
+  for (const i of instances) expect(i.child.exitCode !== null || i.child.signalCode !== null).toBe(true);
+  await expectNoLeaks(baseline);
+});
+
+function client(options: Partial<ClientOptions> = {}): Client {
+  const c = createClient({ service: 'orders', discovery: instances.map((i) => i.url), ...options });
+  clients.push(c);
+  return c;
+}
+
+/** POST attempts that were retried after they may have reached a server: there must be none. */
+function watchReplays(c: Client): string[] {
+  const replays: string[] = [];
+  c.on('retry', ({ method, attempt }) => {
+    if (method === 'POST' && attempt.error !== 'connect' && attempt.error !== 'breaker-open')
+      replays.push(`${attempt.url} ${attempt.error ?? attempt.status}`);
+  });
+  return replays;
+}
+
+function mixedLoad(c: Client, gets: Outcomes, posts: Outcomes) {
+  let n = 0;
+  return loop(
+    () =>
+      n++ % 3 === 2 ? send(c, posts, { method: 'POST', path: '/orders', body: `order-${n}` }) : send(c, gets),
+    {
+      workers: 8,
+      pauseMs: 1,
+    },
+  );
+}
+
+describe('an instance killed (SIGKILL) under GET and POST load', () => {
+  it('loses no GET; each POST succeeds or fails with a typed error and is never replayed', async () => {
+    const c = client();
+    const replays = watchReplays(c);
+    const gets = outcomes();
+    const posts = outcomes();
+    const load = mixedLoad(c, gets, posts);
+    await load.more(300);
+    instances[0]!.signal('SIGKILL');
+    await instances[0]!.exited;
+    await load.more(600);
+    await load.stop();
+
+    expect(gets.errors.map(String)).toEqual([]);
+    expect(gets.statuses).toEqual({});
+    expect(posts.ok).toBeGreaterThan(0);
+    for (const e of posts.errors) expectPicketError(e, ['PICKET_ATTEMPTS_EXHAUSTED']);
+    expect(replays).toEqual([]);
+    expect(c.snapshot().instances.find((i) => i.url === instances[0]!.url)!.state).not.toBe('healthy');
+  });
+});
+
+describe('an instance frozen (SIGSTOP) under GET and POST load, with a per-try timeout', () => {
+  it('loses no GET; a POST stuck on the frozen instance fails typed at its per-try timeout, not replayed', async () => {
+    // The freeze outlasts `timeout`: a GET that waited for the frozen instance would fail.
+    const c = client({ perTryTimeout: 250, timeout: 2500 });
+    const replays = watchReplays(c);
+    const gets = outcomes();
+    const posts = outcomes();
+    const load = mixedLoad(c, gets, posts);
+    await load.more(300);
+    const frozen = instances[1]!;
+    frozen.signal('SIGSTOP');
+    const stoppedAt = performance.now();
+    await load.more(300);
+    await waitFor(() => performance.now() - stoppedAt > 3000, { timeoutMs: 8000 });
+    frozen.signal('SIGCONT');
+    await load.more(200);
+    await load.stop();
+
+    expect(gets.errors.map(String)).toEqual([]);
+    for (const e of posts.errors) expectPicketError(e, ['PICKET_ATTEMPTS_EXHAUSTED', 'PICKET_TIMEOUT']);
+    expect(replays).toEqual([]);
+    // The frozen process answers again once continued (its stuck requests complete).
+    expect((await frozen.stats()).requests).toBeGreaterThan(0);
+  });
+});
+
+describe('every instance down, then one back', () => {
+  it('fails each call with a typed error at once while nothing is up, and serves again when one returns', async () => {
+    const c = client({
+      strategy: 'round-robin',
+      health: {
+        check: httpCheck({ path: '/health' }),
+        interval: 100,
+        timeout: 300,
+        unhealthyThreshold: 1,
+        healthyThreshold: 1,
+      },
+      breaker: { resetTimeoutMs: 500 },
+    });
+    const gets = outcomes();
+    const load = loop(() => send(c, gets), { workers: 4, pauseMs: 2 });
+    await load.more(100);
+    for (const i of instances) i.signal('SIGKILL');
+    await Promise.all(instances.map((i) => i.exited));
+    await load.stop();
+
+    // Nothing up: call after call, a typed error within 3 s (connections refused, breakers open,
+    // every instance unhealthy).
+    for (let k = 0; k < 20; k++) {
+      const r = await settle(c.request({ path: '/work' }), 3000, 'a call while every instance is down');
+      expect(r.ok).toBe(false);
+      expectPicketError(!r.ok && r.error, ['PICKET_ATTEMPTS_EXHAUSTED', 'PICKET_NO_AVAILABLE_INSTANCE']);
+      expect(r.ms).toBeLessThan(3000);
+    }
+
+    // One comes back on its port: it serves again within a few check intervals and breaker resets.
+    instances[1] = await spawnInstance({ id: instances[1]!.id, port: instances[1]!.port });
+    const back = instances[1]!;
+    await waitFor(
+      async () => {
+        const res = await c.request({ path: '/work' }).catch(() => undefined);
+        await res?.body.text();
+        return res?.statusCode === 200;
+      },
+      { timeoutMs: 10_000, intervalMs: 50, message: 'the returning instance to serve' },
+    );
+    const after = outcomes();
+    for (let k = 0; k < 50; k++) await send(c, after);
+    expect(after.errors.map(String)).toEqual([]);
+    expect(after.byInstance).toEqual({ [back.id]: 50 });
+  });
+});
