@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { type Instance, PicketError, toInstances } from '@picket/core';
 import { describe, expect, it } from 'vitest';
-import { echo, type Handler, testResources } from '../../../test/fixtures/http-servers.ts';
+import { echo, testResources } from '../../../test/fixtures/http-servers.ts';
 import { freePort, waitFor } from '../../../test/fixtures/instances.ts';
-import { type Client, createClient } from './index.ts';
+import { createClient } from './index.ts';
 
 const resources = testResources();
 const server = resources.server;

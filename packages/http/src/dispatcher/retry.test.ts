@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { echo, type Handler, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { freePort } from '../../../../test/fixtures/instances.ts';
 import type { AttemptRecord } from '../contracts.ts';
-import { type Client, createClient } from '../index.ts';
+import { createClient } from '../index.ts';
 
 const resources = testResources();
 const server = resources.server;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { echo, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { waitFor } from '../../../../test/fixtures/instances.ts';
-import { type Client, createClient } from '../index.ts';
+import { createClient } from '../index.ts';
 
 const resources = testResources();
 const server = (name: string) => resources.server(echo(name));

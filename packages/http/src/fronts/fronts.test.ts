@@ -8,7 +8,7 @@ import {
 } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { echo, testResources } from '../../../../test/fixtures/http-servers.ts';
-import { type Client, createAgent, createClient } from '../index.ts';
+import { createAgent, createClient } from '../index.ts';
 
 const resources = testResources();
 const server = (name: string) => resources.server(echo(name));
