@@ -265,3 +265,41 @@ describe('state events for new instances', () => {
     expect(states.map((s) => [s.from, s.to])).toEqual([['unknown', 'healthy']]);
   });
 });
+
+describe('latency memory of a returning instance', () => {
+  it('starts again from the default RTT when it returns from unhealthy', () => {
+    const lb = createBalancer({ strategy: 'peak-ewma', now: () => 0, outlierDetection: false });
+    lb.update(urls);
+    const a = urls[0] as string;
+    lb.pick({ exclude: new Set(urls.slice(1)) }).release({ ok: false, error: 'timeout', latencyMs: 2000 });
+    lb.setHealth(a, 'unhealthy', 'frozen');
+    expect(lb.snapshot().instances.find((s) => s.id === a)?.latencyMs).toBe(2000);
+    lb.setHealth(a, 'healthy', 'l7: status 200');
+    expect(lb.snapshot().instances.find((s) => s.id === a)?.latencyMs).toBe(30);
+  });
+
+  it('starts again from the default RTT when its ejection ends', () => {
+    let t = 0;
+    const lb = createBalancer({
+      strategy: 'peak-ewma',
+      now: () => t,
+      outlierDetection: { consecutiveFailures: 1, maxEjectionPercent: 100, baseEjectionMs: 2000 },
+    });
+    lb.update(urls);
+    const b = urls[1] as string;
+    lb.pick({ exclude: new Set([urls[0] as string, urls[2] as string]) }).release({
+      ok: false,
+      error: 'reset',
+      latencyMs: 1,
+    });
+    expect(lb.snapshot().instances.find((s) => s.id === b)).toMatchObject({
+      state: 'ejected',
+      latencyMs: 250,
+    });
+    t += 2000;
+    expect(lb.snapshot().instances.find((s) => s.id === b)).toMatchObject({
+      state: 'healthy',
+      latencyMs: 30,
+    });
+  });
+});

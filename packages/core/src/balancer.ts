@@ -183,6 +183,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
         member.ejected = false;
         member.ejectedUntil = this.#config.now();
         this.#dirty = true;
+        this.#revive(member);
       }
     } else if (state === 'unhealthy') {
       member.unhealthyBits |= bit;
@@ -194,6 +195,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       member.reasons.set(source, reason);
     }
     if (member.unhealthyBits !== wasUnhealthy || member.unknownBits !== wasUnknown) this.#dirty = true;
+    if (wasUnhealthy !== 0 && member.unhealthyBits === 0) this.#revive(member);
     this.#publishState(
       member,
       this.#config.now(),
@@ -265,6 +267,20 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     member.ewmaStamp = now;
   }
 
+  /**
+   * An instance returning from unhealthy or ejected starts from the default RTT: the latency it
+   * had while failing (a freeze, the failure penalty) would otherwise keep it starved for as long
+   * as the EWMA takes to decay, although it was just judged fit again.
+   */
+  #revive(member: Endpoint): void {
+    const now = this.#config.now();
+    const rtt = this.#config.latency.defaultRttMs;
+    if (member.ewmaAt(now, this.#config.latency.decayMs) > rtt) {
+      member.ewmaMs = rtt;
+      member.ewmaStamp = now;
+    }
+  }
+
   #slowStartStep(): number {
     const window = this.#config.slowStart?.windowMs ?? 1000;
     return Math.max(window / 20, 10);
@@ -296,6 +312,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       if (member.ejectedUntil <= now) {
         member.ejected = false;
         this.#dirty = true;
+        this.#revive(member);
         this.#publishState(member, now, 'ejection ended');
       } else next = Math.min(next, member.ejectedUntil);
     }

@@ -216,6 +216,15 @@ export function createProvider(spec: ProviderSpec): Provider {
       reportedBefore = seen;
       madeBefore = madeNow;
       madeNow = undefined;
+      // An answer in which every record is invalid is a broken answer, not an empty service (as
+      // Envoy treats it): keep the last good list rather than fail every request.
+      if (valid.length === 0 && records.length > 0 && snapshot !== undefined) {
+        fail(
+          new Error(`all ${records.length} records were invalid; keeping the last good list`),
+          'invalid answer',
+        );
+        return false;
+      }
       return publishInstances(valid);
     },
     publishInstances,
