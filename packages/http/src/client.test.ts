@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { type Instance, PicketError, toInstances } from '@picket/core';
-import { describe, expect, it } from 'vitest';
+import { Emitter, type Instance, PicketError, toInstances } from '@picket/core';
+import { describe, expect, it, vi } from 'vitest';
 import { echo, testResources } from '../../../test/fixtures/http-servers.ts';
 import { freePort, waitFor } from '../../../test/fixtures/instances.ts';
 import { createClient } from './index.ts';
@@ -97,6 +97,58 @@ describe('createClient lifecycle', () => {
   it('rejects ready() with PICKET_TIMEOUT when no snapshot comes', async () => {
     const c = client({ service: 's', discovery: fakeProvider() });
     await expect(c.ready({ timeoutMs: 50 })).rejects.toMatchObject({ code: 'PICKET_TIMEOUT' });
+  });
+
+  it('turns a provider whose start() throws into PICKET_DISCOVERY_FAILED, the cause of later failures', async () => {
+    const a = await server(echo('a'));
+    const boom = new Error('registry address missing');
+    const provider = fakeProvider();
+    provider.start = () => {
+      throw boom;
+    };
+    const c = client({ service: 's', discovery: provider });
+    const expected = {
+      code: 'PICKET_DISCOVERY_FAILED',
+      message: 'Discovery provider "fake" failed to start: registry address missing',
+      cause: boom,
+    };
+    await expect(c.request({ path: '/' })).rejects.toMatchObject({
+      code: 'PICKET_NO_INSTANCES',
+      cause: expected,
+    });
+    await expect(c.ready({ timeoutMs: 5000 })).rejects.toMatchObject(expected);
+    expect(c.snapshot().discovery).toMatchObject({ ready: false, lastError: expected.message });
+    // A snapshot that comes after all ends the failure.
+    provider.snapshot([a.url]);
+    await c.ready({ timeoutMs: 50 });
+    expect((await c.request({ path: '/' })).statusCode).toBe(200);
+    expect(c.snapshot().discovery.lastError).toBeUndefined();
+  });
+
+  it('emits a failed start() as a discovery-error event', () => {
+    // The event is emitted inside createClient, before anyone can subscribe: watch the emitter.
+    const emit = vi.spyOn(Emitter.prototype, 'emit');
+    try {
+      const provider = fakeProvider();
+      provider.start = () => {
+        throw 'not an Error';
+      };
+      client({ service: 's', discovery: provider });
+      expect(emit.mock.calls.filter(([name]) => name === 'discovery-error')).toEqual([
+        [
+          'discovery-error',
+          {
+            provider: 'fake',
+            error: expect.objectContaining({
+              code: 'PICKET_DISCOVERY_FAILED',
+              message: 'Discovery provider "fake" failed to start: not an Error',
+            }),
+          },
+        ],
+      ]);
+    } finally {
+      emit.mockRestore();
+    }
   });
 
   it('starts and closes the health checker it is given', async () => {

@@ -36,7 +36,11 @@ export interface Client {
   /** undici-style request: resolves to `{ statusCode, headers, body }`. */
   request(options: ClientRequestOptions): Promise<Dispatcher.ResponseData>;
   request(path: string, options?: Omit<ClientRequestOptions, 'path'>): Promise<Dispatcher.ResponseData>;
-  /** Resolves when discovery has delivered its first snapshot. */
+  /**
+   * Resolves when discovery has delivered its first snapshot. Rejects at once with
+   * PICKET_DISCOVERY_FAILED when the provider's `start()` threw and no snapshot came since, and
+   * with PICKET_TIMEOUT (its `cause` the provider's error, if any) after `timeoutMs` (10000).
+   */
   ready(options?: { timeoutMs?: number }): Promise<void>;
   /** Instances with balancer state, breaker state and pool statistics. */
   snapshot(): ClientSnapshot;
@@ -76,6 +80,8 @@ class PicketClient implements Client, DispatchCore {
   readonly #unsubscribe: Array<() => void> = [];
   readonly #relayed = new Set<string>();
   #snapshotted = false;
+  /** The provider's `start()` threw: reported as a discovery error rather than thrown. */
+  #startError: PicketError | undefined = undefined;
   readonly #terminating = new Set<string>();
   #firstSnapshot = Promise.withResolvers<void>();
   #active = 0;
@@ -124,15 +130,39 @@ class PicketClient implements Client, DispatchCore {
         provider.on('discovery-error', (payload) => this.events.emit('discovery-error', payload)),
       );
       // createClient is where discovery starts: the client exists to send requests.
-      provider.start();
-      const current = provider.current();
-      if (current !== undefined) {
-        this.#update(current);
-        this.#markSnapshot();
+      if (this.#start(provider)) {
+        const current = provider.current();
+        if (current !== undefined) {
+          this.#update(current);
+          this.#markSnapshot();
+        }
       }
     }
     this.#health = config.health?.(this.balancer);
     this.#health?.start();
+  }
+
+  /**
+   * Starts the provider. One whose `start()` throws does not make createClient throw: the
+   * failure becomes a typed PICKET_DISCOVERY_FAILED, emitted as `discovery-error` (which no
+   * listener can hear yet) and kept as the cause of PICKET_NO_INSTANCES and of `ready()`.
+   */
+  #start(provider: ProviderLike): boolean {
+    try {
+      provider.start();
+      return true;
+    } catch (error) {
+      const name = provider.name ?? 'provider';
+      const message = error instanceof Error ? error.message : String(error);
+      const failure = new PicketError(
+        'PICKET_DISCOVERY_FAILED',
+        `Discovery provider "${name}" failed to start: ${message}`,
+        { cause: error },
+      );
+      this.#startError = failure;
+      this.events.emit('discovery-error', { error: failure, provider: name });
+      return false;
+    }
   }
 
   #applySnapshot(provider: ProviderLike, instances: readonly Instance[]): void {
@@ -173,6 +203,8 @@ class PicketClient implements Client, DispatchCore {
   #markSnapshot(): void {
     if (this.#snapshotted) return;
     this.#snapshotted = true;
+    // Discovery works after all: the provider's own errors say how it is doing from now on.
+    this.#startError = undefined;
     this.#firstSnapshot.resolve();
   }
 
@@ -182,7 +214,12 @@ class PicketClient implements Client, DispatchCore {
 
   discoveryPending(): { cause: unknown } | null {
     if (this.#snapshotted) return null;
-    return { cause: this.#provider?.lastError() };
+    return { cause: this.#discoveryError() };
+  }
+
+  // A failed start() comes first: whatever the provider reports after it follows from it.
+  #discoveryError(): PicketError | undefined {
+    return this.#startError ?? this.#provider?.lastError();
   }
 
   #begin(): Error | undefined {
@@ -214,6 +251,7 @@ class PicketClient implements Client, DispatchCore {
   async ready(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#snapshotted) return;
     if (this.#closing !== undefined) throw clientClosedError(this.service);
+    if (this.#startError !== undefined) throw this.#startError;
     const timeoutMs = options.timeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -222,7 +260,7 @@ class PicketClient implements Client, DispatchCore {
           new PicketError(
             'PICKET_TIMEOUT',
             `Discovery for service "${this.service}" delivered no snapshot within ${timeoutMs} ms`,
-            { cause: this.#provider?.lastError(), details: { timeoutMs } },
+            { cause: this.#discoveryError(), details: { timeoutMs } },
           ),
         );
       }, timeoutMs);
@@ -236,7 +274,7 @@ class PicketClient implements Client, DispatchCore {
   }
 
   snapshot(): ClientSnapshot {
-    return describeClient(this, this.#provider, this.#health, this.#snapshotted);
+    return describeClient(this, this.#provider, this.#discoveryError(), this.#health, this.#snapshotted);
   }
 
   on<K extends keyof ClientEvents>(name: K, fn: (payload: ClientEvents[K]) => void): () => void {

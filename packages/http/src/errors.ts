@@ -77,6 +77,21 @@ export function timeoutError(
   );
 }
 
+/** One attempt got no response headers within `perTryTimeout`; the cause of a final error. */
+export function perTryTimeoutError(
+  service: string,
+  method: string,
+  path: string,
+  perTryTimeoutMs: number,
+  instanceUrl: string,
+): PicketError {
+  return new PicketError(
+    'PICKET_TIMEOUT',
+    `${method} ${redactPath(path)} to service "${service}" got no response headers from ${instanceUrl} within ${perTryTimeoutMs} ms (\`perTryTimeout\`)`,
+    { details: { perTryTimeoutMs, instance: instanceUrl } },
+  );
+}
+
 function describeAttempt(a: AttemptRecord): string {
   const what = a.status !== undefined ? `status ${a.status}` : (a.code ?? a.error ?? 'failed');
   return `${a.url} ${what}${a.hedge === true ? ' (hedge)' : ''}`;

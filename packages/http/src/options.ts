@@ -92,7 +92,7 @@ export interface ClientOptions
   retry?: RetryOptions | false;
   /** Whole request until response headers, retries and backoff included, ms. Default 30000. */
   timeout?: number;
-  /** One attempt until response headers, ms. Default none. */
+  /** One attempt until response headers, ms, counted from dispatch (connecting included). Default none. */
   perTryTimeout?: number;
   /** Hedged requests for idempotent methods. Off by default. */
   hedge?: HedgeOptions | false;

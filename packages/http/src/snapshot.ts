@@ -24,7 +24,7 @@ export interface ClientSnapshot {
     provider: string;
     /** A snapshot has arrived (always true for a static list). */
     ready: boolean;
-    /** Message of the provider's last error, if it has one now. */
+    /** Message of the provider's last error (or of its failed `start()` before any snapshot), if any. */
     lastError: string | undefined;
   };
   /** Retries (and hedges) the budget allows right now. */
@@ -38,6 +38,7 @@ export interface ClientSnapshot {
 export function describeClient(
   core: DispatchCore & { readonly closed: boolean },
   provider: ProviderLike | undefined,
+  lastError: Error | undefined,
   health: ReturnType<HealthFactory> | undefined,
   ready: boolean,
 ): ClientSnapshot {
@@ -55,7 +56,7 @@ export function describeClient(
     discovery: {
       provider: provider === undefined ? 'static' : (provider.name ?? 'provider'),
       ready,
-      lastError: provider?.lastError()?.message,
+      lastError: lastError?.message,
     },
     retryBudget: core.budget.available(),
     drainingPools: core.pools.draining,

@@ -1,7 +1,8 @@
 // Dispatch options for one instance. The request passes the caller's options through as they
 // are when nothing needs changing (the common case: no copy); else it uses a copy with the
-// instance's base path prefixed, a caller's `Host` header removed (undici then sends the
-// instance's host and port), and the per-try timeout as undici's headers timeout.
+// instance's base path prefixed and a caller's `Host` header removed (undici then sends the
+// instance's host and port). The per-try timeout is not undici's `headersTimeout`: undici arms
+// that on its 1-second fast timers; the request enforces it itself (deadlines.ts).
 
 import type { Dispatcher } from 'undici';
 
@@ -48,17 +49,14 @@ function withoutHost(headers: Headers): Headers {
   return out as Headers;
 }
 
-/** A copy of `source` for an instance with `basePath`, without a caller's `Host`, with the per-try timeout. */
+/** A copy of `source` for an instance with `basePath`, without a caller's `Host`. */
 export function copyOptions(
   source: Dispatcher.DispatchOptions,
   basePath: string,
-  perTryTimeout: number | undefined,
 ): Dispatcher.DispatchOptions {
-  const copy: Dispatcher.DispatchOptions = {
+  return {
     ...source,
     path: basePath === '' ? source.path : basePath + source.path,
     headers: withoutHost(source.headers),
   };
-  if (perTryTimeout !== undefined) copy.headersTimeout = perTryTimeout;
-  return copy;
 }

@@ -1,11 +1,13 @@
 // One attempt of a request on one instance: the undici handler given to that instance's pool.
-// It owns the pick (released exactly once, with the outcome) and the breaker settlement, and
-// hands every event to its request, which decides what the caller sees.
+// It owns the pick (released exactly once, with the outcome), the breaker settlement and its
+// `perTryTimeout` deadline, and hands every event to its request, which decides what the
+// caller sees.
 
 import type { ErrorKind, Instance, Outcome, Pick } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
 import { errorCode, errorKind } from '../errors.ts';
+import type { DeadlineList, Timed } from './deadlines.ts';
 import type { RequestState } from './request.ts';
 
 type Controller = Dispatcher.DispatchController;
@@ -19,7 +21,7 @@ export const WINNER = 2;
 /** Aborted by Picket: a hedge that lost, a timeout, or the caller's abort. */
 export const CANCELLED = 3;
 
-export class Attempt implements Dispatcher.DispatchHandler {
+export class Attempt implements Dispatcher.DispatchHandler, Timed {
   readonly request: RequestState;
   readonly instance: Instance;
   readonly hedge: boolean;
@@ -38,6 +40,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** The kind a cancellation is reported as: undefined (neutral) or 'timeout'. */
   cancelKind: ErrorKind | undefined = undefined;
   cancelReason: Error | null = null;
+  // The `perTryTimeout` deadline until response headers, in the client's deadline lists.
+  deadlineAt = 0;
+  deadlineNext: Timed | null = null;
+  deadlinePrev: Timed | null = null;
+  deadlineList: DeadlineList | null = null;
   #finished = false;
 
   constructor(request: RequestState, pick: Pick, hedge: boolean, now: number) {
@@ -55,11 +62,21 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Aborts the attempt on Picket's behalf; its pick is released as `kind` (undefined: neutral). */
   cancel(reason: Error, kind: ErrorKind | undefined): void {
     if (this.#finished || this.phase === CANCELLED) return;
+    this.#clearDeadline();
     this.phase = CANCELLED;
     this.cancelReason = reason;
     this.cancelKind = kind;
     // Not yet on a connection: undici gives us the controller in onRequestStart, where we abort.
     this.controller?.abort(reason);
+  }
+
+  /** `perTryTimeout` passed without response headers; the request decides what follows. */
+  timedOut(): void {
+    if (!this.#finished && this.phase === RACING) this.request.attemptTimedOut(this);
+  }
+
+  #clearDeadline(): void {
+    if (this.deadlineList !== null) this.deadlineList.remove(this);
   }
 
   onRequestStart(controller: Controller, _context: unknown): void {
@@ -86,6 +103,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
         this.request.attemptInfo(statusCode, headers, statusMessage);
       return;
     }
+    this.#clearDeadline();
     this.status = statusCode;
     this.latencyMs = this.request.core.now() - this.startedAt;
     if (this.phase === CANCELLED) {
@@ -143,6 +161,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #finish(outcome: Outcome, failed: boolean | undefined): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#clearDeadline();
     const pick = this.pick!;
     this.pick = null;
     pick.release(outcome);

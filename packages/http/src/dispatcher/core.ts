@@ -27,7 +27,7 @@ export interface DispatchCore {
   /** Undefined when breakers are off. */
   readonly breakers: BreakerRegistry | undefined;
   readonly budget: RetryBudget;
-  /** Overall request deadlines. */
+  /** Request deadlines (`timeout`) and attempt deadlines (`perTryTimeout`). */
   readonly deadlines: Deadlines;
   /** Recent latencies, kept only when hedging at the observed p95. */
   readonly latency: LatencyWindow | undefined;

@@ -68,6 +68,29 @@ describe('Deadlines', () => {
     expect(fired).toEqual(['short', 'long']);
   });
 
+  it('keeps the head’s deadline when an expiry adds an entry (a per-try timeout’s next attempt)', () => {
+    const deadlines = new Deadlines(100, () => Date.now());
+    const fired: string[] = [];
+    const a = new Entry('a', fired);
+    const b = new Entry('b', fired);
+    const next = new Entry('next', fired);
+    a.timedOut = () => {
+      fired.push('a');
+      deadlines.add(next, 100, Date.now());
+    };
+    deadlines.add(a, 100, Date.now());
+    vi.advanceTimersByTime(40);
+    deadlines.add(b, 100, Date.now());
+    vi.advanceTimersByTime(60);
+    expect(fired).toEqual(['a']);
+    // b is due 40 ms after a, not when `next` is.
+    vi.advanceTimersByTime(40);
+    expect(fired).toEqual(['a', 'b']);
+    vi.advanceTimersByTime(60);
+    expect(fired).toEqual(['a', 'b', 'next']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('stops its timers on close', () => {
     const deadlines = new Deadlines(100, () => Date.now());
     deadlines.add(new Entry('a', []), 100, Date.now());

@@ -22,6 +22,9 @@ export class DeadlineList {
   #head: Timed | null = null;
   #tail: Timed | null = null;
   #timer: NodeJS.Timeout | undefined = undefined;
+  // An expiry may add to the list (a per-try timeout launches the next attempt); the timer is
+  // then armed for the head once expiry is over, not for the entry just added.
+  #firing = false;
 
   constructor(now: () => number) {
     this.#now = now;
@@ -35,7 +38,7 @@ export class DeadlineList {
     if (this.#tail === null) this.#head = t;
     else this.#tail.deadlineNext = t;
     this.#tail = t;
-    if (this.#timer === undefined) this.#arm(at);
+    if (this.#timer === undefined && !this.#firing) this.#arm(at);
   }
 
   remove(t: Timed): void {
@@ -59,11 +62,16 @@ export class DeadlineList {
     this.#timer = undefined;
     // Timers may fire a fraction of a millisecond before the monotonic clock agrees.
     const now = this.#now() + 0.5;
-    for (let head = this.#head; head !== null && head.deadlineAt <= now; head = this.#head) {
-      this.remove(head);
-      head.timedOut();
+    this.#firing = true;
+    try {
+      for (let head = this.#head; head !== null && head.deadlineAt <= now; head = this.#head) {
+        this.remove(head);
+        head.timedOut();
+      }
+    } finally {
+      this.#firing = false;
+      if (this.#head !== null && this.#timer === undefined) this.#arm(this.#head.deadlineAt);
     }
-    if (this.#head !== null && this.#timer === undefined) this.#arm(this.#head.deadlineAt);
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 // One request's state machine. It picks an instance per attempt, decides at header time whether
 // a response is the answer or a reason to retry, retries within the budget, races hedges, and
-// enforces the overall timeout. What the caller sees goes through CallerSide (caller.ts).
+// enforces the overall timeout and each attempt's `perTryTimeout`. What the caller sees goes
+// through CallerSide (caller.ts).
 
 import {
   type Instance,
@@ -13,7 +14,13 @@ import {
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
 import type { AttemptRecord } from '../contracts.ts';
-import { clientClosedError, errorCode, notDiscoveredError, timeoutError } from '../errors.ts';
+import {
+  clientClosedError,
+  errorCode,
+  notDiscoveredError,
+  perTryTimeoutError,
+  timeoutError,
+} from '../errors.ts';
 import { redactPath } from '../redact.ts';
 import { isIdempotent, isReplayableBody, statusRetryDelay, whyNotRetry } from '../retry/policy.ts';
 import { Attempt, DISCARDING, RACING, WINNER } from './attempt.ts';
@@ -69,7 +76,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
     this.#replayable = this.#idempotent && isReplayableBody(opts.body);
     this.#timeoutMs = opts.timeout ?? config.timeout;
     this.#ctx = opts.hashKey === undefined ? undefined : { key: opts.hashKey };
-    this.#mustCopy = config.perTryTimeout !== undefined || hasHostHeader(opts.headers);
+    this.#mustCopy = hasHostHeader(opts.headers);
     this.#hedges =
       config.hedge !== false && this.#replayable ? new Hedges(this, config.hedge.maxHedges) : null;
   }
@@ -94,7 +101,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
     const base = instance.basePath;
     if (base === '' && !this.#mustCopy) return this.opts;
     if (this.#copy === null || this.#copyBase !== base) {
-      this.#copy = copyOptions(this.opts, base, this.core.config.perTryTimeout);
+      this.#copy = copyOptions(this.opts, base);
       this.#copyBase = base;
     }
     return this.#copy;
@@ -139,6 +146,8 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       if (breaker !== undefined) attempt.breaker = breaker;
       attempt.pool = core.pools.get(instance);
       attempt.options = this.#optionsFor(instance);
+      const perTry = core.config.perTryTimeout;
+      if (perTry !== undefined) core.deadlines.add(attempt, perTry, now);
       this.#live++;
       if (hedge) {
         this.#racing ??= this.#primary === null ? [] : [this.#primary];
@@ -246,6 +255,29 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       return;
     }
     if (a.phase !== RACING) return;
+    this.#failed(a, error, kind);
+  }
+
+  /**
+   * `a` got no response headers within `perTryTimeout`: it is abandoned, released as a
+   * timeout, and followed by another attempt under the same rules as any failure that may have
+   * reached the server (only idempotent, replayable requests are sent again).
+   */
+  attemptTimedOut(a: Attempt): void {
+    if (this.done || this.winner !== null || a.phase !== RACING) return;
+    const error = perTryTimeoutError(
+      this.core.service,
+      this.method,
+      this.opts.path,
+      this.core.config.perTryTimeout!,
+      a.instance.url,
+    );
+    // Cancelled first, so that the pick is released (when undici aborts at once) before the next.
+    a.cancel(error, 'timeout');
+    this.#failed(a, error, 'timeout');
+  }
+
+  #failed(a: Attempt, error: Error, kind: string): void {
     this.#live--;
     const record = this.#logged().failed(a, this.core.now(), kind, errorCode(error));
     if (this.#live > 0) return;

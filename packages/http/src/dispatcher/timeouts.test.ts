@@ -48,6 +48,56 @@ describe('timeouts', () => {
     expect(stuck.requests).toBe(1);
   });
 
+  it('abandons an attempt at perTryTimeout (not on undici’s 1 s timers) and retries the GET elsewhere', async () => {
+    const stuck = await server(never);
+    const fine = await server(echo('fine'));
+    const c = client({
+      service: 's',
+      discovery: [stuck.url, { url: fine.url, priority: 1 }],
+      perTryTimeout: 150,
+      breaker: false,
+    });
+    const retries: { ms: number; error?: string; next: number }[] = [];
+    const started = performance.now();
+    c.on('retry', ({ attempt, next }) =>
+      retries.push({ ms: performance.now() - started, error: attempt.error, next }),
+    );
+    const res = await c.request({ path: '/' });
+    expect(((await res.body.json()) as { server: string }).server).toBe('fine');
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toMatchObject({ error: 'timeout', next: 2 });
+    // Generous for a loaded machine, but well under the ~1000 ms of undici's fast timers.
+    expect(retries[0]!.ms).toBeGreaterThanOrEqual(145);
+    expect(retries[0]!.ms).toBeLessThan(600);
+    expect(stuck.requests).toBe(1);
+    expect(fine.requests).toBe(1);
+  });
+
+  it('ends a POST whose attempt timed out without replaying it', async () => {
+    const stuck = await server(never);
+    const fine = await server(echo('fine'));
+    const c = client({
+      service: 's',
+      discovery: [stuck.url, { url: fine.url, priority: 1 }],
+      perTryTimeout: 150,
+      breaker: false,
+    });
+    const started = performance.now();
+    const error = await c.request({ path: '/', method: 'POST', body: 'x' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const took = performance.now() - started;
+    expect(error).toMatchObject({
+      code: 'PICKET_ATTEMPTS_EXHAUSTED',
+      cause: { code: 'PICKET_TIMEOUT', details: { perTryTimeoutMs: 150 } },
+      details: { attempts: [{ error: 'timeout', code: 'PICKET_TIMEOUT' }] },
+    });
+    expect(took).toBeGreaterThanOrEqual(145);
+    expect(took).toBeLessThan(600);
+    expect(fine.requests).toBe(0);
+  });
+
   it('aborts through the caller’s signal with the caller’s reason', async () => {
     const a = await server(never);
     const c = client({ service: 's', discovery: [a.url], breaker: false });
