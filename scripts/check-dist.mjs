@@ -55,7 +55,7 @@ for (const [specifier, names] of Object.entries(entries)) {
 // The CLI as installed: the built bin, run by the same Node.
 try {
   const help = execFileSync(process.execPath, ['dist/cli.js', '--help'], { encoding: 'utf8' });
-  if (!help.includes('picket check')) throw new Error(`unexpected --help output: ${help.slice(0, 200)}`);
+  if (!help.includes('check <url>')) throw new Error(`unexpected --help output: ${help.slice(0, 200)}`);
   console.log('✓ bin picket --help');
 } catch (error) {
   failed = true;
