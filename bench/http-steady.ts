@@ -8,13 +8,10 @@
 // Run: node --conditions=picket-source bench/http-steady.ts [--quick] [--explore]
 // (--explore adds Picket variants without breakers, with round robin, and bare, to find costs.)
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Client, type ClientOptions, createClient } from '@picket/http';
 import { Pool } from 'undici';
-import { freePort, spawnInstances, waitFor } from '../test/fixtures/instances.ts';
+import { spawnInstances } from '../test/fixtures/instances.ts';
+import { startHaproxy } from './lib/proxies.ts';
 
 const quick = process.argv.includes('--quick');
 const CONCURRENCY = 32;
@@ -63,59 +60,6 @@ function p50(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-async function startHaproxy(backends: number[]): Promise<{ port: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'picket-haproxy-'));
-  const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'global',
-      '  maxconn 4096',
-      '  nbthread 1',
-      'defaults',
-      '  mode http',
-      '  timeout connect 2s',
-      '  timeout client 30s',
-      '  timeout server 30s',
-      '  option http-keep-alive',
-      'frontend fe',
-      `  bind 127.0.0.1:${port}`,
-      '  default_backend be',
-      'backend be',
-      '  balance roundrobin',
-      '  http-reuse always',
-      ...backends.map((p, i) => `  server s${i} 127.0.0.1:${p}`),
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const probe = new Pool(`http://127.0.0.1:${port}`);
-  await waitFor(
-    async () => {
-      try {
-        const res = await probe.request({ path: PATH, method: 'GET' });
-        await res.body.dump();
-        return res.statusCode === 200;
-      } catch {
-        return false;
-      }
-    },
-    'haproxy to answer',
-    { timeoutMs: 10_000, intervalMs: 50 },
-  );
-  await probe.close();
-  return {
-    port,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const instances = await spawnInstances(3);
   const poolOptions = { connections: 128, keepAliveTimeout: 4000, pipelining: 1 };
@@ -131,7 +75,10 @@ async function main(): Promise<void> {
     const res = await client.request({ path: PATH });
     await res.body.text();
   };
-  const haproxy = await startHaproxy(instances.map((i) => i.port));
+  const haproxy = await startHaproxy(
+    instances.map((i) => i.port),
+    { probePath: PATH },
+  );
   const viaProxy = new Pool(`http://127.0.0.1:${haproxy.port}`, poolOptions);
   const proxied: Send = async () => {
     const res = await viaProxy.request({ path: PATH, method: 'GET' });

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { backoffSchema } from './backoff.ts';
 import { createHttpJson, type HttpJson, HttpStatusError, httpShape, type TlsOptions } from './http-json.ts';
+import { registryUrl } from './registry-url.ts';
 
 /** How to reach etcd; shared by `etcd()` and `registerEtcd()`. */
 export interface EtcdConnectionOptions {
@@ -23,19 +24,7 @@ export interface EtcdConnectionOptions {
   maxResponseBytes?: number;
 }
 
-const endpoint = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return (
-        (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === ''
-      );
-    } catch {
-      return false;
-    }
-  },
-  { error: 'must be an http:// or https:// URL without credentials' },
-);
+const endpoint = registryUrl;
 
 export const etcdConnectionShape = {
   endpoints: z.array(endpoint).min(1).max(64),
