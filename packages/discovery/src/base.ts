@@ -15,6 +15,7 @@ import type { Backoff } from './backoff.ts';
 import type { Provider, ProviderEvents } from './provider.ts';
 import { measure, sameList } from './records.ts';
 import { redact, redactError, redactValue } from './redact.ts';
+import { abortableSleep } from './sleep.ts';
 
 export interface ProviderLimits {
   /** Most instances in one snapshot; a larger answer is an error and the last snapshot stays. Default 10000. */
@@ -235,22 +236,7 @@ export function createProvider(spec: ProviderSpec): Provider {
       emitter.emit('discovery-error', payload);
     },
     reportInvalid,
-    sleep(ms) {
-      if (abort.signal.aborted) return Promise.resolve(false);
-      return new Promise<boolean>((resolve) => {
-        const done = (value: boolean) => {
-          clearTimeout(timer);
-          timers.delete(timer);
-          abort.signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        };
-        const onAbort = () => done(false);
-        const timer = setTimeout(() => done(true), ms);
-        timer.unref();
-        timers.add(timer);
-        abort.signal.addEventListener('abort', onAbort, { once: true });
-      });
-    },
+    sleep: (ms) => abortableSleep(ms, abort.signal, timers),
     setTimer(fn, ms) {
       if (abort.signal.aborted) return () => {};
       const timer = setTimeout(() => {

@@ -6,6 +6,7 @@ import { Emitter, PicketError } from '@picket/core';
 import type { Backoff } from './backoff.ts';
 import { redact, redactError } from './redact.ts';
 import type { Registrar, RegistrarEvents } from './registrar.ts';
+import { abortableSleep } from './sleep.ts';
 
 export interface KeepAliveSpec {
   /** Without credentials. */
@@ -54,20 +55,7 @@ export function createKeepAliveRegistrar(spec: KeepAliveSpec): Registrar {
     emitter.emit('registration-error', { error: safe, registrar: spec.name });
   };
 
-  const sleep = (ms: number) =>
-    new Promise<boolean>((resolve) => {
-      if (abort.signal.aborted) return resolve(false);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        abort.signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      timer.unref();
-      abort.signal.addEventListener('abort', onAbort, { once: true });
-    });
+  const sleep = (ms: number) => abortableSleep(ms, abort.signal);
 
   const run = async () => {
     const { signal } = abort;

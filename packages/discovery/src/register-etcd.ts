@@ -23,6 +23,7 @@ import {
 import { HttpStatusError } from './http-json.ts';
 import { redact, redactError } from './redact.ts';
 import type { Registrar, RegistrarEvents } from './registrar.ts';
+import { abortableSleep } from './sleep.ts';
 
 export interface RegisterEtcdOptions extends EtcdConnectionOptions {
   /** The key to hold this instance (`/services/inventory/10.0.0.7:8080`). */
@@ -100,21 +101,7 @@ export function registerEtcd(options: RegisterEtcdOptions): Registrar {
     emitter.emit('registration-error', { error: safe, registrar: name });
   };
 
-  const sleep = (ms: number) =>
-    new Promise<boolean>((resolve) => {
-      if (abort.signal.aborted) return resolve(false);
-      const done = (value: boolean) => {
-        clearTimeout(timer);
-        timers.delete(timer);
-        abort.signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      };
-      const onAbort = () => done(false);
-      const timer = setTimeout(() => done(true), ms);
-      timer.unref();
-      timers.add(timer);
-      abort.signal.addEventListener('abort', onAbort, { once: true });
-    });
+  const sleep = (ms: number) => abortableSleep(ms, abort.signal, timers);
 
   const call = (path: string, body: unknown) => client.call(path, body, { signal: abort.signal });
 
