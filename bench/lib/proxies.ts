@@ -18,6 +18,7 @@ export interface ProxyProcess {
   readonly name: string;
   readonly port: number;
   readonly url: string;
+  readonly pid: number;
   /** CPU time (user + system) the proxy process has used so far, µs. */
   cpuUs(): number;
   stop(): Promise<void>;
@@ -80,6 +81,7 @@ function handle(name: string, port: number, proc: ServerProcess, dir: string): P
     name,
     port,
     url: `http://127.0.0.1:${port}`,
+    pid: proc.pid,
     cpuUs: () => processCpuUs(proc.pid),
     async stop() {
       await proc.stop('SIGTERM', 5000);

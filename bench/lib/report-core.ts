@@ -144,18 +144,24 @@ interface HttpSteadyRow {
   p50Ms: number;
 }
 
-export interface HttpSteadyResult {
-  concurrency: number;
-  rounds: number;
-  roundMs: number;
-  raw: HttpSteadyRow;
-  picket: HttpSteadyRow;
-  haproxy: HttpSteadyRow;
+interface HttpSteadyLayout {
+  layout: 'shared' | 'pinned';
+  rows: Record<string, HttpSteadyRow>;
   throughputVsRaw: number;
   cpuPerReqVsRaw: number;
   throughputVsHaproxy: number;
   rawThroughputVsHaproxy: number;
   p50OverheadVsRaw: number;
+  controlThroughputVsRaw?: number;
+  controlCpuPerReqVsRaw?: number;
+}
+
+export interface HttpSteadyResult {
+  instances: number;
+  concurrency: number;
+  rounds: number;
+  roundMs: number;
+  layouts: HttpSteadyLayout[];
   targets: {
     throughputVsRaw: number;
     cpuPerReqVsRaw: number;
@@ -164,31 +170,51 @@ export interface HttpSteadyResult {
   };
 }
 
+const LAYOUT_TEXT: Record<HttpSteadyLayout['layout'], string> = {
+  shared: 'client, instances and HAProxy on any core (the scheduler decides)',
+  pinned:
+    "instances on their own core, as on their own hosts; client and HAProxy on the client's core, as a local proxy runs (`taskset`)",
+};
+
 export function httpSteady(r: HttpSteadyResult): string {
   const t = r.targets;
-  return [
+  const out = [
     "## @picket/http's targets (`bench/http-steady.ts`)",
     '',
-    `The HTTP client issue's own check: Picket's default client against raw undici Pools and HAProxy, ${r.concurrency} callers, ${r.rounds} rounds of ${r.roundMs} ms.`,
-    '',
-    table(
-      ['setup', 'req/s', 'client CPU µs/req', 'p50 ms'],
-      (['raw', 'picket', 'haproxy'] as const).map((k) => [k, r[k].rps, r[k].cpuUsPerReq, r[k].p50Ms]),
-    ),
-    '',
-    table(
-      ['ratio (paired, median over rounds)', 'measured', 'target'],
-      [
-        ['throughput vs raw', times(r.throughputVsRaw), `≥ ${t.throughputVsRaw}×`],
-        ['client CPU/req vs raw', times(r.cpuPerReqVsRaw), `≤ ${t.cpuPerReqVsRaw}×`],
-        ['throughput vs HAProxy', times(r.throughputVsHaproxy), `≥ ${t.throughputVsHaproxy}×`],
-        ['(raw throughput vs HAProxy: the ceiling of the line above)', times(r.rawThroughputVsHaproxy), ''],
+    `The HTTP client issue's own check: Picket's default client against raw undici Pools and HAProxy, ${r.instances} instances, ${r.concurrency} callers, ${r.rounds} mirrored rounds (each setup runs twice per round, A B C C B A, ${r.roundMs / 2} ms a turn) in each CPU layout. On one machine a comparison with a proxy also measures the instances' CPU, which in production is on other hosts: the pinned layout gives the client's core to the client (and its local proxy) alone.`,
+  ];
+  for (const l of r.layouts) {
+    out.push(
+      '',
+      `### ${l.layout} layout: ${LAYOUT_TEXT[l.layout]}`,
+      '',
+      table(
+        ['setup', 'req/s', 'client CPU µs/req', 'p50 ms'],
+        Object.entries(l.rows).map(([name, row]) => [name, row.rps, row.cpuUsPerReq, row.p50Ms]),
+      ),
+      '',
+      table(
+        ['ratio (paired, median over rounds)', 'measured', 'target'],
         [
-          'p50 overhead vs raw',
-          `${(r.p50OverheadVsRaw * 100).toFixed(1)}%`,
-          `≤ ${t.p50OverheadVsRaw * 100}%`,
+          ['throughput vs raw', times(l.throughputVsRaw), `≥ ${t.throughputVsRaw}×`],
+          ['client CPU/req vs raw', times(l.cpuPerReqVsRaw), `≤ ${t.cpuPerReqVsRaw}×`],
+          ['throughput vs HAProxy', times(l.throughputVsHaproxy), `≥ ${t.throughputVsHaproxy}×`],
+          ['(raw throughput vs HAProxy: the ceiling of the line above)', times(l.rawThroughputVsHaproxy), ''],
+          [
+            'p50 overhead vs raw',
+            `${(l.p50OverheadVsRaw * 100).toFixed(1)}%`,
+            `≤ ${t.p50OverheadVsRaw * 100}%`,
+          ],
+          [
+            '(A/A control: raw against a second copy of raw, throughput / CPU per request: the noise of this run)',
+            l.controlThroughputVsRaw === undefined
+              ? ''
+              : `${times(l.controlThroughputVsRaw)} / ${times(l.controlCpuPerReqVsRaw ?? Number.NaN)}`,
+            '',
+          ],
         ],
-      ],
-    ),
-  ].join('\n');
+      ),
+    );
+  }
+  return out.join('\n');
 }

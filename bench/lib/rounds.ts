@@ -1,7 +1,11 @@
-// Interleaved rounds: every contender runs once per round, in an order rotated each round, so
-// that the machine's drift (the load generator, instances and client share two cores) falls on
-// all of them alike. Figures are medians over rounds; ratios are taken within a round first.
+// Interleaved rounds: every contender runs once per round, in an order shuffled each round
+// (seeded), so that the machine's drift (the load generator, instances and client share two
+// cores) falls on all of them alike. A rotation would keep each contender behind the same
+// predecessor every round and hand it that predecessor's after-effects (a proxy still winding
+// down, its garbage); a shuffle spreads them. Figures are medians over rounds; ratios are
+// taken within a round first.
 
+import { seededRandom } from '@picket/core';
 import type { Contender } from './contenders.ts';
 import { closedLoop, type Sample } from './load.ts';
 import { curve, median, pairedRatio, percentileOf, round, sortedCopy } from './stats.ts';
@@ -18,6 +22,30 @@ export interface RoundsOptions {
   concurrency: number;
   /** Called before each contender's turn (to reset instance state, say). */
   before?: (c: Contender) => Promise<void>;
+  /**
+   * Runs each round forward and then backward (A B C C B A), each turn `roundMs / 2`, and merges
+   * a contender's two turns: drift that is linear over a round then falls on every contender
+   * equally, whatever its place in the order.
+   */
+  mirrored?: boolean;
+}
+
+function merge(a: RoundSample, b: RoundSample): RoundSample {
+  const latencies = new Float64Array(a.latencies.length + b.latencies.length);
+  latencies.set(a.latencies);
+  latencies.set(b.latencies, a.latencies.length);
+  const byInstance = { ...a.byInstance };
+  for (const [id, n] of Object.entries(b.byInstance)) byInstance[id] = (byInstance[id] ?? 0) + n;
+  return {
+    requests: a.requests + b.requests,
+    errors: a.errors + b.errors,
+    cpuUs: a.cpuUs + b.cpuUs,
+    wallMs: a.wallMs + b.wallMs,
+    latencies,
+    byInstance,
+    sampleErrors: [...a.sampleErrors, ...b.sampleErrors].slice(0, 5),
+    extraCpuUs: a.extraCpuUs + b.extraCpuUs,
+  };
 }
 
 export async function runRounds(
@@ -32,14 +60,23 @@ export async function runRounds(
     return { ...s, extraCpuUs: (c.extraCpuUs?.() ?? 0) - extra0 };
   };
   for (const c of contenders) await once(c, options.warmupMs);
+  const random = seededRandom(0x5eed);
   for (let r = 0; r < options.rounds; r++) {
-    const k = r % contenders.length;
-    const order = [...contenders.slice(k), ...contenders.slice(0, k)];
-    for (const c of order) {
-      const s = await once(c, options.roundMs);
-      samples.get(c.name)!.push(s);
+    const order = [...contenders];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const turns = options.mirrored ? [...order, ...[...order].reverse()] : order;
+    const ms = options.mirrored ? options.roundMs / 2 : options.roundMs;
+    const got = new Map<string, RoundSample>();
+    for (const c of turns) {
+      const s = await once(c, ms);
+      const first = got.get(c.name);
+      got.set(c.name, first === undefined ? s : merge(first, s));
       if (s.errors > 0) console.error(`${c.name}: ${s.errors} errors, e.g. ${s.sampleErrors[0]}`);
     }
+    for (const c of contenders) samples.get(c.name)!.push(got.get(c.name)!);
   }
   return samples;
 }

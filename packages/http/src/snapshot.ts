@@ -43,6 +43,7 @@ export function describeClient(
   ready: boolean,
 ): ClientSnapshot {
   const balancer = core.balancer.snapshot();
+  const now = core.now();
   return {
     service: core.service,
     closed: core.closed,
@@ -50,7 +51,7 @@ export function describeClient(
     panic: balancer.panic,
     instances: balancer.instances.map((i) => ({
       ...i,
-      breaker: core.breakers?.snapshot(i.id),
+      breaker: core.breakers?.snapshot(i.id, now),
       pool: core.pools.stats(i.id),
     })),
     discovery: {

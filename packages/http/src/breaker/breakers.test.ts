@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { createBalancer, toInstances } from '@picket/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { echo, type Handler, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { waitFor } from '../../../../test/fixtures/instances.ts';
+import { parseClientOptions } from '../config.ts';
 import { type Client, createClient } from '../index.ts';
+import { BreakerRegistry } from './breakers.ts';
 
 const resources = testResources();
 const server = resources.server;
@@ -155,5 +158,70 @@ describe('circuit breakers', () => {
     expect(res.statusCode).toBe(500);
     await res.body.text();
     expect(c.snapshot().instances[0]?.breaker).toMatchObject({ state: 'closed', fires: 1 });
+  });
+});
+
+describe('breaker windows', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  // A registry over a real balancer, driven by explicit clock readings; opossum's reset timer
+  // runs on fake timers.
+  function registry(breaker: Record<string, number>) {
+    vi.useFakeTimers();
+    const config = parseClientOptions({ service: 's', discovery: ['http://127.0.0.1:1'], breaker }).breaker;
+    if (config === false) throw new Error('breakers are on');
+    const balancer = createBalancer();
+    const [instance] = toInstances(['http://127.0.0.1:1']);
+    balancer.update([instance!]);
+    const states: string[] = [];
+    const breakers = new BreakerRegistry(config, balancer, (_i, state) => states.push(state));
+    const attempt = (now: number, failed: boolean): boolean => {
+      const entry = breakers.admit(instance!, now);
+      if (entry === undefined) return false;
+      breakers.settle(entry, failed, now);
+      return true;
+    };
+    return { breakers, instance: instance!, states, attempt, balancer };
+  }
+
+  it('counts only the attempts inside the window', () => {
+    const { breakers, instance, states, attempt, balancer } = registry({
+      volumeThreshold: 4,
+      windowMs: 1000,
+      buckets: 10,
+    });
+    for (let i = 0; i < 3; i++) attempt(0, true);
+    expect(breakers.snapshot(instance.id, 0)).toMatchObject({ fires: 3, failures: 3, state: 'closed' });
+    // A second later those three failures have left the window: one more is not 4 in a row.
+    attempt(1000, true);
+    expect(breakers.snapshot(instance.id, 1000)).toMatchObject({ fires: 1, failures: 1, state: 'closed' });
+    expect(states).toEqual([]);
+    for (let i = 0; i < 3; i++) attempt(1100, true);
+    expect(states).toEqual(['open']);
+    expect(attempt(1100, false)).toBe(false);
+    expect(breakers.snapshot(instance.id, 1100)).toMatchObject({ state: 'open', rejects: 1 });
+    breakers.close();
+    balancer.close();
+  });
+
+  it('starts a breaker that closed after a good trial with an empty window', () => {
+    const { breakers, instance, states, attempt, balancer } = registry({
+      volumeThreshold: 4,
+      resetTimeoutMs: 500,
+    });
+    for (let i = 0; i < 4; i++) attempt(0, true);
+    expect(states).toEqual(['open']);
+    vi.advanceTimersByTime(500);
+    expect(states).toEqual(['open', 'half-open']);
+    expect(attempt(600, false)).toBe(true);
+    expect(states).toEqual(['open', 'half-open', 'closed']);
+    expect(breakers.snapshot(instance.id, 600)).toMatchObject({ fires: 0, failures: 0, state: 'closed' });
+    // The four failures that opened it are forgotten: one new failure does not open it again.
+    attempt(700, true);
+    expect(states.at(-1)).toBe('closed');
+    breakers.close();
+    balancer.close();
   });
 });

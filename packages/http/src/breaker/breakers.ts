@@ -3,33 +3,47 @@
 // unpickable (Ribbon's availability filter) instead of failing requests routed to it. All
 // breakers share one bucket-rotation timer and keep no snapshot timers.
 //
-// Attempts are recorded on each breaker through its own events ('fire', 'success', 'failure':
-// what opossum's Status counts), not through `fire()`: `fire()` costs two promises and closures
-// per request on the hot path, and an attempt is not a promise-returning action. The open rule
-// is opossum's own (`fail()` in its circuit.js): once `volumeThreshold` attempts are in the
-// window, failures above `errorThresholdPercentage` open it; any failure while half-open does.
+// opossum keeps each breaker's state machine (closed, open, half-open), its reset timer and
+// its events; attempts never run through `fire()`, which costs promises and closures per
+// request, and an attempt is not a promise-returning action. The counts the open rule reads
+// are kept here in a rolling window of the same size (rolling.ts), moved by the clock readings
+// the request already has: counting through opossum's events cost several listener calls and
+// a latency array push per attempt. The open rule is opossum's own (`fail()` in its circuit.js):
+// once `volumeThreshold` attempts are in the window, failures above `errorThresholdPercentage`
+// open it; any failure while half-open does. Unlike opossum, and as Hystrix does, a breaker
+// that closes after a good trial starts with an empty window, so the failures that opened it
+// cannot open it again on the next error.
 
 import { EventEmitter } from 'node:events';
 import type { Balancer, Instance } from '@picket/core';
 import CircuitBreaker from 'opossum';
 import type { BreakerConfig } from '../config.ts';
 import type { BreakerState } from '../contracts.ts';
+import { RollingCounts } from '../rolling.ts';
 
 // opossum requires an action; attempts never run through it.
 function unused(): Promise<void> {
   return Promise.resolve();
 }
 
-/** One instance's breaker, with the half-open trial bookkeeping opossum keeps inside `fire()`. */
+// The series of a breaker's rolling window.
+const FIRES = 0;
+const FAILURES = 1;
+const SUCCESSES = 2;
+const REJECTS = 3;
+
+/** One instance's breaker, its counts, and the half-open trial bookkeeping. */
 export class BreakerEntry {
   readonly breaker: CircuitBreaker;
   readonly instance: Instance;
+  readonly counts: RollingCounts;
   /** Half-open, and the one trial attempt is out. */
   trialOut = false;
 
-  constructor(breaker: CircuitBreaker, instance: Instance) {
+  constructor(breaker: CircuitBreaker, instance: Instance, counts: RollingCounts) {
     this.breaker = breaker;
     this.instance = instance;
+    this.counts = counts;
   }
 }
 
@@ -61,31 +75,35 @@ export class BreakerRegistry {
   }
 
   /**
-   * Admits an attempt to `instance` and counts it: the breaker when it is closed, or half-open
-   * with its trial not yet out (this attempt becomes the trial); undefined when it refuses.
+   * Admits an attempt to `instance` at `now` (ms, the client's clock) and counts it: the breaker
+   * when it is closed, or half-open with its trial not yet out (this attempt becomes the
+   * trial); undefined when it refuses.
    */
-  admit(instance: Instance): BreakerEntry | undefined {
+  admit(instance: Instance, now: number): BreakerEntry | undefined {
     let entry = this.#entries.get(instance.id);
     if (entry === undefined) {
       if (this.#closed) return undefined;
-      entry = this.#create(instance);
+      entry = this.#create(instance, now);
     }
     const breaker = entry.breaker;
     if (!breaker.closed) {
       if (!breaker.halfOpen || entry.trialOut) {
-        breaker.emit('reject', undefined);
+        entry.counts.add(REJECTS, now);
         return undefined;
       }
       entry.trialOut = true;
       // Keep every other request off the instance until the trial settles.
       this.#balancer.setHealth(instance.id, 'unhealthy', 'breaker half-open: trial in flight', 'breaker');
     }
-    breaker.emit('fire', undefined);
+    entry.counts.add(FIRES, now);
     return entry;
   }
 
-  /** Records how an admitted attempt ended: failed (5xx, transport error), succeeded, or neither. */
-  settle(entry: BreakerEntry, failed: boolean | undefined, latencyMs: number): void {
+  /**
+   * Records how an admitted attempt ended: failed (5xx, transport error), succeeded, or neither
+   * (undefined). `now` is a clock reading from the attempt, ms.
+   */
+  settle(entry: BreakerEntry, failed: boolean | undefined, now: number): void {
     const breaker = entry.breaker;
     if (breaker.isShutdown) return;
     const trial = entry.trialOut;
@@ -96,23 +114,24 @@ export class BreakerRegistry {
         this.#balancer.setHealth(entry.instance.id, 'healthy', 'breaker half-open', 'breaker');
       return;
     }
+    const counts = entry.counts;
     if (!failed) {
-      // opossum's own 'success' listener closes a half-open breaker.
-      breaker.emit('success', undefined, latencyMs);
+      counts.add(SUCCESSES, now);
+      if (breaker.halfOpen) breaker.close();
       return;
     }
-    breaker.emit('failure', undefined, latencyMs, undefined);
+    counts.add(FAILURES, now);
     if (breaker.halfOpen) {
       breaker.open();
       return;
     }
     if (!breaker.closed) return;
-    const stats = breaker.stats;
-    if (stats.fires < breaker.volumeThreshold) return;
-    if ((stats.failures / stats.fires) * 100 > this.#config.errorThresholdPercentage) breaker.open();
+    const fires = counts.sum(FIRES, now);
+    if (fires < breaker.volumeThreshold) return;
+    if ((counts.sum(FAILURES, now) / fires) * 100 > this.#config.errorThresholdPercentage) breaker.open();
   }
 
-  #create(instance: Instance): BreakerEntry {
+  #create(instance: Instance, now: number): BreakerEntry {
     const c = this.#config;
     const breaker = new CircuitBreaker(unused, {
       name: instance.id,
@@ -126,7 +145,7 @@ export class BreakerRegistry {
       enableSnapshots: false,
       rotateBucketController: this.#rotate,
     });
-    const entry = new BreakerEntry(breaker, instance);
+    const entry = new BreakerEntry(breaker, instance, new RollingCounts(4, c.buckets, c.windowMs, now));
     const id = instance.id;
     breaker.on('open', () => {
       this.#balancer.setHealth(id, 'unhealthy', 'breaker open', 'breaker');
@@ -139,6 +158,7 @@ export class BreakerRegistry {
       this.#emit(instance, 'half-open');
     });
     breaker.on('close', () => {
+      entry.counts.reset();
       this.#balancer.setHealth(id, 'healthy', 'breaker closed', 'breaker');
       this.#emit(instance, 'closed');
     });
@@ -174,16 +194,16 @@ export class BreakerRegistry {
     return b.opened ? 'open' : b.halfOpen ? 'half-open' : 'closed';
   }
 
-  snapshot(id: string): BreakerSnapshot | undefined {
-    const b = this.#entries.get(id)?.breaker;
-    if (b === undefined) return undefined;
-    const s = b.stats;
+  snapshot(id: string, now: number): BreakerSnapshot | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    const counts = entry.counts;
     return {
       state: this.state(id) ?? 'closed',
-      fires: s.fires,
-      failures: s.failures,
-      successes: s.successes,
-      rejects: s.rejects,
+      fires: counts.sum(FIRES, now),
+      failures: counts.sum(FAILURES, now),
+      successes: counts.sum(SUCCESSES, now),
+      rejects: counts.sum(REJECTS, now),
     };
   }
 

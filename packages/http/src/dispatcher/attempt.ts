@@ -166,6 +166,7 @@ export class Attempt implements Dispatcher.DispatchHandler, Timed {
     this.pick = null;
     pick.release(outcome);
     const breaker = this.breaker;
-    if (breaker !== null) this.request.core.breakers!.settle(breaker, failed, outcome.latencyMs ?? 0);
+    if (breaker !== null)
+      this.request.core.breakers!.settle(breaker, failed, this.startedAt + (outcome.latencyMs ?? 0));
   }
 }

@@ -35,6 +35,11 @@ import { Retries, type RoundRunner } from './retry-loop.ts';
 type Headers = Record<string, string | string[] | undefined>;
 
 const CONTEXT = Object.freeze({});
+// A request's safety to send again (RequestState.#safety).
+const UNKNOWN = 0;
+const UNSAFE = 1;
+const IDEMPOTENT = 2;
+const REPLAYABLE = 3;
 const BREAKER_REFUSED: Outcome = Object.freeze({ ok: false, error: 'other' });
 // Reason given to a hedge that lost the race; never reaches a caller.
 const LOST = new PicketError('PICKET_ABORTED', 'Another attempt answered first');
@@ -43,9 +48,10 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   readonly core: DispatchCore;
   readonly opts: PicketDispatchOptions;
   readonly method: string;
-  /** Safe to send again after it may have reached the server: idempotent, replayable body. */
-  readonly #replayable: boolean;
-  readonly #idempotent: boolean;
+  // Whether the request may be sent again after it may have reached the server (idempotent) and
+  // with its body as it is (replayable): worked out on first need (a failure, or hedging), not
+  // for every request that succeeds at once.
+  #safety = UNKNOWN;
   readonly #timeoutMs: number;
   readonly #ctx: PickContext | undefined;
   readonly #mustCopy: boolean;
@@ -72,13 +78,29 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
     const method = opts.method ?? 'GET';
     this.method = method;
     const config = core.config;
-    this.#idempotent = isIdempotent(config.retry, method, opts.idempotent);
-    this.#replayable = this.#idempotent && isReplayableBody(opts.body);
     this.#timeoutMs = opts.timeout ?? config.timeout;
     this.#ctx = opts.hashKey === undefined ? undefined : { key: opts.hashKey };
     this.#mustCopy = hasHostHeader(opts.headers);
     this.#hedges =
-      config.hedge !== false && this.#replayable ? new Hedges(this, config.hedge.maxHedges) : null;
+      config.hedge !== false && this.#replayable() ? new Hedges(this, config.hedge.maxHedges) : null;
+  }
+
+  #judge(): number {
+    if (this.#safety === UNKNOWN) {
+      const opts = this.opts;
+      const idempotent = isIdempotent(this.core.config.retry, this.method, opts.idempotent);
+      this.#safety = !idempotent ? UNSAFE : isReplayableBody(opts.body) ? REPLAYABLE : IDEMPOTENT;
+    }
+    return this.#safety;
+  }
+
+  #idempotent(): boolean {
+    return this.#judge() !== UNSAFE;
+  }
+
+  /** Safe to send again after it may have reached the server: idempotent, replayable body. */
+  #replayable(): boolean {
+    return this.#judge() === REPLAYABLE;
   }
 
   start(): void {
@@ -135,7 +157,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       const instance = pick.instance;
       let breaker: BreakerEntry | undefined;
       if (breakers !== undefined) {
-        breaker = breakers.admit(instance);
+        breaker = breakers.admit(instance, now);
         if (breaker === undefined) {
           pick.release(BREAKER_REFUSED);
           this.#logged().refuse(instance, hedge);
@@ -295,8 +317,8 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       aborted: this.aborted,
       retriesLeft: this.#retries.left,
       mayHaveReachedServer: failed.started,
-      idempotent: this.#idempotent,
-      replayable: this.#replayable,
+      idempotent: this.#idempotent(),
+      replayable: this.#replayable(),
       timedOut: this.core.now() >= this.deadlineAt,
       budget: this.core.budget,
     });

@@ -3,6 +3,8 @@
 // stops retries from multiplying an outage: when every instance fails, load grows by the budget
 // at most, not by the retry count.
 
+import { RollingCounts } from '../rolling.ts';
+
 export interface RetryBudget {
   /** Counts a request (its first attempt); `now` is the caller's clock reading, when it has one. */
   deposit(now?: number): void;
@@ -13,60 +15,39 @@ export interface RetryBudget {
 }
 
 const BUCKETS = 10;
+const REQUESTS = 0;
+const RETRIES = 1;
 
 class WindowBudget implements RetryBudget {
   readonly #percent: number;
   readonly #floor: number;
-  readonly #bucketMs: number;
   readonly #now: () => number;
-  readonly #requests = new Float64Array(BUCKETS);
-  readonly #retries = new Float64Array(BUCKETS);
-  #requestSum = 0;
-  #retrySum = 0;
-  #epoch = 0;
+  readonly #window: RollingCounts;
 
   constructor(percent: number, minPerSecond: number, windowMs: number, now: () => number) {
     this.#percent = percent / 100;
     this.#floor = (minPerSecond * windowMs) / 1000;
-    this.#bucketMs = windowMs / BUCKETS;
     this.#now = now;
-    this.#epoch = Math.floor(now() / this.#bucketMs);
+    this.#window = new RollingCounts(2, BUCKETS, windowMs, now());
   }
 
-  // Moves the window forward to now, clearing buckets that fell out of it.
-  #advance(now: number = this.#now()): number {
-    const epoch = Math.floor(now / this.#bucketMs);
-    const steps = epoch - this.#epoch;
-    if (steps > 0) {
-      const clear = Math.min(steps, BUCKETS);
-      for (let i = 1; i <= clear; i++) {
-        const slot = (this.#epoch + i) % BUCKETS;
-        this.#requestSum -= this.#requests[slot]!;
-        this.#retrySum -= this.#retries[slot]!;
-        this.#requests[slot] = 0;
-        this.#retries[slot] = 0;
-      }
-      this.#epoch = epoch;
-    }
-    return this.#epoch % BUCKETS;
+  deposit(now: number = this.#now()): void {
+    this.#window.add(REQUESTS, now);
   }
 
-  deposit(now?: number): void {
-    const slot = this.#advance(now);
-    this.#requests[slot]! += 1;
-    this.#requestSum += 1;
+  #allowed(now: number): number {
+    const w = this.#window;
+    return this.#floor + this.#percent * w.sum(REQUESTS, now) - w.sum(RETRIES, now);
   }
 
   available(): number {
-    this.#advance();
-    return Math.max(0, Math.floor(this.#floor + this.#percent * this.#requestSum - this.#retrySum));
+    return Math.max(0, Math.floor(this.#allowed(this.#now())));
   }
 
   withdraw(): boolean {
-    const slot = this.#advance();
-    if (this.#retrySum + 1 > this.#floor + this.#percent * this.#requestSum) return false;
-    this.#retries[slot]! += 1;
-    this.#retrySum += 1;
+    const now = this.#now();
+    if (this.#allowed(now) < 1) return false;
+    this.#window.add(RETRIES, now);
     return true;
   }
 }
