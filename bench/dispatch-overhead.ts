@@ -1,0 +1,113 @@
+// Picket's own CPU per request, without sockets: a diagnostic for work on the dispatcher's hot
+// path, where the steady-state benchmarks (tens of µs per request, ±5% machine noise) cannot
+// resolve a few hundred nanoseconds. Every instance's pool is replaced by an in-process
+// answerer that replies on the next event-loop turn with a small 200 response, and the same
+// answerers serve undici's `request` directly (the floor). Interleaved rounds; the figure is the
+// median over rounds of the paired difference, ns per request.
+// Not part of `npm run bench` (it patches PoolManager.prototype.get, a diagnostic's licence).
+// Run: node --conditions=picket-source bench/dispatch-overhead.ts [--rounds=N]
+
+import { type ClientOptions, createClient } from '@picket/http';
+import { Dispatcher } from 'undici';
+import { PoolManager } from '../packages/http/src/pool/pools.ts';
+import { median } from './lib/stats.ts';
+
+const BODY = Buffer.from('{"ok":true}');
+const HEADERS = { 'content-type': 'application/json', 'content-length': String(BODY.length) };
+const noop = () => {};
+
+/** Answers every request on the next turn of the event loop, as a socket read would. */
+class Answerer extends Dispatcher {
+  override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const controller = {
+      abort: noop,
+      pause: noop,
+      resume: noop,
+      aborted: false,
+      paused: false,
+      reason: null,
+      rawHeaders: null,
+      rawTrailers: null,
+    } as unknown as Dispatcher.DispatchController;
+    setImmediate(() => {
+      handler.onRequestStart?.(controller, {});
+      handler.onResponseStart?.(controller, 200, HEADERS, 'OK');
+      handler.onResponseData?.(controller, BODY);
+      handler.onResponseEnd?.(controller, {});
+    });
+    return true;
+  }
+}
+
+const answerers = [new Answerer(), new Answerer(), new Answerer()];
+const byInstance = new Map<string, Answerer>();
+(PoolManager.prototype as unknown as { get: (i: { id: string }) => Dispatcher }).get = (instance) => {
+  let a = byInstance.get(instance.id);
+  if (a === undefined) {
+    a = answerers[byInstance.size % answerers.length]!;
+    byInstance.set(instance.id, a);
+  }
+  return a;
+};
+
+const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 15);
+const PER_ROUND = 30_000;
+const CONCURRENCY = 32;
+const urls = ['http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3'];
+const client = (options: Partial<ClientOptions>) =>
+  createClient({ service: 'bench', discovery: urls, ...options });
+const clients = {
+  default: client({}),
+  'round-robin, no breakers, retries or outlier detection': client({
+    strategy: 'round-robin',
+    breaker: false,
+    retry: false,
+    outlierDetection: false,
+  }),
+};
+
+let next = 0;
+const variants: Record<string, () => Promise<void>> = {
+  'undici request (floor)': async () => {
+    const res = await answerers[next++ % answerers.length]!.request({ path: '/fast', method: 'GET' });
+    await res.body.text();
+  },
+};
+for (const [name, c] of Object.entries(clients)) {
+  variants[`picket ${name}`] = async () => {
+    const res = await c.request({ path: '/fast' });
+    await res.body.text();
+  };
+}
+
+async function nsPerRequest(send: () => Promise<void>): Promise<number> {
+  let left = PER_ROUND;
+  const cpu0 = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (left-- > 0) await send();
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  return ((cpu.user + cpu.system) / PER_ROUND) * 1000;
+}
+
+const names = Object.keys(variants);
+const samples = new Map<string, number[]>(names.map((n) => [n, []]));
+for (const n of names) await nsPerRequest(variants[n]!);
+for (let r = 0; r < rounds; r++) {
+  const order = r % 2 === 0 ? names : [...names].reverse();
+  for (const n of order) samples.get(n)!.push(await nsPerRequest(variants[n]!));
+}
+const floor = samples.get(names[0]!)!;
+const rows = names.map((n) => {
+  const s = samples.get(n)!;
+  return {
+    setup: n,
+    'ns/request': Math.round(median(s)),
+    'over the floor, ns (paired median)': Math.round(median(s.map((v, i) => v - floor[i]!))),
+  };
+});
+console.table(rows);
+await Promise.all(Object.values(clients).map((c) => c.close()));
+console.log(JSON.stringify({ bench: 'dispatch-overhead', rounds, perRound: PER_ROUND, rows }));
