@@ -18,7 +18,7 @@ import { spawnInstances } from '../test/fixtures/instances.ts';
 import { type Contender, picket, rawRoundRobin, viaProxy } from './lib/contenders.ts';
 import { canPin, type Layout, place } from './lib/pin.ts';
 import { startHaproxy } from './lib/proxies.ts';
-import { type ContenderFigures, cpuPerRequest, figures, p50, rps, runRounds } from './lib/rounds.ts';
+import { cpuPerRequest, figures, p50, rps, runRounds } from './lib/rounds.ts';
 import { pairedRatio } from './lib/stats.ts';
 
 const quick = process.argv.includes('--quick');
@@ -87,7 +87,7 @@ async function measure(layout: Layout): Promise<LayoutResult> {
     mirrored: true,
   });
   const rows: LayoutResult['rows'] = {};
-  for (const f of figures(contenders, samples, raw.name) as ContenderFigures[])
+  for (const f of figures(contenders, samples, raw.name))
     rows[f.name] = { rps: f.rps, cpuUsPerReq: f.cpuUsPerReq, p50Ms: f.p50Ms };
   const s = (c: Contender) => samples.get(c.name)!;
   return {

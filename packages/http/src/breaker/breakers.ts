@@ -1,7 +1,7 @@
 // One opossum circuit breaker per instance, made on first use. Breaker state is mirrored into
 // the balancer under the health source 'breaker', so an open breaker makes its instance
 // unpickable (Ribbon's availability filter) instead of failing requests routed to it. All
-// breakers share one bucket-rotation timer and keep no snapshot timers.
+// breakers share one bucket-rotation controller and keep no snapshot timers.
 //
 // opossum keeps each breaker's state machine (closed, open, half-open), its reset timer and
 // its events; attempts never run through `fire()`, which costs promises and closures per
@@ -62,9 +62,10 @@ export class BreakerRegistry {
   readonly #balancer: Balancer;
   readonly #emit: Emit;
   readonly #entries = new Map<string, BreakerEntry>();
-  // One emitter and one timer rotate every breaker's rolling window.
+  // The bucket-rotation controller every opossum breaker shares, so that none starts an interval
+  // of its own. It never fires: opossum's windows are not read (the counts are ours), so there
+  // is nothing to rotate.
   readonly #rotate = new EventEmitter();
-  #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(config: BreakerConfig, balancer: Balancer, emit: Emit) {
@@ -163,15 +164,7 @@ export class BreakerRegistry {
       this.#emit(instance, 'closed');
     });
     this.#entries.set(id, entry);
-    this.#startTimer();
     return entry;
-  }
-
-  #startTimer(): void {
-    if (this.#timer !== undefined) return;
-    const interval = Math.max(1, Math.floor(this.#config.windowMs / this.#config.buckets));
-    this.#timer = setInterval(emitRotate, interval, this.#rotate);
-    this.#timer.unref();
   }
 
   /** Shuts down the breaker of an instance that left. */
@@ -180,12 +173,6 @@ export class BreakerRegistry {
     if (entry === undefined) return;
     this.#entries.delete(id);
     entry.breaker.shutdown();
-    if (this.#entries.size === 0) this.#stopTimer();
-  }
-
-  #stopTimer(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
   }
 
   state(id: string): BreakerState | undefined {
@@ -211,10 +198,5 @@ export class BreakerRegistry {
   close(): void {
     this.#closed = true;
     for (const id of [...this.#entries.keys()]) this.remove(id);
-    this.#stopTimer();
   }
-}
-
-function emitRotate(rotate: EventEmitter): void {
-  rotate.emit('rotate');
 }
