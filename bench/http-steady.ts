@@ -11,11 +11,12 @@
 // copy of itself) that shows how far this run's ratios move with nothing changed; then prints
 // one JSON line.
 // Run: node --conditions=picket-source bench/http-steady.ts [--quick] [--explore]
-//      [--rounds=N] [--round-ms=M]
-// (--explore adds Picket variants without breakers, with round robin, and bare, to find costs.)
+//      [--rounds=N] [--round-ms=M] [--layout=shared|pinned]
+// (--explore adds Picket with round robin, bare, and the thinnest possible dispatcher layer
+// over the same pools, to find costs.)
 
 import { spawnInstances } from '../test/fixtures/instances.ts';
-import { type Contender, picket, rawRoundRobin, viaProxy } from './lib/contenders.ts';
+import { type Contender, passThrough, picket, rawRoundRobin, viaProxy } from './lib/contenders.ts';
 import { canPin, type Layout, place } from './lib/pin.ts';
 import { startHaproxy } from './lib/proxies.ts';
 import { cpuPerRequest, figures, p50, rps, runRounds } from './lib/rounds.ts';
@@ -52,7 +53,7 @@ const contenders: Contender[] = [raw, pk, proxied, control];
 if (explore) {
   contenders.push(
     picket('round-robin', urls, PATH, {}, 'picket round-robin'),
-    picket('peak-ewma', urls, PATH, { breaker: false }, 'picket no breakers'),
+    passThrough(urls, PATH),
     picket(
       'round-robin',
       urls,
@@ -103,9 +104,13 @@ async function measure(layout: Layout): Promise<LayoutResult> {
   };
 }
 
-const layouts: LayoutResult[] = [await measure('shared')];
-if (canPin()) layouts.push(await measure('pinned'));
-else console.error('pinned layout skipped: needs taskset (util-linux) and two cores');
+const only = flag('layout');
+const layouts: LayoutResult[] = [];
+if (only !== 'pinned') layouts.push(await measure('shared'));
+if (only !== 'shared') {
+  if (canPin()) layouts.push(await measure('pinned'));
+  else console.error('pinned layout skipped: needs taskset (util-linux) and two cores');
+}
 
 for (const c of contenders) await c.close();
 await Promise.all(instances.map((i) => i.close()));

@@ -4,7 +4,7 @@
 
 import type { StrategyName } from '@picket/core';
 import { type Client, type ClientOptions, createClient } from 'picket';
-import { BalancedPool, Pool } from 'undici';
+import { BalancedPool, Dispatcher, Pool } from 'undici';
 import type { Send } from './load.ts';
 import type { ProxyProcess } from './proxies.ts';
 
@@ -27,6 +27,16 @@ const idOf = (headers: Record<string, string | string[] | undefined>): string | 
   const id = headers['x-instance'];
   return typeof id === 'string' ? id : undefined;
 };
+
+/** One GET of `path` through `dispatcher`, body read; a 5xx is an error. */
+function sendVia(dispatcher: Dispatcher, path: string): Send {
+  return async () => {
+    const res = await dispatcher.request({ path, method: 'GET' });
+    await res.body.text();
+    if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
+    return idOf(res.headers);
+  };
+}
 
 export function rawRoundRobin(urls: readonly string[], path: string): Contender {
   const pools = urls.map((u) => new Pool(u, POOL));
@@ -52,12 +62,7 @@ export function balancedPool(urls: readonly string[], path: string): Contender {
   return {
     name: 'undici BalancedPool',
     kind: 'undici',
-    async send() {
-      const res = await pool.request({ path, method: 'GET' });
-      await res.body.text();
-      if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
-      return idOf(res.headers);
-    },
+    send: sendVia(pool, path),
     async close() {
       await pool.close();
     },
@@ -70,12 +75,7 @@ export function viaProxy(proxy: ProxyProcess, path: string, label?: string): Con
     name: label ?? proxy.name,
     kind: 'appliance',
     extraCpuUs: () => proxy.cpuUs(),
-    async send() {
-      const res = await pool.request({ path, method: 'GET' });
-      await res.body.text();
-      if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
-      return idOf(res.headers);
-    },
+    send: sendVia(pool, path),
     async close() {
       await pool.close();
       await proxy.stop();
@@ -107,6 +107,49 @@ export function picket(
     },
     async close() {
       await client.close();
+    },
+  };
+}
+
+/**
+ * The floor behind the thinnest possible balancing dispatcher: round robin over the same Pools,
+ * each request's handler wrapped in one that only forwards. What any dispatcher layer costs.
+ */
+export function passThrough(urls: readonly string[], path: string): Contender {
+  const pools = urls.map((u) => new Pool(u, POOL));
+  class Forward implements Dispatcher.DispatchHandler {
+    readonly #h: Dispatcher.DispatchHandler;
+    constructor(h: Dispatcher.DispatchHandler) {
+      this.#h = h;
+    }
+    onRequestStart(c: Dispatcher.DispatchController, ctx: unknown) {
+      this.#h.onRequestStart?.(c, ctx as never);
+    }
+    onResponseStart(c: Dispatcher.DispatchController, s: number, h: never, m?: string) {
+      this.#h.onResponseStart?.(c, s, h, m);
+    }
+    onResponseData(c: Dispatcher.DispatchController, d: Buffer) {
+      this.#h.onResponseData?.(c, d);
+    }
+    onResponseEnd(c: Dispatcher.DispatchController, t: never) {
+      this.#h.onResponseEnd?.(c, t);
+    }
+    onResponseError(c: Dispatcher.DispatchController, e: Error) {
+      this.#h.onResponseError?.(c, e);
+    }
+  }
+  let next = 0;
+  class RoundRobin extends Dispatcher {
+    override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      return pools[next++ % pools.length]!.dispatch(opts, new Forward(handler));
+    }
+  }
+  return {
+    name: 'pass-through dispatcher',
+    kind: 'floor',
+    send: sendVia(new RoundRobin(), path),
+    async close() {
+      await Promise.all(pools.map((p) => p.close()));
     },
   };
 }

@@ -229,6 +229,31 @@ describe('createBalancer', () => {
     expect(lb.snapshot().instances[0]).toMatchObject({ requests: 2, failures: 1, meanLatencyMs: 40.5 });
   });
 
+  it("takes the caller's reading of its clock for a pick and a release, and never moves the EWMA's stamp back", () => {
+    // A clock that must not be read: every time comes from the caller.
+    const now = vi.fn(() => 1_000);
+    const lb = createBalancer({ strategy: 'peak-ewma', now, outlierDetection: false });
+    lb.update([urls[0] as string]);
+    now.mockClear();
+    lb.pick(undefined, 1_000).release({ ok: true, latencyMs: 80 }, 1_080);
+    // A faster answer reported 10 s later (one decay constant) pulls the average down by 1 - 1/e.
+    const late = lb.pick(undefined, 11_000);
+    // An answer from before that one, reported after it: it may not turn the clock back.
+    lb.pick(undefined, 10_900).release({ ok: true, latencyMs: 10 }, 10_990);
+    late.release({ ok: true, latencyMs: 20 }, 11_080);
+    expect(now).not.toHaveBeenCalled();
+    const expected = 10 + (80 - 10) * Math.exp(-(10_990 - 1_080) / 10_000);
+    const after =
+      expected * Math.exp(-(11_080 - 10_990) / 10_000) + 20 * (1 - Math.exp(-(11_080 - 10_990) / 10_000));
+    now.mockReturnValue(11_080);
+    expect(lb.snapshot().instances[0]?.latencyMs).toBeCloseTo(after, 6);
+    // Reported in the past of the stamp, a faster answer changes nothing; a slower one still counts.
+    lb.pick(undefined, 11_000).release({ ok: true, latencyMs: 1 }, 11_050);
+    expect(lb.snapshot().instances[0]?.latencyMs).toBeCloseTo(after, 6);
+    lb.pick(undefined, 11_000).release({ ok: true, latencyMs: 90 }, 11_050);
+    expect(lb.snapshot().instances[0]?.latencyMs).toBe(90);
+  });
+
   it('refuses picks after close but accepts releases', () => {
     const { lb } = make();
     lb.update(urls);

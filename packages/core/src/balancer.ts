@@ -103,14 +103,13 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     }
   }
 
-  pick(ctx?: PickContext): Pick {
+  pick(ctx?: PickContext, now: number = this.#config.now()): Pick {
     if (this.#closed) {
       throw new PicketError(
         'PICKET_BALANCER_CLOSED',
         'The balancer is closed; create a new one to pick again',
       );
     }
-    const now = this.#config.now();
     if (this.#dirty || now >= this.#nextMaintenanceAt) this.#maintain(now);
     let level = this.#single;
     if (level === undefined) {
@@ -143,9 +142,8 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     return endpoint;
   }
 
-  release(member: Endpoint, outcome: Outcome): void {
+  release(member: Endpoint, outcome: Outcome, now: number = this.#config.now()): void {
     if (member.active > 0) member.active--;
-    const now = this.#config.now();
     const failed = isFailure(outcome);
     member.requests++;
     if (failed) member.failures++;
@@ -264,7 +262,8 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     const w = elapsed <= 0 ? 1 : Math.exp(-elapsed / this.#config.latency.decayMs);
     // Peak: a slower answer is believed at once; faster ones pull the average down over time.
     member.ewmaMs = rtt > member.ewmaMs ? rtt : member.ewmaMs * w + rtt * (1 - w);
-    member.ewmaStamp = now;
+    // Outcomes may be reported slightly out of order: the stamp never moves back.
+    if (elapsed > 0) member.ewmaStamp = now;
   }
 
   /**

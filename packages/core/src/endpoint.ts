@@ -6,7 +6,7 @@ import type { Outcome } from './outcome.ts';
 
 /** Who receives an endpoint's releases (the balancer). */
 export interface ReleaseSink {
-  release(endpoint: Endpoint, outcome: Outcome): void;
+  release(endpoint: Endpoint, outcome: Outcome, now?: number): void;
 }
 
 /** For endpoints made outside a balancer (strategy unit tests): releases go nowhere. */
@@ -70,8 +70,8 @@ export class Endpoint {
    * The endpoint is also the handle `pick()` returns (one object, no allocation per pick): the
    * caller reports the outcome here, exactly once. Strategies never call it.
    */
-  release(outcome: Outcome): void {
-    this.#sink.release(this, outcome);
+  release(outcome: Outcome, now?: number): void {
+    this.#sink.release(this, outcome, now);
   }
 
   /** Peak-EWMA latency decayed to `now` with time constant `decayMs`. */

@@ -95,7 +95,12 @@ export interface BalancerOptions {
 /** A chosen instance. Call `release` exactly once when the request completes. */
 export interface Pick {
   readonly instance: Instance;
-  release(outcome: Outcome): void;
+  /**
+   * Reports how the request went. `now`, when given, is the time of the outcome on the
+   * balancer's clock, read by the caller already (a dispatcher timing the request): the
+   * balancer then does not read its clock again.
+   */
+  release(outcome: Outcome, now?: number): void;
 }
 
 export interface InstanceSnapshot {
@@ -133,8 +138,11 @@ export interface BalancerSnapshot {
 export interface Balancer {
   /** Replaces the membership. Instances that stay keep stats and state. Throws on invalid records. */
   update(records: readonly InstanceRecord[]): void;
-  /** Chooses an instance. Throws PICKET_NO_INSTANCES or PICKET_NO_AVAILABLE_INSTANCE. */
-  pick(ctx?: PickContext): Pick;
+  /**
+   * Chooses an instance. Throws PICKET_NO_INSTANCES or PICKET_NO_AVAILABLE_INSTANCE. `now`,
+   * when given, is the current time on the balancer's clock, already read by the caller.
+   */
+  pick(ctx?: PickContext, now?: number): Pick;
   /** Reports a health source's verdict on an instance (active checks use source `'active'`). */
   setHealth(id: string, state: HealthState, reason?: string, source?: string): void;
   /** Sets a server-reported weight (undefined returns to the record's weight). */

@@ -73,6 +73,7 @@ class PicketClient implements Client, DispatchCore {
   readonly budget;
   readonly latency: LatencyWindow | undefined;
   readonly deadlines: Deadlines;
+  readonly sharesClock: boolean;
   readonly events = new Emitter<ClientEvents>();
   readonly dispatcher: PicketDispatcher;
   readonly #provider: ProviderLike | undefined;
@@ -91,7 +92,11 @@ class PicketClient implements Client, DispatchCore {
   constructor(config: ClientConfig) {
     this.service = config.service;
     this.config = config;
-    this.balancer = createBalancer(config.balancer);
+    // The balancer reads the client's clock unless the options bring their own; then the
+    // dispatcher's readings (one when a request starts, one when its answer arrives) serve the
+    // balancer too, and its hot path reads no clock of its own.
+    this.sharesClock = config.balancer.now === undefined;
+    this.balancer = createBalancer(this.sharesClock ? { ...config.balancer, now } : config.balancer);
     this.pools = new PoolManager(config.pool, config.tls);
     this.breakers =
       config.breaker === false

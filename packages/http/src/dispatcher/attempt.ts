@@ -164,9 +164,11 @@ export class Attempt implements Dispatcher.DispatchHandler, Timed {
     this.#clearDeadline();
     const pick = this.pick!;
     this.pick = null;
-    pick.release(outcome);
+    const core = this.request.core;
+    // When the outcome was known: the response headers, or the error.
+    const at = this.startedAt + (outcome.latencyMs ?? 0);
+    pick.release(outcome, core.sharesClock ? at : undefined);
     const breaker = this.breaker;
-    if (breaker !== null)
-      this.request.core.breakers!.settle(breaker, failed, this.startedAt + (outcome.latencyMs ?? 0));
+    if (breaker !== null) core.breakers!.settle(breaker, failed, at);
   }
 }

@@ -34,6 +34,8 @@ export interface DispatchCore {
   readonly events: Emitter<ClientEvents>;
   /** Monotonic clock, ms. */
   now(): number;
+  /** The balancer's clock is `now()`: readings may be handed to `pick` and `release`. */
+  readonly sharesClock: boolean;
   /**
    * When discovery has never delivered a snapshot, the reason (the provider's last error, or
    * undefined while it is still starting); `null` once a snapshot arrived.

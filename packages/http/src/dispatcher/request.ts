@@ -143,7 +143,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       let pick: Pick;
       try {
         const log = this.#log;
-        if (log === null) pick = core.balancer.pick(this.#ctx);
+        if (log === null) pick = core.balancer.pick(this.#ctx, core.sharesClock ? now : undefined);
         else {
           const retries = this.#retries;
           const target = retries === null ? null : retries.target;
