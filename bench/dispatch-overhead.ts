@@ -75,7 +75,7 @@ const variants: Record<string, () => Promise<void>> = {
 };
 for (const [name, c] of Object.entries(clients)) {
   variants[`picket ${name}`] = async () => {
-    const res = await c.request({ path: '/fast' });
+    const res = await c.request({ path: '/fast', method: 'GET' });
     await res.body.text();
   };
 }

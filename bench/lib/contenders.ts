@@ -100,7 +100,10 @@ export function picket(
     kind: 'picket',
     client,
     async send(n) {
-      const res = await client.request(hashed ? { path, hashKey: n & 1023 } : { path });
+      // The same options as the floor's requests: path and method.
+      const res = await client.request(
+        hashed ? { path, method: 'GET', hashKey: n & 1023 } : { path, method: 'GET' },
+      );
       await res.body.text();
       if (res.statusCode >= 500) throw new Error(`status ${res.statusCode}`);
       return idOf(res.headers);

@@ -65,6 +65,26 @@ describe('client.request and client.dispatcher', () => {
     expect((await res.body.json()) as Echo).toMatchObject({ method: 'DELETE', url: '/items/9' });
   });
 
+  it("leaves the caller's options as they were, whether they go through as they are or are completed", async () => {
+    const a = await server('a');
+    const c = client({ service: 'inventory', discovery: [a.url] });
+    // Complete (path and method given): passed through. Frozen: any write would throw.
+    const full = Object.freeze({
+      path: '/items/1',
+      method: 'PUT' as const,
+      body: 'x',
+      headers: { 'x-a': '1' },
+    });
+    const r1 = await c.request(full);
+    expect((await r1.body.json()) as Echo).toMatchObject({ method: 'PUT', url: '/items/1', body: 'x' });
+    expect(full).toEqual({ path: '/items/1', method: 'PUT', body: 'x', headers: { 'x-a': '1' } });
+    // No method, or a service URL for a path: completed on a copy.
+    const partial = Object.freeze({ path: 'http://inventory/items/2' });
+    const r2 = await c.request(partial);
+    expect((await r2.body.json()) as Echo).toMatchObject({ method: 'GET', url: '/items/2' });
+    expect(partial).toEqual({ path: 'http://inventory/items/2' });
+  });
+
   it("works with undici's own request and fetch", async () => {
     const a = await server('a');
     const c = client({ service: 'inventory', discovery: [a.url] });

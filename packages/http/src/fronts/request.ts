@@ -31,11 +31,11 @@ export function clientRequest(
     const url = new URL(serviceUrl(client.service, path));
     path = url.pathname + url.search;
   }
-  // No origin: the client's dispatcher only ever sends to its service.
-  const opts: PicketDispatchOptions & Dispatcher.RequestOptions = {
-    ...options,
-    path,
-    method: options.method ?? 'GET',
-  };
+  // No origin: the client's dispatcher only ever sends to its service. The caller's options go
+  // through as they are (undici only reads them) unless the path or the method must be filled in.
+  const opts: PicketDispatchOptions & Dispatcher.RequestOptions =
+    path === options.path && options.method !== undefined
+      ? (options as PicketDispatchOptions & Dispatcher.RequestOptions)
+      : { ...options, path, method: options.method ?? 'GET' };
   return client.dispatcher.request(opts) as Promise<Dispatcher.ResponseData>;
 }
