@@ -1,7 +1,9 @@
 // One attempt of a request on one instance: the undici handler given to that instance's pool.
 // It owns the pick (released exactly once, with the outcome), the breaker settlement and its
 // `perTryTimeout` deadline, and hands every event to its request, which decides what the
-// caller sees.
+// caller sees. A request is itself its first attempt (RequestState extends this class through
+// CallerSide), so a request answered at once makes one object, not two; retries and hedges
+// are attempts of their own.
 
 import type { ErrorKind, Instance, Outcome, Pick } from '@picket/core';
 import type { Dispatcher } from 'undici';
@@ -21,33 +23,44 @@ export const WINNER = 2;
 /** Aborted by Picket: a hedge that lost, a timeout, or the caller's abort. */
 export const CANCELLED = 3;
 
-export class Attempt implements Dispatcher.DispatchHandler, Timed {
-  readonly request: RequestState;
-  readonly instance: Instance;
-  readonly hedge: boolean;
-  readonly startedAt: number;
-  pick: Pick | null;
-  pool: Dispatcher | null = null;
-  options: Dispatcher.DispatchOptions | null = null;
+/** An attempt's `perTryTimeout` deadline (until response headers), made only when one is set. */
+class PerTry implements Timed {
+  readonly attempt: Attempt;
+  deadlineAt = 0;
+  deadlineNext: Timed | null = null;
+  deadlinePrev: Timed | null = null;
+  deadlineList: DeadlineList | null = null;
+
+  constructor(attempt: Attempt) {
+    this.attempt = attempt;
+  }
+
+  timedOut(): void {
+    this.attempt.perTryExpired();
+  }
+}
+
+export class Attempt implements Dispatcher.DispatchHandler {
+  // Set by `begin`: for a request's own first attempt, when it is launched.
+  request: RequestState = null as never;
+  instance: Instance = null as never;
+  hedge = false;
+  startedAt = 0;
+  pick: Pick | null = null;
   /** The instance's breaker, which admitted this attempt and hears how it ended. */
   breaker: BreakerEntry | null = null;
+  /** undici's controller, from onRequestStart: bytes of the request may have reached the server. */
   controller: Controller | null = null;
-  /** onRequestStart was seen: bytes of the request may have reached the server. */
-  started = false;
   phase = RACING;
   status = 0;
   latencyMs = -1;
   /** The kind a cancellation is reported as: undefined (neutral) or 'timeout'. */
   cancelKind: ErrorKind | undefined = undefined;
   cancelReason: Error | null = null;
-  // The `perTryTimeout` deadline until response headers, in the client's deadline lists.
-  deadlineAt = 0;
-  deadlineNext: Timed | null = null;
-  deadlinePrev: Timed | null = null;
-  deadlineList: DeadlineList | null = null;
+  perTry: PerTry | null = null;
   #finished = false;
 
-  constructor(request: RequestState, pick: Pick, hedge: boolean, now: number) {
+  begin(request: RequestState, pick: Pick, hedge: boolean, now: number): void {
     this.request = request;
     this.pick = pick;
     this.instance = pick.instance;
@@ -55,8 +68,19 @@ export class Attempt implements Dispatcher.DispatchHandler, Timed {
     this.startedAt = now;
   }
 
-  dispatch(): void {
-    this.pool!.dispatch(this.options!, this);
+  /** onRequestStart was seen: bytes of the request may have reached the server. */
+  get started(): boolean {
+    return this.controller !== null;
+  }
+
+  /** The attempt's `perTryTimeout` deadline, for the client's deadline lists. */
+  perTryDeadline(): Timed {
+    this.perTry ??= new PerTry(this);
+    return this.perTry;
+  }
+
+  dispatch(pool: Dispatcher, options: Dispatcher.DispatchOptions): void {
+    pool.dispatch(options, this);
   }
 
   /** Aborts the attempt on Picket's behalf; its pick is released as `kind` (undefined: neutral). */
@@ -71,17 +95,17 @@ export class Attempt implements Dispatcher.DispatchHandler, Timed {
   }
 
   /** `perTryTimeout` passed without response headers; the request decides what follows. */
-  timedOut(): void {
+  perTryExpired(): void {
     if (!this.#finished && this.phase === RACING) this.request.attemptTimedOut(this);
   }
 
   #clearDeadline(): void {
-    if (this.deadlineList !== null) this.deadlineList.remove(this);
+    const perTry = this.perTry;
+    if (perTry !== null && perTry.deadlineList !== null) perTry.deadlineList.remove(perTry);
   }
 
   onRequestStart(controller: Controller, _context: unknown): void {
     this.controller = controller;
-    this.started = true;
     if (this.phase === CANCELLED) controller.abort(this.cancelReason!);
   }
 

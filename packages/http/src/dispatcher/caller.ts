@@ -1,24 +1,27 @@
 // The caller's side of a request: the controller its handler holds (pause, resume, abort),
 // and the one place a response or an error is delivered to it, exactly once. The request's
-// state machine (request.ts) builds on it.
+// state machine (request.ts) builds on it. It extends Attempt because a request is also its
+// own first attempt (attempt.ts): the handler undici calls and the controller the caller holds
+// are one object, with distinct methods.
 
 import { PicketError } from '@picket/core';
 import type { Dispatcher } from 'undici';
-import type { Attempt } from './attempt.ts';
+import { Attempt } from './attempt.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
-export abstract class CallerSide implements Dispatcher.DispatchController {
+export abstract class CallerSide extends Attempt implements Dispatcher.DispatchController {
   readonly handler: Dispatcher.DispatchHandler;
   /** The attempt whose response the caller has, once headers were delivered. */
   protected winner: Attempt | null = null;
   /** The caller has had its end or its error. */
   protected done = false;
-  #aborted = false;
+  /** The caller's abort reason; set once, when the caller aborts. */
   #reason: Error | null = null;
   #paused = false;
 
   constructor(handler: Dispatcher.DispatchHandler) {
+    super();
     this.handler = handler;
   }
 
@@ -28,7 +31,7 @@ export abstract class CallerSide implements Dispatcher.DispatchController {
   protected abstract cleanup(): void;
 
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#reason !== null;
   }
   get paused(): boolean {
     return this.#paused;
@@ -56,7 +59,6 @@ export abstract class CallerSide implements Dispatcher.DispatchController {
   abort(reason?: Error): void {
     if (this.done) return;
     const error = reason ?? new PicketError('PICKET_ABORTED', 'The request was aborted');
-    this.#aborted = true;
     this.#reason = error;
     this.cancelRacing(error);
     // A caller's abort says nothing about the instance: its attempt is released as neutral.

@@ -3,14 +3,7 @@
 // enforces the overall timeout and each attempt's `perTryTimeout`. What the caller sees goes
 // through CallerSide (caller.ts).
 
-import {
-  type Instance,
-  isPicketError,
-  type Outcome,
-  type Pick,
-  type PickContext,
-  PicketError,
-} from '@picket/core';
+import { type Instance, isPicketError, type Outcome, type Pick, PicketError } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
 import type { AttemptRecord } from '../contracts.ts';
@@ -52,11 +45,8 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   // with its body as it is (replayable): worked out on first need (a failure, or hedging), not
   // for every request that succeeds at once.
   #safety = UNKNOWN;
-  readonly #timeoutMs: number;
-  readonly #ctx: PickContext | undefined;
-  readonly #mustCopy: boolean;
-  #copyBase = '';
-  #copy: Dispatcher.DispatchOptions | null = null;
+  /** The options copied for an instance with a base path, or without a caller's Host header. */
+  #copy: { readonly base: string; readonly options: Dispatcher.DispatchOptions } | null = null;
   #log: AttemptLog | null = null;
   #primary: Attempt | null = null;
   #racing: Attempt[] | null = null;
@@ -77,12 +67,8 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
     this.opts = opts;
     const method = opts.method ?? 'GET';
     this.method = method;
-    const config = core.config;
-    this.#timeoutMs = opts.timeout ?? config.timeout;
-    this.#ctx = opts.hashKey === undefined ? undefined : { key: opts.hashKey };
-    this.#mustCopy = hasHostHeader(opts.headers);
-    this.#hedges =
-      config.hedge !== false && this.#replayable() ? new Hedges(this, config.hedge.maxHedges) : null;
+    const hedge = core.config.hedge;
+    this.#hedges = hedge !== false && this.#replayable() ? new Hedges(this, hedge.maxHedges) : null;
   }
 
   #judge(): number {
@@ -103,12 +89,16 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
     return this.#judge() === REPLAYABLE;
   }
 
+  #timeoutMs(): number {
+    return this.opts.timeout ?? this.core.config.timeout;
+  }
+
   start(): void {
     this.handler.onRequestStart?.(this, CONTEXT);
     if (this.done) return;
     const core = this.core;
     const now = core.now();
-    core.deadlines.add(this, this.#timeoutMs, now);
+    core.deadlines.add(this, this.#timeoutMs(), now);
     core.budget.deposit(now);
     this.#launch(false, now);
   }
@@ -121,12 +111,15 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
 
   #optionsFor(instance: Instance): Dispatcher.DispatchOptions {
     const base = instance.basePath;
-    if (base === '' && !this.#mustCopy) return this.opts;
-    if (this.#copy === null || this.#copyBase !== base) {
-      this.#copy = copyOptions(this.opts, base);
-      this.#copyBase = base;
+    const copy = this.#copy;
+    if (copy !== null) {
+      if (copy.base === base) return copy.options;
+    } else if (base === '' && !hasHostHeader(this.opts.headers)) {
+      return this.opts;
     }
-    return this.#copy;
+    const options = copyOptions(this.opts, base);
+    this.#copy = { base, options };
+    return options;
   }
 
   #logged(): AttemptLog {
@@ -143,8 +136,13 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       let pick: Pick;
       try {
         const log = this.#log;
-        if (log === null) pick = core.balancer.pick(this.#ctx, core.sharesClock ? now : undefined);
-        else {
+        if (log === null) {
+          const key = this.opts.hashKey;
+          pick = core.balancer.pick(
+            key === undefined ? undefined : { key },
+            core.sharesClock ? now : undefined,
+          );
+        } else {
           const retries = this.#retries;
           const target = retries === null ? null : retries.target;
           if (target !== null) retries!.target = null;
@@ -164,12 +162,14 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
           continue;
         }
       }
-      const attempt = new Attempt(this, pick, hedge, now);
+      const pool = core.pools.get(instance);
+      const options = this.#optionsFor(instance);
+      // The first attempt is the request itself; later ones (retries, hedges) are their own.
+      const attempt: Attempt = this.#primary === null ? this : new Attempt();
+      attempt.begin(this, pick, hedge, now);
       if (breaker !== undefined) attempt.breaker = breaker;
-      attempt.pool = core.pools.get(instance);
-      attempt.options = this.#optionsFor(instance);
       const perTry = core.config.perTryTimeout;
-      if (perTry !== undefined) core.deadlines.add(attempt, perTry, now);
+      if (perTry !== undefined) core.deadlines.add(attempt.perTryDeadline(), perTry, now);
       this.#live++;
       if (hedge) {
         this.#racing ??= this.#primary === null ? [] : [this.#primary];
@@ -179,7 +179,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
         this.#primary = attempt;
         this.#racing = null;
       }
-      attempt.dispatch();
+      attempt.dispatch(pool, options);
       if (!hedge && attempt.phase === RACING && !this.done) this.#hedges?.arm();
       return true;
     }
@@ -353,7 +353,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   timedOut(): void {
     if (this.done || this.winner !== null) return;
     const records = this.#log?.records ?? [];
-    const error = timeoutError(this.core.service, this.method, this.opts.path, this.#timeoutMs, records);
+    const error = timeoutError(this.core.service, this.method, this.opts.path, this.#timeoutMs(), records);
     this.#cancelAll(error, 'timeout');
     this.finishError(error);
   }
