@@ -169,8 +169,10 @@ export async function runScenario(ctx: ScenarioContext): Promise<Incident[]> {
       `${incident.instance} out of rotation ${seconds(event.at - incident.faultAt)} after the fault (${event.to})`,
     );
   };
-  const back = async (incident: Incident, by: string) => {
-    incident.clearedAt = Date.now();
+  // `clearedAt`: when the fault was cleared; a restart clears it when it begins, since the client
+  // may see the instance healthy again before the restart has returned.
+  const back = async (incident: Incident, by: string, clearedAt = Date.now()) => {
+    incident.clearedAt = clearedAt;
     incident.clearedBy = by;
     const event = await view.waitFor(incident.instance, ['healthy'], incident.clearedAt, {
       timeoutMs: DEADLINE_MS,
@@ -225,8 +227,9 @@ export async function runScenario(ctx: ScenarioContext): Promise<Incident[]> {
       [crashed, crash],
       [drained, drain],
     ].map(async ([instance, incident]) => {
+      const restartedAt = Date.now();
       await (instance as Instance).start(ctx.registry);
-      await back(incident as Incident, 'restart');
+      await back(incident as Incident, 'restart', restartedAt);
     }),
   );
   if (signal.aborted) return incidents;
