@@ -30,6 +30,7 @@ export {
   weightedResponseTime,
 } from './strategies/weighted-response-time.ts';
 export type { LatencyTracking, Picker, Strategy, StrategyContext } from './strategy.ts';
+export { type TlsConfig, type TlsOptions, tlsConnectOptions, tlsSchema } from './tls.ts';
 export type {
   Balancer,
   BalancerOptions,

@@ -1,25 +1,39 @@
+import type { Server } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { isPicketError, PicketError, toInstance } from '@picket/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeCertificates, opensslTool, type TestCertificates } from '../../../test/servers/tls.ts';
 import { httpCheck } from './http-check.ts';
+import { loadCheck } from './load-check.ts';
 import { closedPort, type TestServer, testServer, waitFor } from './test-support.ts';
 
 const never = new AbortController().signal;
 const ms = String.raw`[\d.]+ ms`;
 
+// Every check a test makes is closed after it.
+const checks: { close?: () => Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(checks.splice(0).map((c) => c.close?.()));
+});
+const make = (...args: Parameters<typeof httpCheck>) => {
+  const check = httpCheck(...args);
+  checks.push(check);
+  return check;
+};
+const makeLoad = (...args: Parameters<typeof loadCheck>) => {
+  const check = loadCheck(...args);
+  checks.push(check);
+  return check;
+};
+
 describe('httpCheck', () => {
   let server: TestServer;
-  const checks: { close?: () => Promise<void> }[] = [];
-  const make = (...args: Parameters<typeof httpCheck>) => {
-    const check = httpCheck(...args);
-    checks.push(check);
-    return check;
-  };
 
   beforeAll(async () => {
     server = await testServer();
   });
-  afterEach(async () => {
-    await Promise.all(checks.splice(0).map((c) => c.close?.()));
+  afterEach(() => {
     server.status = 200;
     server.mode = 'answer';
     server.body = 'ok';
@@ -155,6 +169,12 @@ describe('httpCheck', () => {
       /`expectBody` cannot check the body of a HEAD request/,
     );
     expect(attempt({ pth: '/x' })).toMatch(/unknown option `pth`/);
+    expect(attempt({ tls: { ca: 5 } })).toMatch(
+      /`tls.ca` must be a PEM string, a Buffer, or a list of them, got 5/,
+    );
+    expect(attempt({ tls: { rejectUnauthorised: false } })).toMatch(
+      /`tls` has unknown option `rejectUnauthorised`/,
+    );
   });
 
   it('closes its keep-alive sockets on close() and opens a new pool when used again', async () => {
@@ -171,6 +191,82 @@ describe('httpCheck', () => {
     const before = server.connections;
     for (let i = 0; i < 5; i++) expect((await check.run(server.instance, never)).ok).toBe(true);
     expect(server.connections - before).toBe(1);
+  });
+});
+
+const REPORT = {
+  status: 'up',
+  cpu: 0.1,
+  loadAvg1: 0.5,
+  cpus: 2,
+  eventLoopDelayMs: 1,
+  eventLoopUtilization: 0.1,
+  inFlight: 0,
+  rssBytes: 1_000_000,
+};
+
+describe.skipIf(!opensslTool().available)('httpCheck and loadCheck over TLS', () => {
+  let certs: TestCertificates;
+  let server: Server;
+  let instance: ReturnType<typeof toInstance>;
+
+  beforeAll(async () => {
+    certs = await makeCertificates();
+    // An instance on a private CA that also asks for a client certificate (mutual TLS).
+    server = createHttpsServer(
+      {
+        cert: certs.serverCert,
+        key: certs.serverKey,
+        ca: certs.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => res.end(req.url === '/load' ? JSON.stringify(REPORT) : 'ok'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    instance = toInstance(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("passes with the client's trust and certificate, and fails, naming the cause, without them", async () => {
+    const passed = await make({ tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } }).run(
+      instance,
+      never,
+    );
+    expect(passed).toMatchObject({ ok: true, layer: 'l7' });
+    expect(passed.reason).toMatch(/^l7: status 200 from \/health/);
+
+    // Node's CAs do not know the private one.
+    const untrusted = await make().run(instance, never);
+    expect(untrusted.ok).toBe(false);
+    expect(untrusted.reason).toMatch(
+      /^l7: self[- ]signed certificate in certificate chain \(SELF_SIGNED_CERT_IN_CHAIN\)/,
+    );
+
+    // Trusted, but with no client certificate the instance refuses the handshake.
+    const anonymous = await make({ tls: { ca: certs.ca } }).run(instance, never);
+    expect(anonymous.ok).toBe(false);
+    expect(anonymous.reason).toMatch(
+      /^l7: connection (closed before a response|reset) \(GET \/health on 127\.0\.0\.1:\d+/,
+    );
+
+    // A server name the certificate does not carry.
+    const misnamed = await make({
+      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, servername: 'elsewhere.internal' },
+    }).run(instance, never);
+    expect(misnamed.ok).toBe(false);
+    expect(misnamed.reason).toMatch(/elsewhere\.internal.*\(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+  });
+
+  it('reads a load report over the same TLS', async () => {
+    const tls = { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey };
+    expect(await makeLoad({ tls }).run(instance, never)).toMatchObject({ ok: true, status: 'up' });
+    const untrusted = await makeLoad().run(instance, never);
+    expect(untrusted.ok).toBe(false);
+    expect(untrusted.reason).toMatch(/SELF_SIGNED_CERT_IN_CHAIN/);
   });
 });
 

@@ -1,7 +1,7 @@
 // L7: an HTTP request proves the service works, not just that its port accepts. The status (2xx
 // by default) and optionally the body decide; the request is bounded by the caller's deadline.
 
-import { parseWith } from '@picket/core';
+import { parseWith, type TlsOptions, tlsSchema } from '@picket/core';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { byteCount, fn, headers, port, positiveMs, requestPath } from './fields.ts';
@@ -36,6 +36,8 @@ export interface HttpCheckOptions {
   timeout?: number;
   /** Largest body read for `expectBody`, bytes. Default 65536. */
   maxBodyBytes?: number;
+  /** TLS to `https` instances: pass the client's `tls` (a private CA, a client certificate). */
+  tls?: TlsOptions;
 }
 
 const statusCode = z
@@ -72,6 +74,7 @@ const schema = z
       .optional(),
     timeout: positiveMs.optional(),
     maxBodyBytes: byteCount.default(65_536),
+    tls: tlsSchema.optional(),
   })
   .refine((o) => !(o.method === 'HEAD' && o.expectBody !== undefined), {
     error: 'cannot check the body of a HEAD request; use GET',
@@ -124,7 +127,7 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
   const o = parseWith(schema, options, 'Invalid httpCheck options');
   const rule = statusRule(o.expectStatus as ExpectStatus | undefined);
   const expectBody = o.expectBody as ExpectBody | undefined;
-  const pool = new CheckPool();
+  const pool = new CheckPool(o.tls);
   const request = {
     path: o.path,
     port: o.port,

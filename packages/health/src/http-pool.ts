@@ -3,12 +3,19 @@
 // first use; closed when the check is closed and no run is using them, so one check object can
 // serve several checkers and a later run simply opens new ones.
 
+import { type TlsConfig, tlsConnectOptions } from '@picket/core';
 import { Client } from 'undici';
 
 export class CheckPool {
   readonly #clients = new Map<string, Client>();
   #using = 0;
   #closeWhenIdle = false;
+  /** undici `connect` options for `https` origins; undefined: Node's defaults. */
+  readonly #secureConnect: Record<string, unknown> | undefined;
+
+  constructor(tls?: TlsConfig) {
+    this.#secureConnect = tls === undefined ? undefined : tlsConnectOptions(tls);
+  }
 
   acquire(origin: string): Client {
     this.#using++;
@@ -35,7 +42,11 @@ export class CheckPool {
   }
 
   #open(origin: string): Client {
-    const client = new Client(origin, { pipelining: 1 });
+    const secure = this.#secureConnect !== undefined && origin.startsWith('https:');
+    const client = new Client(
+      origin,
+      secure ? { pipelining: 1, connect: this.#secureConnect } : { pipelining: 1 },
+    );
     // An instance that left discovery would leave its client behind for good: drop a client
     // once its connection is gone and nothing waits on it; the next check opens a new one.
     const dropIfIdle = (): void => {

@@ -4,7 +4,7 @@
 // report sets the instance's weight, lower under higher CPU, as gRPC's weighted round robin does
 // with ORCA reports.
 
-import { describeIssues, parseWith } from '@picket/core';
+import { describeIssues, parseWith, type TlsOptions, tlsSchema } from '@picket/core';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { fn, headers, port, positiveMs, requestPath } from './fields.ts';
@@ -42,6 +42,8 @@ export interface LoadCheckOptions {
   weight?: boolean | ((report: LoadReport) => number);
   /** The check's own deadline, ms; the checker's `timeout` applies as well. Default: only the checker's. */
   timeout?: number;
+  /** TLS to `https` instances: pass the client's `tls` (a private CA, a client certificate). */
+  tls?: TlsOptions;
 }
 
 const limit = z
@@ -66,6 +68,7 @@ const schema = z.strictObject({
     .union([z.boolean(), fn<(report: LoadReport) => number>()], { error: 'must be a boolean or a function' })
     .default(false),
   timeout: positiveMs.optional(),
+  tls: tlsSchema.optional(),
 });
 
 const MAX_REPORT_BYTES = 16_384;
@@ -96,7 +99,7 @@ export function loadCheck(options: LoadCheckOptions = {}): HealthCheck {
   const o = parseWith(schema, options, 'Invalid loadCheck options');
   const weighOf = o.weight === true ? weightFromReport : o.weight === false ? undefined : o.weight;
   const limits = Object.entries(o.max).filter((e): e is [keyof LoadThresholds, number] => e[1] !== undefined);
-  const pool = new CheckPool();
+  const pool = new CheckPool(o.tls);
   const request = {
     path: o.path,
     port: o.port,

@@ -81,6 +81,15 @@ const NETWORK_WORDS: Record<string, string> = {
   UND_ERR_DESTROYED: 'client closed',
 };
 
+/**
+ * An error's own message with its code, for codes without words of ours (TLS: `self-signed
+ * certificate in certificate chain (SELF_SIGNED_CERT_IN_CHAIN)`).
+ */
+function withCode(error: object, code: string): string {
+  const message = (error as { message?: unknown }).message;
+  return typeof message === 'string' && message !== '' && message !== code ? `${message} (${code})` : code;
+}
+
 /** A network error in a few words: `connection refused`, falling back to its code or message. */
 export function networkWords(error: unknown): string {
   let current: unknown = error;
@@ -92,7 +101,7 @@ export function networkWords(error: unknown): string {
     }
     const cause = (current as { cause?: unknown }).cause;
     if (cause === undefined) {
-      if (typeof code === 'string') return NETWORK_WORDS[code] ?? code;
+      if (typeof code === 'string') return NETWORK_WORDS[code] ?? withCode(current, code);
       break;
     }
     current = cause;

@@ -11,6 +11,8 @@ import {
   STRATEGY_NAMES,
   type Strategy,
   type StrategyName,
+  type TlsConfig,
+  tlsSchema,
 } from '@picket/core';
 import { z } from 'zod';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
@@ -90,16 +92,6 @@ const poolSchema = z.strictObject({
   allowH2: z.boolean({ error: 'must be a boolean' }).default(false),
   connectTimeout: ms().default(2000),
   bodyTimeout: z.number({ error: 'must be a number of milliseconds' }).min(0).default(300_000),
-});
-
-const pem = z.union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)]))]);
-
-const tlsSchema = z.strictObject({
-  ca: pem.optional(),
-  cert: pem.optional(),
-  key: pem.optional(),
-  servername: z.string({ error: 'must be a string' }).optional(),
-  rejectUnauthorized: z.boolean({ error: 'must be a boolean' }).default(true),
 });
 
 function isProvider(value: unknown): value is ProviderLike {
@@ -184,7 +176,7 @@ export type ClientConfig = Omit<z.output<typeof schema>, 'retry' | 'discovery'> 
 export type RetryConfig = z.output<typeof retrySchema> & { enabled: boolean };
 export type BreakerConfig = z.output<typeof breakerSchema>;
 export type PoolConfig = z.output<typeof poolSchema>;
-export type TlsConfig = z.output<typeof tlsSchema>;
+export type { TlsConfig };
 export type HedgeConfig = Exclude<z.output<typeof schema>['hedge'], false>;
 export type BudgetConfig = z.output<typeof retrySchema>['budget'];
 

@@ -1,8 +1,10 @@
 // The client's options as users write them: every field with its unit and default. config.ts
 // parses them once into the fully-defaulted form the rest of the package reads.
 
-import type { BalancerOptions, InstanceRecord, Strategy, StrategyName } from '@picket/core';
+import type { BalancerOptions, InstanceRecord, Strategy, StrategyName, TlsOptions } from '@picket/core';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
+
+export type { TlsOptions };
 
 export interface RetryOptions {
   /** Retries after the first attempt, each on an instance not tried yet. Default 2. */
@@ -58,16 +60,6 @@ export interface PoolOptions {
   bodyTimeout?: number;
 }
 
-export interface TlsOptions {
-  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  cert?: string | Buffer | ReadonlyArray<string | Buffer>;
-  key?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** SNI and certificate host name. Default the instance's host. */
-  servername?: string;
-  /** Default true. */
-  rejectUnauthorized?: boolean;
-}
-
 export interface ClientOptions
   extends Pick<
     BalancerOptions,
@@ -99,5 +91,6 @@ export interface ClientOptions
   /** One circuit breaker per instance; `false` turns them off. */
   breaker?: BreakerOptions | false;
   pool?: PoolOptions;
+  /** TLS to `https` instances (`httpCheck` takes the same, for the checks). */
   tls?: TlsOptions;
 }

@@ -1,7 +1,7 @@
 // One keep-alive undici Pool per instance, made on first use. An instance that leaves is
 // drained: `pool.close()` lets in-flight and queued requests finish before the sockets close.
 
-import type { Instance } from '@picket/core';
+import { type Instance, tlsConnectOptions } from '@picket/core';
 import { Pool } from 'undici';
 import type { PoolConfig, TlsConfig } from '../config.ts';
 
@@ -36,12 +36,7 @@ export class PoolManager {
       bodyTimeout: pool.bodyTimeout,
       connect,
     };
-    const secure: Record<string, unknown> = { ...connect, rejectUnauthorized: tls.rejectUnauthorized };
-    if (tls.ca !== undefined) secure.ca = tls.ca;
-    if (tls.cert !== undefined) secure.cert = tls.cert;
-    if (tls.key !== undefined) secure.key = tls.key;
-    if (tls.servername !== undefined) secure.servername = tls.servername;
-    this.#secureConnect = secure;
+    this.#secureConnect = tlsConnectOptions(tls, connect);
   }
 
   /** The instance's pool, made on first use. Hot path: one Map lookup. */
