@@ -150,6 +150,38 @@ describe('eureka', () => {
     expect(provider.lastError()).toBeUndefined();
   });
 
+  it('moves to the next of several servers when one fails, within the same fetch, and stays there', async () => {
+    const peer = await startEurekaServer();
+    try {
+      for (const s of [server, peer]) s.put(up('a', '10.0.0.1'));
+      const { provider, errors } = start({ url: [server.url, peer.url] });
+      await untilInstances(provider, (list) => list.length === 1);
+      expect(peer.http.requests.length).toBe(0);
+      await server.http.stop();
+      // Replicated to the peer only: seen through it, with no error on the way.
+      peer.put(up('b', '10.0.0.2'));
+      await untilInstances(provider, (list) => list.length === 2);
+      expect(errors).toEqual([]);
+      // After the switch, a full fetch from the peer (deltas do not carry over between servers);
+      // then the peer serves the deltas.
+      const fullAt = peer.http.requests.indexOf(await peer.http.waitForRequest(isFull, { from: 0 }));
+      await peer.http.waitForRequest(isDelta, { from: fullAt + 1 });
+      // Back up, the first server is not asked again while the peer answers.
+      await server.http.start();
+      const asked = server.http.requests.length;
+      await peer.http.waitForRequest(isDelta);
+      await peer.http.waitForRequest(isDelta);
+      expect(server.http.requests.length).toBe(asked);
+      // With every server down, the fetch fails with the last one's error; the snapshot stays.
+      await Promise.all([server.http.stop(), peer.http.stop()]);
+      const { error } = await nextEvent(provider, 'discovery-error');
+      expect(error.code).toBe('PICKET_DISCOVERY_FAILED');
+      expect(urls(provider.current())).toEqual(['http://10.0.0.1:8080', 'http://10.0.0.2:8080']);
+    } finally {
+      await peer.close();
+    }
+  });
+
   it('closes without leaving a socket or a timer that fetches again', async () => {
     server.put(up('a', '10.0.0.1'));
     const { provider } = start({ deltaIntervalMs: 200 });
@@ -181,5 +213,7 @@ describe('eureka', () => {
     expect(attempt({ app: 'a/b' })).toMatch(/`app`.*"a\/b"/);
     expect(attempt({ deltaIntervalMs: -1 })).toContain('`deltaIntervalMs`');
     expect(attempt({ url: 'eureka:8761' })).toContain('`url`');
+    expect(attempt({ url: [] })).toMatch(/`url` must list at least one URL/);
+    expect(attempt({ url: ['http://127.0.0.1:8761/eureka', 'eureka:8762'] })).toContain('`url[1]`');
   });
 });

@@ -1,6 +1,8 @@
 // eureka(): an application's UP instances from a Eureka server, as Eureka's own client follows
 // it: one full registry fetch, then delta fetches applied locally and checked against the server's
-// `apps__hashcode`, with a full fetch again whenever they disagree.
+// `apps__hashcode`, with a full fetch again whenever they disagree. Given several servers (a
+// Eureka cluster's peers), it stays with the one that answers and moves to the next, within the
+// same fetch, when that one fails, as Eureka's client does with `serviceUrl.defaultZone`.
 
 import { parseWith } from '@picket/core';
 import { z } from 'zod';
@@ -11,8 +13,11 @@ import type { Provider } from './provider.ts';
 import { registryUrl } from './registry-url.ts';
 
 export interface EurekaOptions extends ProviderLimits {
-  /** The Eureka service URL, e.g. `http://eureka:8761/eureka` (the part before `/apps`). */
-  url: string;
+  /**
+   * The Eureka service URL, e.g. `http://eureka:8761/eureka` (the part before `/apps`), or the
+   * URLs of several peers of one cluster, tried in order when one fails.
+   */
+  url: string | readonly string[];
   /** Application name (Eureka compares it upper-cased). */
   app: string;
   /** Time between delta fetches, ms. Default 30000, as Eureka's client. */
@@ -35,7 +40,9 @@ export const eurekaName = z
   .regex(/^[^/?#\s]+$/, { error: 'must be an application name without /, ?, # or spaces' });
 
 const eurekaSchema = z.strictObject({
-  url: registryUrl,
+  url: z.union([registryUrl, z.array(registryUrl).min(1, { error: 'must list at least one URL' })], {
+    error: 'must be a URL or a non-empty list of URLs',
+  }),
   app: eurekaName,
   deltaIntervalMs: z.number().int().min(100).max(3_600_000).default(30_000),
   preferIpAddress: z.boolean().default(false),
@@ -125,7 +132,11 @@ async function follow(ctx: ProviderContext, opts: Resolved): Promise<void> {
   const http = createHttpJson(opts);
   ctx.onClose(() => http.close());
   const app = opts.app.toUpperCase();
-  const base = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
+  const bases = (typeof opts.url === 'string' ? [opts.url] : opts.url).map((u) =>
+    u.endsWith('/') ? u : `${u}/`,
+  );
+  // The server in use: kept while it answers, the next one in turn when it fails.
+  let current = 0;
   // Every instance's status (for the hash), and this application's instances in full.
   const statuses = new Map<string, string>();
   const mine = new Map<string, unknown>();
@@ -159,7 +170,22 @@ async function follow(ctx: ProviderContext, opts: Resolved): Promise<void> {
     }));
   };
 
-  const fetch = (path: string) => http.request(new URL(path, base), { signal: ctx.signal });
+  // A server that cannot be reached or answers 5xx hands the fetch to the next; the error of the
+  // last one tried is the fetch's.
+  const fetch = async (path: string) => {
+    for (let tried = 1; ; tried++) {
+      const base = bases[current]!;
+      try {
+        const res = await http.request(new URL(path, base), { signal: ctx.signal });
+        if (res.status < 500 || tried >= bases.length) return res;
+      } catch (error) {
+        if (ctx.signal.aborted || tried >= bases.length) throw error;
+      }
+      current = (current + 1) % bases.length;
+      // Another server's deltas do not follow on from this one's: start from a full fetch.
+      needFull = true;
+    }
+  };
 
   const full = async () => {
     const res = http.expectOk(await fetch('apps'), 'eureka registry fetch');
