@@ -1,15 +1,20 @@
-// TLS settings for connections to `https` instances, shared by the HTTP client's pools and the
-// HTTP health checks, so that the checks that judge an instance trust what requests trust.
+// TLS settings, one shape everywhere Picket dials TLS: the HTTP client's pools and the HTTP health
+// checks (so that the checks that judge an instance trust what requests trust), and the
+// registries discovery reads.
 
 import { z } from 'zod';
 
+type Pem = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+
 export interface TlsOptions {
   /** CA certificates to trust (PEM), instead of Node's bundled ones. */
-  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Client certificate (PEM), for instances that require one. */
-  cert?: string | Buffer | ReadonlyArray<string | Buffer>;
+  ca?: Pem;
+  /** Client certificate (PEM), for servers that require one (mutual TLS). */
+  cert?: Pem;
   /** The client certificate's private key (PEM). */
-  key?: string | Buffer | ReadonlyArray<string | Buffer>;
+  key?: Pem;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string;
   /** SNI and certificate host name. Default the instance's host. */
   servername?: string;
   /** Default true. */
@@ -17,7 +22,7 @@ export interface TlsOptions {
 }
 
 const pem = z.union(
-  [z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)]))],
+  [z.string(), z.instanceof(Uint8Array), z.array(z.union([z.string(), z.instanceof(Uint8Array)]))],
   { error: 'must be a PEM string, a Buffer, or a list of them' },
 );
 
@@ -26,6 +31,7 @@ export const tlsSchema = z.strictObject(
     ca: pem.optional(),
     cert: pem.optional(),
     key: pem.optional(),
+    passphrase: z.string({ error: 'must be a string' }).optional(),
     servername: z.string({ error: 'must be a string' }).optional(),
     rejectUnauthorized: z.boolean({ error: 'must be a boolean' }).default(true),
   },
@@ -43,6 +49,7 @@ export function tlsConnectOptions(
   if (tls.ca !== undefined) out.ca = tls.ca;
   if (tls.cert !== undefined) out.cert = tls.cert;
   if (tls.key !== undefined) out.key = tls.key;
+  if (tls.passphrase !== undefined) out.passphrase = tls.passphrase;
   if (tls.servername !== undefined) out.servername = tls.servername;
   return out;
 }

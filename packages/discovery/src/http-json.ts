@@ -3,36 +3,13 @@
 // limits, and errors that never carry a token or password.
 
 import type { IncomingHttpHeaders } from 'node:http';
+import { type TlsOptions, tlsConnectOptions, tlsSchema } from '@picket/core';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { redact, redactError } from './redact.ts';
 
-const pem = z.union([z.string(), z.instanceof(Uint8Array)]);
-
-/** TLS settings for an HTTPS registry. */
-export interface TlsOptions {
-  /** Trusted CA certificate(s), PEM. Default: Node's bundled roots. */
-  ca?: string | Uint8Array | (string | Uint8Array)[];
-  /** Client certificate, PEM, for mutual TLS. */
-  cert?: string | Uint8Array;
-  /** Client private key, PEM. */
-  key?: string | Uint8Array;
-  /** Passphrase of `key`. */
-  passphrase?: string;
-  /** Server name for SNI and certificate checks. Default: the endpoint's host. */
-  servername?: string;
-  /** Default true. Turning it off is for tests against self-signed servers only. */
-  rejectUnauthorized?: boolean;
-}
-
-export const tlsSchema = z.strictObject({
-  ca: z.union([pem, z.array(pem)]).optional(),
-  cert: pem.optional(),
-  key: pem.optional(),
-  passphrase: z.string().optional(),
-  servername: z.string().optional(),
-  rejectUnauthorized: z.boolean().default(true),
-});
+/** TLS settings for an HTTPS registry: the shape the client's `tls` has. */
+export type { TlsOptions };
 
 /** Spread into a registry provider's options schema. */
 export const httpShape = {
@@ -129,19 +106,9 @@ function toJson(text: string): unknown {
 export function createHttpJson(options: HttpJsonOptions): HttpJson {
   const tls = options.tls;
   const agent = new Agent({
-    connect: {
-      timeout: options.connectTimeoutMs,
-      ...(tls === undefined
-        ? {}
-        : {
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key,
-            passphrase: tls.passphrase,
-            servername: tls.servername,
-            rejectUnauthorized: tls.rejectUnauthorized,
-          }),
-    } as Agent.Options['connect'],
+    connect: (tls === undefined
+      ? { timeout: options.connectTimeoutMs }
+      : tlsConnectOptions(tls, { timeout: options.connectTimeoutMs })) as Agent.Options['connect'],
     keepAliveTimeout: 30_000,
   });
   let closed: Promise<void> | undefined;
