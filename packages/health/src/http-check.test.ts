@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import type { Server } from 'node:https';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -259,6 +260,20 @@ describe.skipIf(!opensslTool().available)('httpCheck and loadCheck over TLS', ()
     }).run(instance, never);
     expect(misnamed.ok).toBe(false);
     expect(misnamed.reason).toMatch(/elsewhere\.internal.*\(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+  });
+
+  it('takes an encrypted client key with its passphrase', async () => {
+    const key = createPrivateKey(certs.clientKey).export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'open sesame',
+    });
+    const tls = { ca: certs.ca, cert: certs.clientCert, key, passphrase: 'open sesame' };
+    expect(await make({ tls }).run(instance, never)).toMatchObject({ ok: true });
+    const wrong = await make({ tls: { ...tls, passphrase: 'open barley' } }).run(instance, never);
+    expect(wrong.ok).toBe(false);
+    expect(wrong.reason).toMatch(/^l7: .*decrypt/i);
   });
 
   it('reads a load report over the same TLS', async () => {
