@@ -1,5 +1,6 @@
 // The balancer's mutable record of one instance: what strategies read when they choose.
-// Strategies may read every field; only the balancer writes them.
+// Strategies may read every field; only the balancer writes them, save the strategy caches at
+// the end, which hold what a strategy derives from the instance id alone.
 
 import type { Instance } from './instance.ts';
 import type { Outcome } from './outcome.ts';
@@ -57,6 +58,13 @@ export class Endpoint {
   timesEjected = 0;
   /** Effective state last published in an event. */
   lastState = 'healthy';
+
+  // Strategy caches: derived from `instance.id` (the endpoint's key, which never changes), so
+  // they hold across membership updates. 0: not computed yet.
+  /** Maglev's hash of the id for its permutation's offset, as int32. */
+  maglevOffsetHash = 0;
+  /** Maglev's hash of the id for its permutation's skip, as int32. */
+  maglevSkipHash = 0;
 
   constructor(instance: Instance, defaultRttMs: number, now: number, sink: ReleaseSink = detached) {
     this.instance = instance;

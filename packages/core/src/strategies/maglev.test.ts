@@ -26,6 +26,18 @@ describe('maglev', () => {
     expect(again).toEqual(first);
   });
 
+  it('builds the same table from the hashes it keeps on endpoints as from fresh ones', () => {
+    const kept = makeEndpoints(12);
+    const picker = makePicker(maglev(), kept);
+    // Rebuilt after a change, from hashes computed at the first build…
+    picker.rebuild(kept.filter((e) => e.instance.id !== urlOf(5)));
+    expect(kept.every((e) => e.maglevSkipHash !== 0)).toBe(true);
+    // …it matches a picker that hashes the same ids anew.
+    const fresh = makeEndpoints(12).filter((e) => e.instance.id !== urlOf(5));
+    expect(fresh.every((e) => e.maglevSkipHash === 0)).toBe(true);
+    expect(keyOwners(picker, 2000)).toEqual(keyOwners(makePicker(maglev(), fresh), 2000));
+  });
+
   it('gives every endpoint of equal weight an even share of the table', () => {
     const endpoints = makeEndpoints(10);
     // Picks without a key land on uniformly random slots: shares of picks estimate table shares.

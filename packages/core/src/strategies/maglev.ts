@@ -97,8 +97,20 @@ class MaglevPicker implements Picker {
     const table = this.table;
     table.fill(-1);
     if (n === 0) return;
+    // An id's hashes are computed once and kept on its endpoint: an update rehashes only the
+    // instances that joined.
     const offsets = new Uint32Array(n);
-    for (let i = 0; i < n; i++) offsets[i] = hashString(endpoints[i]!.instance.id, OFFSET_SEED);
+    const skips = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const endpoint = endpoints[i]!;
+      if (endpoint.maglevSkipHash === 0) {
+        const id = endpoint.instance.id;
+        endpoint.maglevOffsetHash = hashString(id, OFFSET_SEED) | 0;
+        endpoint.maglevSkipHash = hashString(id, SKIP_SEED) | 0;
+      }
+      offsets[i] = endpoint.maglevOffsetHash;
+      skips[i] = endpoint.maglevSkipHash;
+    }
     const byId = canonicalOrder(endpoints, offsets);
     const next = new Int32Array(n); // next slot on each endpoint's permutation
     const skip = new Int32Array(n);
@@ -107,7 +119,7 @@ class MaglevPicker implements Picker {
     let maxWeight = 0;
     for (let k = 0; k < n; k++) {
       next[k] = offsets[byId[k]!]! % m;
-      skip[k] = (hashString(endpoints[byId[k]!]!.instance.id, SKIP_SEED) % (m - 1)) + 1;
+      skip[k] = (skips[byId[k]!]! % (m - 1)) + 1;
       const w = weightOf(endpoints[byId[k]!]!);
       weight[k] = w > 0 ? w : Number.MIN_VALUE;
       if (weight[k]! > maxWeight) maxWeight = weight[k]!;
