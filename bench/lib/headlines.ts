@@ -1,6 +1,6 @@
 // The headline figures at the top of RESULTS.md, drawn from the same results as the tables below.
 
-import type { CorePickResult, HealthResult } from './report-core.ts';
+import type { CorePickResult, HealthResult, HttpSteadyResult } from './report-core.ts';
 import type { KillHangResult, LinkerdResult, SlowResult, SteadyResult } from './report-http.ts';
 
 const x = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : `${n.toFixed(2)}×`);
@@ -8,7 +8,23 @@ const pc = (n: number | undefined, d = 1) => (n === undefined ? '—' : `${(n * 
 
 export function headlines(results: Record<string, unknown>): string[] {
   const lines: string[] = [];
+  // The steady-state headline comes from http-steady (many mirrored rounds, an A/A control, both
+  // CPU layouts); the eleven-setup table's fewer rounds scatter more, so it only adds nginx and
+  // the proxies' own CPU.
+  const http = results['http-steady'] as HttpSteadyResult | undefined;
   const steady = results['steady-state'] as SteadyResult | undefined;
+  const parts: string[] = [];
+  if (http?.layouts !== undefined && http.layouts.length > 0) {
+    const where = { shared: 'on shared cores', pinned: 'with the instances on their own core' } as const;
+    const signed = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(n * 100).toFixed(1)}%`;
+    const layouts = http.layouts.map(
+      (l) =>
+        `${where[l.layout]}: ${x(l.throughputVsRaw)} throughput, ${x(l.cpuPerReqVsRaw)} client CPU per request, p50 ${signed(l.p50OverheadVsRaw)}, ${x(l.throughputVsHaproxy)} HAProxy's throughput (A/A control, raw against itself: ${x(l.controlThroughputVsRaw)} / ${x(l.controlCpuPerReqVsRaw)})`,
+    );
+    parts.push(
+      `- **Steady state** (${http.instances} instances, ${http.concurrency} callers, ${http.rounds} mirrored rounds): Picket's default (peak-EWMA) against raw undici Pools with a hand-written round robin — ${layouts.join('; ')}.`,
+    );
+  }
   if (steady?.contenders !== undefined) {
     const find = (name: string) => steady.contenders.find((c) => c.name === name);
     const def = find('picket peak-ewma');
@@ -17,10 +33,14 @@ export function headlines(results: Record<string, unknown>): string[] {
     if (def !== undefined) {
       const paired = (other: typeof def | undefined) =>
         other === undefined ? '—' : x(steady.defaultVs?.[other.name]?.rps);
-      lines.push(
-        `- **Steady state** (3 instances, ${steady.concurrency} callers): Picket's default (peak-EWMA) runs at ${x(def.vsBaseline.rps)} the throughput of raw undici Pools with a hand-written round robin, at ${x(def.vsBaseline.cpuUsPerReq)} their client CPU per request (p50 ${def.p50Ms} ms); ${paired(haproxy)} HAProxy's throughput and ${paired(nginx)} nginx's. Behind a proxy, the proxy's own CPU per request comes on top: ${haproxy?.proxyCpuUsPerReq ?? '—'} µs (HAProxy), ${nginx?.proxyCpuUsPerReq ?? '—'} µs (nginx), against Picket's whole ${def.cpuUsPerReq} µs in the client.`,
+      parts.push(
+        `In the eleven-setup table (${steady.rounds} rounds, more scatter): ${x(def.vsBaseline.rps)} raw's throughput at ${x(def.vsBaseline.cpuUsPerReq)} its CPU per request, ${paired(haproxy)} HAProxy's and ${paired(nginx)} nginx's throughput. Behind a proxy, the proxy's own CPU per request comes on top: ${haproxy?.proxyCpuUsPerReq ?? '—'} µs (HAProxy), ${nginx?.proxyCpuUsPerReq ?? '—'} µs (nginx), against Picket's whole ${def.cpuUsPerReq} µs in the client.`,
       );
     }
+  }
+  if (parts.length > 0) {
+    const text = parts.join(' ');
+    lines.push(text.startsWith('- ') ? text : `- **Steady state**: ${text}`);
   }
   const slow = results['slow-instance'] as SlowResult | undefined;
   if (slow?.levels !== undefined) {
