@@ -13,6 +13,8 @@ export function headlines(results: Record<string, unknown>): string[] {
   // the proxies' own CPU.
   const http = results['http-steady'] as HttpSteadyResult | undefined;
   const steady = results['steady-state'] as SteadyResult | undefined;
+  // The http-steady sentence opens the line when there is one; the table's figures follow it.
+  let head: string | undefined;
   const parts: string[] = [];
   if (http?.layouts !== undefined && http.layouts.length > 0) {
     const where = { shared: 'on shared cores', pinned: 'with the instances on their own core' } as const;
@@ -21,9 +23,7 @@ export function headlines(results: Record<string, unknown>): string[] {
       (l) =>
         `${where[l.layout]}: ${x(l.throughputVsRaw)} throughput, ${x(l.cpuPerReqVsRaw)} client CPU per request, p50 ${signed(l.p50OverheadVsRaw)}, ${x(l.throughputVsHaproxy)} HAProxy's throughput (A/A control, raw against itself: ${x(l.controlThroughputVsRaw)} / ${x(l.controlCpuPerReqVsRaw)})`,
     );
-    parts.push(
-      `- **Steady state** (${http.instances} instances, ${http.concurrency} callers, ${http.rounds} mirrored rounds): Picket's default (peak-EWMA) against raw undici Pools with a hand-written round robin — ${layouts.join('; ')}.`,
-    );
+    head = `- **Steady state** (${http.instances} instances, ${http.concurrency} callers, ${http.rounds} mirrored rounds): Picket's default (peak-EWMA) against raw undici Pools with a hand-written round robin — ${layouts.join('; ')}.`;
   }
   if (steady?.contenders !== undefined) {
     const find = (name: string) => steady.contenders.find((c) => c.name === name);
@@ -38,10 +38,7 @@ export function headlines(results: Record<string, unknown>): string[] {
       );
     }
   }
-  if (parts.length > 0) {
-    const text = parts.join(' ');
-    lines.push(text.startsWith('- ') ? text : `- **Steady state**: ${text}`);
-  }
+  if (head !== undefined || parts.length > 0) lines.push([head ?? '- **Steady state**:', ...parts].join(' '));
   const slow = results['slow-instance'] as SlowResult | undefined;
   if (slow?.levels !== undefined) {
     const parts = slow.levels.map((level) => {

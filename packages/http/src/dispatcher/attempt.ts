@@ -79,10 +79,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     return this.perTry;
   }
 
-  dispatch(pool: Dispatcher, options: Dispatcher.DispatchOptions): void {
-    pool.dispatch(options, this);
-  }
-
   /** Aborts the attempt on Picket's behalf; its pick is released as `kind` (undefined: neutral). */
   cancel(reason: Error, kind: ErrorKind | undefined): void {
     if (this.#finished || this.phase === CANCELLED) return;

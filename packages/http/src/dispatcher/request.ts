@@ -179,7 +179,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
         this.#primary = attempt;
         this.#racing = null;
       }
-      attempt.dispatch(pool, options);
+      pool.dispatch(options, attempt);
       if (!hedge && attempt.phase === RACING && !this.done) this.#hedges?.arm();
       return true;
     }
