@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { echo, type Handler, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { waitFor } from '../../../../test/fixtures/instances.ts';
 import { createClient } from '../index.ts';
+import { MIN_SAMPLES } from '../retry/latency.ts';
 
 const resources = testResources({ destroy: true });
 const server = resources.server;
@@ -150,11 +151,11 @@ describe('hedging', () => {
   });
 
   it("hedges at the observed p95 with delayMs: 'p95'", async () => {
+    // Every warm-up answer takes 20 ms, so the observed p95 is at least that. Exactly MIN_SAMPLES
+    // warm-up requests: no delay exists before the last of them is recorded, so none can hedge
+    // (more would each hedge with a chance of ~1 in 17, by what a 95th percentile means).
     let slowNext = false;
-    const a = await server((req, res, body) => {
-      if (slowNext) after(1000, 'a-slow')(req, res, body);
-      else echo('a')(req, res, body);
-    });
+    const a = await server((req, res, body) => after(slowNext ? 1000 : 20, 'a')(req, res, body));
     const b = await server(echo('b'));
     const c = client({
       service: 's',
@@ -162,13 +163,19 @@ describe('hedging', () => {
       hedge: { delayMs: 'p95' },
       breaker: false,
     });
-    for (let i = 0; i < 40; i++) await (await c.request({ path: '/' })).body.text();
+    const hedges: { delayMs: number }[] = [];
+    c.on('hedge', (e) => hedges.push(e));
+    for (let i = 0; i < MIN_SAMPLES; i++) await (await c.request({ path: '/' })).body.text();
     expect(b.requests).toBe(0);
+    expect(hedges).toEqual([]);
     slowNext = true;
     const started = performance.now();
     const res = await c.request({ path: '/' });
     expect(((await res.body.json()) as { server: string }).server).toBe('b');
     expect(performance.now() - started).toBeLessThan(800);
+    expect(hedges).toHaveLength(1);
+    expect(hedges[0]!.delayMs).toBeGreaterThanOrEqual(19);
+    expect(hedges[0]!.delayMs).toBeLessThan(800);
   });
 
   it('charges hedges to the retry budget', async () => {
