@@ -56,10 +56,25 @@ export class LoopbackServer {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, '127.0.0.1', () => resolve());
-    });
+    // A restart takes the port it had; while the server was away, the port may have been lent
+    // to some outgoing connection as its local port, so a clash is retried for a while.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.#port, '127.0.0.1', () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        break;
+      } catch (error) {
+        if (this.#port === 0 || attempt >= 40 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE')
+          throw error;
+        server.close();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
     this.#port = (server.address() as AddressInfo).port;
     this.#server = server;
   }

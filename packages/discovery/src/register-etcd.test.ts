@@ -179,8 +179,9 @@ describe.skipIf(!tool.available)('registerEtcd against a real etcd', () => {
     const lease = (range.kvs as { lease: string }[])[0]!.lease;
     const lapsed = next(r, 'registration-error');
     const again = next(r, 'registered');
+    const gone = untilInstances(p, (l) => l.length === 0);
     await server.call('/v3/lease/revoke', { ID: lease });
-    await untilInstances(p, (l) => l.length === 0);
+    await gone;
     expect((await lapsed).error.message).toContain('the lease expired');
     await again;
     await untilInstances(p, (l) => l.length === 1);

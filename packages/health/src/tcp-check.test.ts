@@ -1,5 +1,5 @@
 import { toInstance } from '@picket/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tcpCheck } from './tcp-check.ts';
 import { closedPort, type TestServer, testServer, unacceptedPort } from './test-support.ts';
 
@@ -19,7 +19,8 @@ describe('tcpCheck', () => {
     expect(result.reason).toMatch(
       new RegExp(`^l4: connected to 127\\.0\\.0\\.1:${server.port} in [\\d.]+ ms$`),
     );
-    expect(server.connections).toBe(before + 1);
+    // The server may see the connection a turn after the client has it.
+    await vi.waitFor(() => expect(server.connections).toBe(before + 1), { timeout: 5000, interval: 10 });
   });
 
   it('fails with "connection refused" on a closed port', async () => {

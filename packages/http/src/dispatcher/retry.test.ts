@@ -204,7 +204,9 @@ describe('retries', () => {
     });
   });
 
-  it('sends the first retry at once, then backs off with jitter (25 ms doubling, capped)', async () => {
+  it('sends the first retry at once, then backs off with jitter (doubling from baseMs, capped at maxMs)', async () => {
+    // Delays of hundreds of ms, so that scheduling noise cannot blur them (the defaults, 25 and
+    // 250 ms, are checked in config.test.ts).
     const arrivals: number[] = [];
     const a = await server((req, res, body) => {
       arrivals.push(performance.now());
@@ -214,18 +216,19 @@ describe('retries', () => {
       service: 's',
       discovery: [a.url],
       breaker: false,
-      retry: { retries: 3, budget: false },
+      retry: { retries: 3, budget: false, backoff: { baseMs: 200, maxMs: 250 } },
     });
     const res = await c.request({ path: '/' });
     expect(res.statusCode).toBe(503);
     await res.body.text();
     expect(arrivals).toHaveLength(4);
     const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
-    // Jitter multiplies each delay by 1-2: 0, then 25-50, then 50-100 ms (plus scheduling).
-    expect(gaps[0]).toBeLessThan(25);
-    expect(gaps[1]).toBeGreaterThanOrEqual(24);
-    expect(gaps[2]).toBeGreaterThanOrEqual(49);
-    expect(gaps[2]).toBeLessThan(1000);
+    // Jitter multiplies each delay by 1-2: at once, then 200-400 capped at 250, then 400-800
+    // capped at 250 (plus scheduling).
+    expect(gaps[0]).toBeLessThan(150);
+    expect(gaps[1]).toBeGreaterThanOrEqual(199);
+    expect(gaps[2]).toBeGreaterThanOrEqual(249);
+    expect(gaps[2]).toBeLessThan(390);
   });
 
   it('classifies a connect timeout as a connect failure, retried for any method', async () => {
