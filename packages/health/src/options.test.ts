@@ -11,6 +11,8 @@ describe('parseHealthOptions', () => {
     expect(o).toMatchObject({
       check,
       interval: 5000,
+      unhealthyInterval: 5000,
+      transitionInterval: 5000,
       timeout: 2000,
       healthyThreshold: 2,
       unhealthyThreshold: 3,
@@ -26,6 +28,27 @@ describe('parseHealthOptions', () => {
     const once = parseHealthOptions({ check: tcpCheck(), interval: 1000, jitter: 0 });
     expect(parseHealthOptions(once)).toEqual(once);
     expect(healthOptionsSchema.safeParse(once).success).toBe(true);
+  });
+
+  it('takes the unhealthy and transition intervals from `interval` unless given', () => {
+    expect(parseHealthOptions({ check: tcpCheck(), interval: 1000 })).toMatchObject({
+      unhealthyInterval: 1000,
+      transitionInterval: 1000,
+    });
+    expect(
+      parseHealthOptions({
+        check: tcpCheck(),
+        interval: 1000,
+        unhealthyInterval: 30_000,
+        transitionInterval: 200,
+      }),
+    ).toMatchObject({ interval: 1000, unhealthyInterval: 30_000, transitionInterval: 200 });
+    expect(() =>
+      parseHealthOptions({ check: tcpCheck(), unhealthyInterval: 0, transitionInterval: '1s' } as never),
+    ).toThrow(
+      'Invalid health options: `unhealthyInterval` must be a positive number of milliseconds, got 0; ' +
+        '`transitionInterval` must be a number of milliseconds, got "1s"',
+    );
   });
 
   it('keeps zero where zero is allowed (jitter 0 is not the default)', () => {

@@ -11,6 +11,19 @@ export interface HealthOptions {
   check: HealthCheck;
   /** Time between checks of one instance, ms. Default 5000. */
   interval?: number;
+  /**
+   * Time between checks of an instance judged unhealthy, ms (Envoy's `unhealthy_interval`,
+   * HAProxy's `downinter`): longer to spare dead instances, shorter to notice a return sooner.
+   * Default: `interval`.
+   */
+  unhealthyInterval?: number;
+  /**
+   * Time between checks while the results disagree with the verdict (a healthy instance that has
+   * begun failing, an unhealthy one that has begun passing), ms (HAProxy's `fastinter`): a verdict
+   * then changes about threshold × this after the first disagreeing result, instead of threshold
+   * × `interval`. Default: `interval`.
+   */
+  transitionInterval?: number;
   /** Deadline for one check, ms; the check is aborted and counts as a failure. Default 2000. */
   timeout?: number;
   /** Consecutive successes that bring an unhealthy instance back. Default 2. */
@@ -31,6 +44,8 @@ export interface HealthOptions {
 export interface ResolvedHealthOptions {
   readonly check: HealthCheck;
   readonly interval: number;
+  readonly unhealthyInterval: number;
+  readonly transitionInterval: number;
   readonly timeout: number;
   readonly healthyThreshold: number;
   readonly unhealthyThreshold: number;
@@ -51,6 +66,8 @@ export const healthOptionsSchema = z.strictObject({
     error: "is required and must be a health check such as httpCheck({ path: '/health' }) or tcpCheck()",
   }),
   interval: positiveMs.default(5000),
+  unhealthyInterval: positiveMs.optional(),
+  transitionInterval: positiveMs.optional(),
   timeout: positiveMs.default(2000),
   healthyThreshold: atLeastOne.default(2),
   unhealthyThreshold: atLeastOne.default(3),
@@ -70,5 +87,10 @@ export const healthOptionsSchema = z.strictObject({
  */
 export function parseHealthOptions(options: HealthOptions): ResolvedHealthOptions {
   const parsed = parseWith(healthOptionsSchema, options, 'Invalid health options');
-  return Object.freeze({ ...parsed, random: parsed.random ?? Math.random });
+  return Object.freeze({
+    ...parsed,
+    unhealthyInterval: parsed.unhealthyInterval ?? parsed.interval,
+    transitionInterval: parsed.transitionInterval ?? parsed.interval,
+    random: parsed.random ?? Math.random,
+  });
 }

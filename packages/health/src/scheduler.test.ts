@@ -106,6 +106,47 @@ describe('createHealthChecker', () => {
     expect(check.callsFor('a')).toHaveLength(9);
   });
 
+  it('checks an unhealthy instance every unhealthyInterval, and at the transition pace once it passes again', async () => {
+    setup(['a'], { unhealthyInterval: 5000, healthyThreshold: 2 });
+    check.outcomes.set('a', false);
+    const t0 = Date.now();
+    checker.start();
+    await tick(10_000);
+    expect(state('a')).toBe('unhealthy');
+    expect(check.callsFor('a').map((c) => c.at - t0)).toEqual([0, 5000, 10_000]);
+    check.outcomes.set('a', true);
+    await tick(5000); // the first pass; the second follows one `interval` later, not five
+    expect(state('a')).toBe('unhealthy');
+    await tick(1000);
+    expect(state('a')).toBe('healthy');
+    await tick(1000);
+    expect(check.callsFor('a').map((c) => c.at - t0)).toEqual([0, 5000, 10_000, 15_000, 16_000, 17_000]);
+  });
+
+  it('checks at transitionInterval while results disagree with the verdict, so it changes sooner', async () => {
+    setup(['a'], { transitionInterval: 200, unhealthyThreshold: 3, healthyThreshold: 2 });
+    const t0 = Date.now();
+    checker.start();
+    await tick(0);
+    check.outcomes.set('a', false);
+    await tick(1000); // the first failure: the next two follow 200 ms apart
+    expect(state('a')).toBe('healthy');
+    await tick(400);
+    expect(state('a')).toBe('unhealthy');
+    check.outcomes.set('a', true);
+    await tick(1000); // unhealthy: back to `interval`, then one pass starts the fast pace
+    expect(state('a')).toBe('unhealthy');
+    await tick(200);
+    expect(state('a')).toBe('healthy');
+    await tick(1000);
+    expect(check.callsFor('a').map((c) => c.at - t0)).toEqual([0, 1000, 1200, 1400, 2400, 2600, 3600]);
+    expect(changes.map((c) => [c.to, c.reason])).toEqual([
+      ['healthy', 'l7: fine (first check)'],
+      ['unhealthy', 'l7: sick (3 consecutive failures)'],
+      ['healthy', 'l7: fine (2 consecutive successes)'],
+    ]);
+  });
+
   it('checks a whole fleet at once at start, then spreads later rounds across the interval', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `i${i}`);
     setup(ids);

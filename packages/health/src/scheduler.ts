@@ -40,8 +40,9 @@ class Checker implements HealthChecker {
   constructor(balancer: Balancer, options: ResolvedHealthOptions) {
     this.#balancer = balancer;
     this.#o = options;
-    // Up to 1/50 of the interval (20 ms at most) early: invisible next to a 10% jitter.
-    this.#slots = new Slots(Math.min(20, Math.floor(options.interval / 50)), (entry) => {
+    // Up to 1/50 of the shortest interval (20 ms at most) early: invisible next to a 10% jitter.
+    const shortest = Math.min(options.interval, options.unhealthyInterval, options.transitionInterval);
+    this.#slots = new Slots(Math.min(20, Math.floor(shortest / 50)), (entry) => {
       if (this.#current(entry)) this.#enqueue(entry);
     });
   }
@@ -276,10 +277,17 @@ class Checker implements HealthChecker {
   }
 
   #schedule(entry: Entry): void {
-    const { interval, jitter, random } = this.#o;
-    const delay = interval * (1 + jitter * (2 * random() - 1)) + entry.phase;
+    const { jitter, random } = this.#o;
+    const delay = this.#intervalFor(entry) * (1 + jitter * (2 * random() - 1)) + entry.phase;
     entry.phase = 0;
     this.#slots.add(entry, delay);
+  }
+
+  /** HAProxy's three paces: steady healthy, steady unhealthy, and in transition between them. */
+  #intervalFor(entry: Entry): number {
+    const o = this.#o;
+    if (entry.state === 'unhealthy') return entry.successes > 0 ? o.transitionInterval : o.unhealthyInterval;
+    return entry.failures > 0 ? o.transitionInterval : o.interval;
   }
 }
 
