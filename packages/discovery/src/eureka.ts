@@ -8,9 +8,9 @@ import { parseWith } from '@picket/core';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits, retryLoop } from './base.ts';
+import { EurekaPeers, eurekaUrls } from './eureka-peers.ts';
 import { createHttpJson, httpShape, type TlsOptions } from './http-json.ts';
 import type { Provider } from './provider.ts';
-import { registryUrl } from './registry-url.ts';
 
 export interface EurekaOptions extends ProviderLimits {
   /**
@@ -40,9 +40,7 @@ export const eurekaName = z
   .regex(/^[^/?#\s]+$/, { error: 'must be an application name without /, ?, # or spaces' });
 
 const eurekaSchema = z.strictObject({
-  url: z.union([registryUrl, z.array(registryUrl).min(1, { error: 'must list at least one URL' })], {
-    error: 'must be a URL or a non-empty list of URLs',
-  }),
+  url: eurekaUrls,
   app: eurekaName,
   deltaIntervalMs: z.number().int().min(100).max(3_600_000).default(30_000),
   preferIpAddress: z.boolean().default(false),
@@ -132,11 +130,10 @@ async function follow(ctx: ProviderContext, opts: Resolved): Promise<void> {
   const http = createHttpJson(opts);
   ctx.onClose(() => http.close());
   const app = opts.app.toUpperCase();
-  const bases = (typeof opts.url === 'string' ? [opts.url] : opts.url).map((u) =>
-    u.endsWith('/') ? u : `${u}/`,
-  );
-  // The server in use: kept while it answers, the next one in turn when it fails.
-  let current = 0;
+  // Another server's deltas do not follow on from this one's: after a move, a full fetch.
+  const peers = new EurekaPeers(http, opts.url, () => {
+    needFull = true;
+  });
   // Every instance's status (for the hash), and this application's instances in full.
   const statuses = new Map<string, string>();
   const mine = new Map<string, unknown>();
@@ -170,22 +167,7 @@ async function follow(ctx: ProviderContext, opts: Resolved): Promise<void> {
     }));
   };
 
-  // A server that cannot be reached or answers 5xx hands the fetch to the next; the error of the
-  // last one tried is the fetch's.
-  const fetch = async (path: string) => {
-    for (let tried = 1; ; tried++) {
-      const base = bases[current]!;
-      try {
-        const res = await http.request(new URL(path, base), { signal: ctx.signal });
-        if (res.status < 500 || tried >= bases.length) return res;
-      } catch (error) {
-        if (ctx.signal.aborted || tried >= bases.length) throw error;
-      }
-      current = (current + 1) % bases.length;
-      // Another server's deltas do not follow on from this one's: start from a full fetch.
-      needFull = true;
-    }
-  };
+  const fetch = (path: string) => peers.request(path, { signal: ctx.signal });
 
   const full = async () => {
     const res = http.expectOk(await fetch('apps'), 'eureka registry fetch');

@@ -111,7 +111,39 @@ describe('registerEureka', () => {
     expect(registrar.registered()).toBe(true);
   });
 
+  it('registers with the first of several peers that answers, stays with it, and moves on when it fails', async () => {
+    const peer = await startEurekaServer();
+    try {
+      await server.http.stop();
+      const registrar = register({ url: [server.url, peer.url] });
+      const errors: unknown[] = [];
+      registrar.on('registration-error', (e) => errors.push(e));
+      await registrar.start();
+      expect(peer.instance('inventory', 'host-1:inventory:8080')).toBeDefined();
+      await peer.http.waitForRequest(isHeartbeat);
+      // Back up, the first server is not asked while the peer answers.
+      await server.http.start();
+      await peer.http.waitForRequest(isHeartbeat);
+      expect(server.http.requests).toHaveLength(0);
+      // The peer goes away: the next heartbeat goes to the first server, which does not know the
+      // lease (these test servers do not replicate), so the instance registers there.
+      const registered = whenEvent<RegistrarEvents['registered']>((fn) => registrar.on('registered', fn));
+      await peer.http.stop();
+      await registered;
+      expect(server.instance('inventory', 'host-1:inventory:8080')).toBeDefined();
+      expect(server.http.requests.map((r) => r.method)).toEqual(['PUT', 'POST']);
+      expect(errors).toEqual([]);
+      await registrar.close();
+      expect(
+        server.http.requests.filter((r) => r.method === 'DELETE' && r.path === instancePath),
+      ).toHaveLength(1);
+    } finally {
+      await peer.close();
+    }
+  });
+
   it('rejects invalid options naming the option and the value', () => {
+    expect(() => register({ url: [] })).toThrowError(/`url` must list at least one URL/);
     const attempt = () => register({ heartbeatMs: 30_000, leaseDurationMs: 10_000 });
     expect(attempt).toThrowError(/`leaseDurationMs` must be longer than `heartbeatMs`/);
     try {

@@ -6,14 +6,19 @@ import { parseWith } from '@picket/core';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { eurekaName } from './eureka.ts';
+import { EurekaPeers, eurekaUrls } from './eureka-peers.ts';
 import { createHttpJson, httpShape, type TlsOptions } from './http-json.ts';
 import { createKeepAliveRegistrar } from './keepalive.ts';
 import type { Registrar } from './registrar.ts';
-import { registryUrl } from './registry-url.ts';
 
 export interface RegisterEurekaOptions {
-  /** The Eureka service URL, e.g. `http://eureka:8761/eureka`. */
-  url: string;
+  /**
+   * The Eureka service URL, e.g. `http://eureka:8761/eureka`, or the URLs of several peers of one
+   * cluster: registration and heartbeats stay with the one that answers and move to the next
+   * when it fails (peers replicate registrations; one that does not know the lease answers a
+   * heartbeat with 404, and the instance registers again there).
+   */
+  url: string | readonly string[];
   /** Application name (upper-cased, as Eureka stores it). */
   app: string;
   instance: {
@@ -50,7 +55,7 @@ const port = z.number().int().min(1).max(65535);
 
 const registerSchema = z
   .strictObject({
-    url: registryUrl,
+    url: eurekaUrls,
     app: eurekaName,
     instance: z.strictObject({
       instanceId: eurekaName,
@@ -82,12 +87,9 @@ export function registerEureka(options: RegisterEurekaOptions): Registrar {
   const http = createHttpJson(opts);
   const app = opts.app.toUpperCase();
   const { instance } = opts;
-  const base = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
-  const appUrl = new URL(`apps/${encodeURIComponent(app)}`, base);
-  const instanceUrl = new URL(
-    `apps/${encodeURIComponent(app)}/${encodeURIComponent(instance.instanceId)}`,
-    base,
-  );
+  const peers = new EurekaPeers(http, opts.url);
+  const appPath = `apps/${encodeURIComponent(app)}`;
+  const instancePath = `${appPath}/${encodeURIComponent(instance.instanceId)}`;
   let lastDirty = Date.now();
 
   const info = () => ({
@@ -122,21 +124,19 @@ export function registerEureka(options: RegisterEurekaOptions): Registrar {
     deregisterTimeoutMs: opts.deregisterTimeoutMs,
     async register(signal) {
       lastDirty = Date.now();
-      const res = await http.request(appUrl, { method: 'POST', body: info(), signal });
+      const res = await peers.request(appPath, { method: 'POST', body: info(), signal });
       http.expectOk(res, `eureka registration of ${instance.instanceId}`);
     },
     async renew(signal) {
-      const url = new URL(instanceUrl);
-      url.searchParams.set('status', 'UP');
-      url.searchParams.set('lastDirtyTimestamp', String(lastDirty));
-      const res = await http.request(url, { method: 'PUT', signal });
+      const query = `?status=UP&lastDirtyTimestamp=${lastDirty}`;
+      const res = await peers.request(`${instancePath}${query}`, { method: 'PUT', signal });
       // 404: Eureka no longer holds the lease (evicted, or the server restarted): register again.
       if (res.status === 404) return false;
       http.expectOk(res, `eureka heartbeat of ${instance.instanceId}`);
       return true;
     },
     async deregister(signal) {
-      const res = await http.request(instanceUrl, { method: 'DELETE', signal });
+      const res = await peers.request(instancePath, { method: 'DELETE', signal });
       if (res.status !== 404) http.expectOk(res, `eureka cancellation of ${instance.instanceId}`);
     },
     dispose: () => http.close(),
