@@ -1,5 +1,6 @@
-// Throwaway TLS material for tests: a CA, a server certificate for 127.0.0.1/localhost and a
-// client certificate, made with the openssl CLI in a temporary directory.
+// Throwaway TLS material for tests, made with the openssl CLI in a temporary directory: a CA with
+// a server certificate for 127.0.0.1/localhost and a client certificate, or one self-signed
+// certificate for given names.
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,14 +21,47 @@ export interface TestCertificates {
   clientKey: string;
 }
 
-export async function makeCertificates(): Promise<TestCertificates> {
-  const openssl = opensslTool().path;
-  if (openssl === undefined) throw new Error('openssl is not installed (Debian package openssl)');
+const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+function openssl(): string {
+  const path = opensslTool().path;
+  if (path === undefined) throw new Error('openssl is not installed (Debian package openssl)');
+  return path;
+}
+
+/** A self-signed certificate whose subjectAltName is `names`, e.g. `IP:127.0.0.1` or `DNS:a.internal`. */
+export async function selfSigned(names: string): Promise<{ key: string; cert: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'picket-tls-'));
   const at = (name: string) => join(dir, name);
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   try {
-    await run(openssl, [
+    await run(openssl(), [
+      'req',
+      '-x509',
+      ...NEW_KEY,
+      '-keyout',
+      at('key.pem'),
+      '-out',
+      at('cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=picket-test',
+      '-addext',
+      `subjectAltName=${names}`,
+    ]);
+    return { key: await readFile(at('key.pem'), 'utf8'), cert: await readFile(at('cert.pem'), 'utf8') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function makeCertificates(): Promise<TestCertificates> {
+  const bin = openssl();
+  const dir = await mkdtemp(join(tmpdir(), 'picket-tls-'));
+  const at = (name: string) => join(dir, name);
+  const key = NEW_KEY;
+  try {
+    await run(bin, [
       'req',
       '-x509',
       ...key,
@@ -45,7 +79,7 @@ export async function makeCertificates(): Promise<TestCertificates> {
       ['client', 'extendedKeyUsage=clientAuth\n'],
     ] as const) {
       await writeFile(at(`${name}.ext`), ext);
-      await run(openssl, [
+      await run(bin, [
         'req',
         ...key,
         '-keyout',
@@ -55,7 +89,7 @@ export async function makeCertificates(): Promise<TestCertificates> {
         '-subj',
         `/CN=picket-${name}`,
       ]);
-      await run(openssl, [
+      await run(bin, [
         'x509',
         '-req',
         '-in',
