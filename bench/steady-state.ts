@@ -3,7 +3,7 @@
 // baseline), undici's BalancedPool, HAProxy and nginx in front, and Picket with each strategy.
 // Reports throughput, client CPU per request (process.cpuUsage deltas), the proxies' own CPU
 // per request, p50/p99 latency, ratios against the floor, and the latency distributions.
-// Run: node --conditions=picket-source bench/steady-state.ts [--quick]
+// Run: node --conditions=picket-source bench/steady-state.ts [--quick] [--rounds=N] [--round-ms=M]
 
 import { STRATEGY_NAMES } from '@picket/core';
 import { spawnInstances } from '../test/fixtures/instances.ts';
@@ -14,8 +14,11 @@ import { pairedRatio } from './lib/stats.ts';
 
 const quick = process.argv.includes('--quick');
 const CONCURRENCY = 32;
-const ROUNDS = quick ? 3 : 7;
-const ROUND_MS = quick ? 400 : 1200;
+// Many short mirrored rounds, as http-steady: with eleven setups a round takes a while, and the
+// machine drifts within it; a mirrored round (A B C … C B A) cancels drift that is linear over it.
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const ROUNDS = Number(flag('rounds') ?? (quick ? 3 : 20));
+const ROUND_MS = Number(flag('round-ms') ?? (quick ? 400 : 400));
 const WARMUP_MS = quick ? 300 : 1000;
 const PATH = '/fast';
 
@@ -31,6 +34,7 @@ else skipped.push('nginx (not installed)');
 for (const strategy of STRATEGY_NAMES) contenders.push(picket(strategy, urls, PATH));
 
 const samples = await runRounds(contenders, {
+  mirrored: true,
   rounds: ROUNDS,
   roundMs: ROUND_MS,
   warmupMs: WARMUP_MS,

@@ -46,7 +46,7 @@ export function steadyState(r: SteadyResult, plots: readonly PlotRef[]): string 
   return [
     '## Steady state (`bench/steady-state.ts`)',
     '',
-    `${r.instances} local instance processes, ${r.concurrency} concurrent callers, ${r.rounds} interleaved rounds of ${r.roundMs} ms per setup. Medians over rounds; ratios are against **${r.baseline}** in the same round (median of the per-round ratios). Client CPU is the calling process's user + system time per request (\`process.cpuUsage()\`, load generator included, so the same fixed cost is in every row); a proxy's own CPU is read from \`/proc\`. Ring hash and Maglev get a key per request (1,024 distinct). From run to run on this shared 2-core machine these ratios move by up to about ±10% (compare Picket's default against raw here and in the \`http-steady\` section below): read smaller differences as ties.`,
+    `${r.instances} local instance processes, ${r.concurrency} concurrent callers, ${r.rounds} interleaved mirrored rounds of ${r.roundMs} ms per setup (two turns of half that, A B C … C B A). Medians over rounds; ratios are against **${r.baseline}** in the same round (median of the per-round ratios). Client CPU is the calling process's user + system time per request (\`process.cpuUsage()\`, load generator included, so the same fixed cost is in every row); a proxy's own CPU is read from \`/proc\`. Ring hash and Maglev get a key per request (1,024 distinct). From run to run on this shared 2-core machine these ratios move by up to about ±10% (compare Picket's default against raw here and in the \`http-steady\` section below): read smaller differences as ties.`,
     ...(r.skipped.length > 0 ? ['', `Skipped: ${r.skipped.join(', ')}.`] : []),
     '',
     table(
