@@ -2,7 +2,7 @@
 // each option is set and its effect seen from the servers' side.
 
 import { describe, expect, it } from 'vitest';
-import { echo, type Handler, testResources } from '../../../../test/fixtures/http-servers.ts';
+import { drop, echo, never, status, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { freePort, waitFor } from '../../../../test/fixtures/instances.ts';
 import { createClient } from '../index.ts';
 
@@ -10,16 +10,6 @@ const resources = testResources({ destroy: true });
 const server = resources.server;
 const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
 
-const status =
-  (code: number, headers: Record<string, string> = {}): Handler =>
-  (_req, res) => {
-    res.writeHead(code, headers).end(`status ${code}`);
-  };
-const never: Handler = () => {};
-// Reads the request, then drops the connection without answering.
-const drop: Handler = (req) => {
-  req.socket.destroy();
-};
 const serverOf = async (res: { body: { json(): Promise<unknown> } }) =>
   ((await res.body.json()) as { server: string }).server;
 

@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { echo, type Handler, testResources } from '../../../../test/fixtures/http-servers.ts';
+import { drop, echo, status, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { freePort } from '../../../../test/fixtures/instances.ts';
 import type { AttemptRecord } from '../contracts.ts';
 import { createClient } from '../index.ts';
@@ -9,16 +9,6 @@ import { createClient } from '../index.ts';
 const resources = testResources();
 const server = resources.server;
 const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
-
-const status =
-  (code: number, headers: Record<string, string> = {}): Handler =>
-  (_req, res) => {
-    res.writeHead(code, headers).end(`status ${code}`);
-  };
-// Reads the request, then drops the connection without answering.
-const drop: Handler = (req) => {
-  req.socket.destroy();
-};
 
 async function rejection(
   promise: Promise<unknown>,

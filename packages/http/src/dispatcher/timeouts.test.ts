@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { echo, type Handler, testResources } from '../../../../test/fixtures/http-servers.ts';
+import { echo, type Handler, never, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { waitFor } from '../../../../test/fixtures/instances.ts';
 import { createClient } from '../index.ts';
 import { MIN_SAMPLES } from '../retry/latency.ts';
@@ -8,7 +8,6 @@ const resources = testResources({ destroy: true });
 const server = resources.server;
 const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
 
-const never: Handler = () => {};
 const after =
   (ms: number, name: string): Handler =>
   (req, res, body) => {
