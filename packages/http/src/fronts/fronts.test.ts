@@ -8,6 +8,7 @@ import {
 } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { echo, testResources } from '../../../../test/fixtures/http-servers.ts';
+import { waitFor } from '../../../../test/fixtures/instances.ts';
 import { createAgent, createClient } from '../index.ts';
 
 const resources = testResources();
@@ -104,32 +105,45 @@ describe('client.request and client.dispatcher', () => {
     expect(((await res.json()) as Echo).url).toBe('/builtin?x=1');
   });
 
-  it('streams a large body with backpressure intact', async () => {
+  it('streams a large body with backpressure intact: a reader that stops, stops the server', async () => {
+    const CHUNK = 64 * 1024;
+    const TOTAL = 1024 * CHUNK; // 64 MB: more than the socket buffers on both sides can hold
+    let written = 0;
+    let blocked = false;
+    let ended = false;
     const big = await resources.server((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      const chunk = Buffer.alloc(64 * 1024, 7);
-      let left = 80;
+      const chunk = Buffer.alloc(CHUNK, 7);
       const write = () => {
-        while (left > 0) {
-          left--;
+        blocked = false;
+        while (written < TOTAL) {
+          written += CHUNK;
           if (!res.write(chunk)) {
+            blocked = true;
             res.once('drain', write);
             return;
           }
         }
+        ended = true;
         res.end();
       };
       write();
     });
     const c = client({ service: 'inventory', discovery: [big.url] });
     const res = await c.request({ path: '/big' });
-    let total = 0;
-    for await (const chunk of res.body) {
-      total += (chunk as Buffer).length;
-      // A slow reader: undici must pause the socket rather than buffer without limit.
-      if (total % (1024 * 1024) < 65536) await new Promise((resolve) => setImmediate(resolve));
-    }
-    expect(total).toBe(80 * 64 * 1024);
+    const reader = res.body[Symbol.asyncIterator]();
+    let total = ((await reader.next()).value as Buffer).length;
+    // The reader stops: undici must pause the socket, so the server comes to a stop as well, far
+    // from the end (without backpressure the client would take all 64 MB into memory).
+    await waitFor(() => blocked, 'the server to block on a full socket', { timeoutMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(blocked).toBe(true);
+    expect(ended).toBe(false);
+    expect(written).toBeLessThan(TOTAL / 2);
+    for (let next = await reader.next(); !next.done; next = await reader.next())
+      total += (next.value as Buffer).length;
+    expect(total).toBe(TOTAL);
+    expect(ended).toBe(true);
   });
 });
 
