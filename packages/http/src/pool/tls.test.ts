@@ -1,6 +1,7 @@
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echo, startServer, type TestServer } from '../../../../test/fixtures/http-servers.ts';
-import { opensslTool, selfSigned } from '../../../../test/servers/tls.ts';
+import { makeCertificates, opensslTool, selfSigned } from '../../../../test/servers/tls.ts';
 import type { AttemptRecord } from '../contracts.ts';
 import { createClient } from '../index.ts';
 
@@ -69,6 +70,46 @@ describe.skipIf(!opensslTool().available)('TLS to instances', () => {
       await res.body.text();
     } finally {
       await c.close();
+    }
+  });
+
+  it('presents a client certificate to an instance that requires one (mutual TLS)', async () => {
+    const certs = await makeCertificates();
+    const mutual = await startServer(
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        res.end(JSON.stringify({ client: peer.subject?.CN ?? null }));
+      },
+      {
+        key: certs.serverKey,
+        cert: certs.serverCert,
+        ca: certs.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+    );
+    const withCert = createClient({
+      service: 's',
+      discovery: [mutual.url],
+      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
+    });
+    const without = createClient({
+      service: 's',
+      discovery: [mutual.url],
+      tls: { ca: certs.ca },
+      breaker: false,
+    });
+    try {
+      const res = await withCert.request({ path: '/' });
+      expect(await res.body.json()).toEqual({ client: 'picket-client' });
+      // Without one, the handshake is refused: a typed failure, not an answer.
+      await expect(without.request({ path: '/' })).rejects.toMatchObject({
+        code: 'PICKET_ATTEMPTS_EXHAUSTED',
+      });
+    } finally {
+      await withCert.close();
+      await without.close();
+      await mutual.close();
     }
   });
 });
