@@ -56,6 +56,29 @@ describe('client.fetch', () => {
   });
 });
 
+describe('client.fetch and redirects', () => {
+  it('follows a redirect within the service through the balancer, and refuses one to another host', async () => {
+    const a = await resources.server((req, res, body) => {
+      if (req.url === '/moved') res.writeHead(302, { location: '/here' }).end();
+      else if (req.url === '/away')
+        res.writeHead(302, { location: 'http://elsewhere.example/x?token=S3CRET' }).end();
+      else echo('a')(req, res, body);
+    });
+    const c = client({ service: 'inventory', discovery: [a.url] });
+    const moved = await c.fetch('/moved');
+    expect(moved.status).toBe(200);
+    expect(moved.url).toBe('http://inventory/here');
+    expect(((await moved.json()) as Echo).url).toBe('/here');
+    // Another host is not this service: its request must not reach the service's instances.
+    const error = (await c.fetch('/away').catch((e: unknown) => e)) as Error & { cause?: unknown };
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.cause).toMatchObject({ code: 'PICKET_INVALID_OPTIONS' });
+    expect(String((error.cause as Error).message)).toContain('elsewhere.example');
+    expect(String((error.cause as Error).message)).not.toContain('S3CRET');
+    expect(a.requests).toBe(3);
+  });
+});
+
 describe('client.request and client.dispatcher', () => {
   it('answers { statusCode, headers, body }', async () => {
     const a = await server('a');
