@@ -128,6 +128,36 @@ describe('outlier detection', () => {
     expect(ejections.map((e) => e.reason)).toEqual(['failure percentage 90.0%']);
   });
 
+  it('judges only instances with the default request volume: 100 for success rate, 50 for failure percentage', () => {
+    const sweep = (perInstance: number, options: BalancerOptions['outlierDetection']) => {
+      const { lb, ids, ejections, advance } = make(10, { outlierDetection: options });
+      let n = 0;
+      // Round robin: every instance gets exactly `perInstance`; the bad one fails 9 in 10.
+      traffic(lb, 10 * perInstance, (id) =>
+        id === ids[0] && n++ % 10 !== 9 ? { ok: false, status: 500 } : ok,
+      );
+      advance(10_000);
+      lb.pick().release(ok);
+      return ejections.map((e) => e.reason.replace(/ [\d.%]+.*$/, ''));
+    };
+    const successRate = { consecutiveFailures: 0, failurePercentage: false } as const;
+    const failurePercentage = { consecutiveFailures: 0, successRate: false } as const;
+    expect(sweep(99, successRate)).toEqual([]);
+    expect(sweep(100, successRate)).toEqual(['success rate']);
+    expect(sweep(49, failurePercentage)).toEqual([]);
+    expect(sweep(50, failurePercentage)).toEqual(['failure percentage']);
+  });
+
+  it('needs 5 instances with enough requests before judging failure percentage', () => {
+    const { lb, ids, ejections, advance } = make(4, {
+      outlierDetection: { consecutiveFailures: 0, successRate: false },
+    });
+    traffic(lb, 400, (id) => (id === ids[0] ? { ok: false, status: 500 } : ok));
+    advance(10_000);
+    lb.pick().release(ok);
+    expect(ejections).toEqual([]);
+  });
+
   it('can be turned off', () => {
     const { lb, ejections } = make(10, { outlierDetection: false });
     traffic(lb, 100, () => ({ ok: false, error: 'connect' }));
