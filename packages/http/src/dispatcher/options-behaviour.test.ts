@@ -137,6 +137,68 @@ describe('retry options', () => {
   });
 });
 
+describe('retries, in the corners', () => {
+  it('retries a POST whose host name does not resolve: it was never sent', async () => {
+    const good = await server(echo('good'));
+    const c = client({
+      service: 's',
+      // `.invalid` never resolves (RFC 2606).
+      discovery: [{ url: 'http://picket-test.invalid:8080' }, { url: good.url, priority: 1 }],
+      breaker: false,
+    });
+    const retries: { error?: string }[] = [];
+    c.on('retry', (e) => retries.push(e.attempt));
+    const res = await c.request({ path: '/', method: 'POST', body: 'once' });
+    expect(((await res.body.json()) as { body: string }).body).toBe('once');
+    expect(retries).toMatchObject([{ error: 'connect' }]);
+  });
+
+  it('lets a request waiting out its backoff finish after close()', async () => {
+    let n = 0;
+    const flaky = await server((req, res, body) => {
+      if (n++ < 2) status(503)(req, res, body);
+      else echo('flaky')(req, res, body);
+    });
+    const c = client({
+      service: 's',
+      discovery: [flaky.url],
+      retry: { sameInstance: 2, backoff: { baseMs: 300, maxMs: 300 } },
+      breaker: false,
+    });
+    let retries = 0;
+    const backingOff = new Promise<void>((resolve) =>
+      c.on('retry', () => {
+        if (++retries === 2) resolve();
+      }),
+    );
+    const pending = c.request({ path: '/' });
+    // The first retry goes at once; the second waits 300 ms: close the client in that wait.
+    await backingOff;
+    expect(flaky.requests).toBe(2);
+    const closing = c.close();
+    const res = await pending;
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    await closing;
+    expect(flaky.requests).toBe(3);
+  });
+
+  it('waits for a racing hedge when the first answer is a retryable 503', async () => {
+    const failing = await server((req, res, body) => setTimeout(() => status(503)(req, res, body), 100));
+    const slower = await server((req, res, body) => setTimeout(() => echo('hedge')(req, res, body), 300));
+    const c = client({
+      service: 's',
+      discovery: [failing.url, { url: slower.url, priority: 1 }],
+      hedge: { delayMs: 20 },
+      breaker: false,
+    });
+    const res = await c.request({ path: '/' });
+    expect(res.statusCode).toBe(200);
+    expect(((await res.body.json()) as { server: string }).server).toBe('hedge');
+    expect(slower.requests).toBe(1);
+  });
+});
+
 describe('circuit breakers, beyond 5xx', () => {
   it('open on refused connections', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
