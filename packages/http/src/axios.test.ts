@@ -1,7 +1,14 @@
+import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echo, type Handler, startServer, type TestServer } from '../../../test/fixtures/http-servers.ts';
+import {
+  echo,
+  type Handler,
+  never,
+  startServer,
+  type TestServer,
+} from '../../../test/fixtures/http-servers.ts';
 import { freePort, waitFor } from '../../../test/fixtures/instances.ts';
 import { axiosAdapter } from './axios.ts';
 import { type Client, createClient } from './index.ts';
@@ -28,12 +35,15 @@ const routes: Record<string, Handler> = {
     const t = setTimeout(() => res.end('late'), 2000);
     res.on('close', () => clearTimeout(t));
   },
+  '/hang': never,
 };
 
 let server: TestServer;
 let client: Client;
 let api: AxiosInstance;
 let deadClient: Client;
+// The client's own `timeout` (PICKET_TIMEOUT), not axios's.
+let timedClient: Client;
 
 beforeAll(async () => {
   server = await startServer((req, res, body) => {
@@ -44,12 +54,31 @@ beforeAll(async () => {
   client = createClient({ service: 'inventory', discovery: [server.url], breaker: false });
   api = axios.create({ adapter: axiosAdapter(client), baseURL: 'http://inventory' });
   deadClient = createClient({ service: 'inventory', discovery: [`http://127.0.0.1:${await freePort()}`] });
+  // Its requests all time out: no breaker or outlier ejection may take the one instance away.
+  timedClient = createClient({
+    service: 'inventory',
+    discovery: [server.url],
+    timeout: 100,
+    breaker: false,
+    outlierDetection: false,
+  });
 });
 afterAll(async () => {
   await client.close();
   await deadClient.close();
+  await timedClient.close();
   await server.close();
 });
+
+/** The AxiosError `pending` rejects with; a response instead fails the test. */
+async function failure(pending: Promise<unknown>): Promise<AxiosError> {
+  try {
+    await pending;
+  } catch (error) {
+    return error as AxiosError;
+  }
+  throw new Error('expected the request to fail');
+}
 
 interface Echo {
   method: string;
@@ -123,6 +152,52 @@ describe('axiosAdapter', () => {
     expect(b).toMatchObject({ code: 'ETIMEDOUT' });
   });
 
+  it("times out with ECONNABORTED on the client's own timeout, with the PICKET_TIMEOUT as cause", async () => {
+    const timed = axios.create({ adapter: axiosAdapter(timedClient), baseURL: 'http://inventory' });
+    const error = await failure(timed.get('/hang'));
+    expect(error).toBeInstanceOf(AxiosError);
+    expect(axios.isCancel(error)).toBe(false);
+    expect(error).toMatchObject({ code: 'ECONNABORTED', message: 'timeout exceeded' });
+    expect((error.cause as { code?: string }).code).toBe('PICKET_TIMEOUT');
+    const clarified = await failure(timed.get('/hang', { transitional: { clarifyTimeoutError: true } }));
+    expect(clarified).toMatchObject({ code: 'ETIMEDOUT', cause: { code: 'PICKET_TIMEOUT' } });
+  });
+
+  it('keeps a query token out of the message, request and cause of every kind of failure', async () => {
+    const timed = axios.create({ adapter: axiosAdapter(timedClient), baseURL: 'http://inventory' });
+    const dead = axios.create({ adapter: axiosAdapter(deadClient), baseURL: 'http://inventory' });
+    const failures = {
+      timeout: await failure(timed.get('/hang?token=SECRET&page=2')),
+      network: await failure(dead.get('/hang?token=SECRET&page=2')),
+      status: await failure(api.get('/broken?token=SECRET&page=2')),
+      params: await failure(timed.get('/hang', { params: { token: 'SECRET', page: 2 } })),
+    };
+    expect(Object.values(failures).map((e) => e.code)).toEqual([
+      'ECONNABORTED',
+      'ERR_NETWORK',
+      'ERR_BAD_RESPONSE',
+      'ECONNABORTED',
+    ]);
+    for (const [kind, error] of Object.entries(failures)) {
+      expect(error, kind).toBeInstanceOf(AxiosError);
+      expect(error.message, kind).not.toContain('SECRET');
+      // The request is named, with the token's value replaced and the rest kept.
+      const url = (error.request as { url?: string }).url;
+      expect(url, kind).toMatch(/^http:\/\/inventory\/(hang|broken)\?token=\[REDACTED\]&page=2$/);
+      if (error.response !== undefined) {
+        expect((error.response.request as { url?: string }).url, kind).toBe(url);
+      }
+      // Picket's error, with its message, details and causes, never carries it.
+      expect(inspect(error.cause, { depth: 10 }), kind).not.toContain('SECRET');
+      // error.config is the caller's own config, left as it was so that it can be sent again
+      // (axios-retry does): its url keeps the token, as with axios's own adapters.
+    }
+    expect(failures.timeout.cause).toMatchObject({ code: 'PICKET_TIMEOUT' });
+    expect((failures.timeout.cause as Error).message).toContain('/hang?token=[REDACTED]&page=2');
+    expect(failures.network.cause).toMatchObject({ code: 'PICKET_ATTEMPTS_EXHAUSTED' });
+    expect((failures.network.cause as Error).message).toContain('/hang?token=[REDACTED]&page=2');
+  });
+
   it('cancels with ERR_CANCELED through signal', async () => {
     const controller = new AbortController();
     const before = server.requests;
@@ -144,5 +219,34 @@ describe('axiosAdapter', () => {
     expect(error.code).toBe('ERR_NETWORK');
     expect((error.cause as { code?: string }).code).toBe('PICKET_ATTEMPTS_EXHAUSTED');
     expect(error.message).not.toContain('SECRET');
+  });
+
+  it('refuses a URL of another host with ERR_INVALID_URL, never sending it to the service', async () => {
+    const before = server.requests;
+    const plain = axios.create({ adapter: axiosAdapter(client) });
+    const error = await plain.get('http://elsewhere.example/x?token=SECRET').then(
+      () => new AxiosError('expected a failure'),
+      (e: AxiosError) => e,
+    );
+    expect(error.code).toBe('ERR_INVALID_URL');
+    expect(error.cause).toMatchObject({ code: 'PICKET_INVALID_OPTIONS' });
+    expect(error.message).toContain('elsewhere.example');
+    expect(error.message).not.toContain('SECRET');
+    // The service's own name, and relative URLs, are the service.
+    expect((await plain.get('http://inventory/json')).data).toEqual({ n: 42 });
+    expect((await plain.get('/json')).data).toEqual({ n: 42 });
+    expect(server.requests).toBe(before + 2);
+  });
+
+  it('turns credentials in the URL into basic auth, as axios does, and keeps them out of request.url', async () => {
+    const plain = axios.create({ adapter: axiosAdapter(client) });
+    const res = await plain.get('http://alice:p%40ss@inventory/headers');
+    expect(res.data.authorization).toBe(`Basic ${Buffer.from('alice:p@ss').toString('base64')}`);
+    expect(JSON.stringify(res.request)).not.toContain('p%40ss');
+    // `auth` wins over the URL's.
+    const explicit = await plain.get('http://alice:p%40ss@inventory/headers', {
+      auth: { username: 'bob', password: 'pw' },
+    });
+    expect(explicit.data.authorization).toBe(`Basic ${Buffer.from('bob:pw').toString('base64')}`);
   });
 });

@@ -10,6 +10,7 @@ import { isPicketError } from '@picket/core';
 import type { AxiosAdapter, AxiosResponse, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
 import type { Dispatcher } from 'undici';
 import type { Client } from './client.ts';
+import { serviceUrl } from './fronts/target.ts';
 import { redactUrl } from './redact.ts';
 
 export interface AxiosAdapterOptions {
@@ -46,10 +47,20 @@ async function requestBody(data: unknown): Promise<Dispatcher.DispatchOptions['b
   return JSON.stringify(data);
 }
 
-function requestHeaders(config: InternalAxiosRequestConfig, axios: AxiosRuntime): Record<string, string> {
+function requestHeaders(
+  config: InternalAxiosRequestConfig,
+  axios: AxiosRuntime,
+  url: URL,
+): Record<string, string> {
   const headers = axios.AxiosHeaders.from(config.headers as never);
-  if (config.auth !== undefined) {
-    const { username = '', password = '' } = config.auth;
+  // `auth`, or else credentials in the URL, become basic auth, as in axios's Node adapter.
+  const auth =
+    config.auth ??
+    (url.username === ''
+      ? undefined
+      : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+  if (auth !== undefined) {
+    const { username = '', password = '' } = auth;
     headers.set('Authorization', `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
   }
   if (config.decompress !== false) headers.set('Accept-Encoding', 'gzip, deflate, br', false);
@@ -104,6 +115,14 @@ export function axiosAdapter(
     const url = new URL(axios.getUri(config), `http://${client.service}`);
     const method = (config.method ?? 'get').toUpperCase();
     const request: RequestInfo = { method, url: redactUrl(url.href) };
+    try {
+      // A URL of another host is not this service's: refused, never sent to its instances.
+      serviceUrl(client.service, url);
+    } catch (error) {
+      const e = new AxiosError((error as Error).message, AxiosError.ERR_INVALID_URL, config, request);
+      (e as { cause?: unknown }).cause = error;
+      throw e;
+    }
     const transitional = config.transitional;
     const timeoutError = () =>
       new AxiosError(
@@ -155,7 +174,7 @@ export function axiosAdapter(
       res = await client.request({
         path: url.pathname + url.search,
         method: method as Dispatcher.HttpMethod,
-        headers: requestHeaders(config, axios),
+        headers: requestHeaders(config, axios, url),
         body: await requestBody(config.data),
         signal: controller.signal,
       });
