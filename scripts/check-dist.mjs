@@ -4,8 +4,18 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
+const core = ['createBalancer', 'PicketError', 'isPicketError'];
+const strategies = [
+  'peakEwma',
+  'leastRequest',
+  'roundRobin',
+  'random',
+  'weightedResponseTime',
+  'ringHash',
+  'maglev',
+];
 const entries = {
-  '@picket/core': ['createBalancer', 'peakEwma', 'PicketError', 'isPicketError'],
+  '@picket/core': [...core, ...strategies],
   '@picket/health': [
     'createHealthChecker',
     'httpCheck',
@@ -13,6 +23,8 @@ const entries = {
     'icmpCheck',
     'loadCheck',
     'loadReporter',
+    'customCheck',
+    'allChecks',
   ],
   '@picket/discovery': [
     'staticList',
@@ -23,12 +35,24 @@ const entries = {
     'kubernetes',
     'eureka',
     'registerEtcd',
+    'registerConsul',
+    'registerEureka',
+    'merge',
+    'filter',
+    'where',
   ],
   '@picket/http': ['createClient', 'createAgent'],
   '@picket/http/axios': ['axiosAdapter'],
-  picket: ['createClient', 'createAgent', 'createBalancer', 'httpCheck', 'dns', 'etcd', 'loadReporter'],
   'picket/axios': ['axiosAdapter'],
 };
+// The umbrella re-exports every factory the README documents.
+entries.picket = [
+  ...core,
+  ...strategies,
+  ...entries['@picket/health'],
+  ...entries['@picket/discovery'],
+  ...entries['@picket/http'],
+];
 
 let failed = false;
 for (const [specifier, names] of Object.entries(entries)) {

@@ -39,6 +39,7 @@ describe('httpCheck', () => {
     server.mode = 'answer';
     server.body = 'ok';
     server.contentType = 'text/plain';
+    server.handler = undefined;
   });
   afterAll(() => server.close());
 
@@ -151,6 +152,38 @@ describe('httpCheck', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('sends the configured method: GET by default, HEAD, POST or OPTIONS when set', async () => {
+    expect((await make().run(server.instance, never)).ok).toBe(true);
+    expect(server.received.at(-1)).toMatchObject({ method: 'GET', url: '/health' });
+    for (const method of ['HEAD', 'POST', 'OPTIONS'] as const) {
+      const result = await make({ method }).run(server.instance, never);
+      expect(result.ok).toBe(true);
+      expect(server.received.at(-1)).toMatchObject({ method, url: '/health' });
+    }
+  });
+
+  it('sends the configured headers, so a health endpoint that needs a token passes with it', async () => {
+    // The endpoint answers 401 unless it gets the token.
+    server.handler = (req, res) => {
+      res.writeHead(req.headers.authorization === 'Bearer t' ? 200 : 401).end();
+    };
+    const anonymous = await make().run(server.instance, never);
+    expect(anonymous.reason).toMatch(/^l7: status 401 from \/health/);
+    const result = await make({ headers: { Authorization: 'Bearer t', 'X-Probe': 'yes' } }).run(
+      server.instance,
+      never,
+    );
+    expect(result).toMatchObject({ ok: true, layer: 'l7' });
+    expect(server.received.at(-1)?.headers).toMatchObject({
+      authorization: 'Bearer t',
+      'x-probe': 'yes',
+      'user-agent': 'picket-health',
+    });
+    // A user agent of the caller's replaces Picket's, whatever its case.
+    await make({ headers: { 'User-Agent': 'lb-probe/1' } }).run(server.instance, never);
+    expect(server.received.at(-1)?.headers['user-agent']).toBe('lb-probe/1');
   });
 
   it('rejects invalid options with PICKET_INVALID_OPTIONS naming the field and value', () => {

@@ -9,6 +9,12 @@ import type { CheckLayer, CheckResult, HealthCheck } from './check.ts';
 
 export type Mode = 'answer' | 'hang' | 'reset';
 
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+}
+
 export interface TestServer {
   readonly server: Server;
   readonly port: number;
@@ -20,6 +26,8 @@ export interface TestServer {
   contentType: string;
   /** Paths requested, in order. */
   readonly requests: string[];
+  /** Method, path and headers (names lower-cased, as Node gives them) of each request, in order. */
+  readonly received: ReceivedRequest[];
   /** Sockets open on the server side now. */
   readonly sockets: Set<Socket>;
   /** Connections accepted so far. */
@@ -38,12 +46,14 @@ export async function testServer(): Promise<TestServer> {
     body: 'ok',
     contentType: 'text/plain',
     requests: [],
+    received: [],
     sockets,
     connections: 0,
     handler: undefined,
   };
   const server = createServer((req, res) => {
     state.requests.push(req.url ?? '');
+    state.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     if (state.handler !== undefined) return state.handler(req, res);
     if (state.mode === 'hang') return; // never answers; the socket is destroyed on close()
     if (state.mode === 'reset') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { echo, type Handler, never, testResources } from '../../../../test/fixtures/http-servers.ts';
+import { after, echo, never, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { waitFor } from '../../../../test/fixtures/instances.ts';
 import { createClient } from '../index.ts';
 import { MIN_SAMPLES } from '../retry/latency.ts';
@@ -7,13 +7,6 @@ import { MIN_SAMPLES } from '../retry/latency.ts';
 const resources = testResources({ destroy: true });
 const server = resources.server;
 const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
-
-const after =
-  (ms: number, name: string): Handler =>
-  (req, res, body) => {
-    const timer = setTimeout(() => echo(name)(req, res, body), ms);
-    res.on('close', () => clearTimeout(timer));
-  };
 
 describe('timeouts', () => {
   it('fails with PICKET_TIMEOUT when no instance answers in time', async () => {
