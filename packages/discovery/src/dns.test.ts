@@ -217,3 +217,51 @@ describe.skipIf(!tool.available)('dns following changes and failures', () => {
     }
   });
 });
+
+describe.skipIf(!tool.available)('dns SRV following changes', () => {
+  let server: DnsmasqServer;
+  beforeAll(async () => {
+    server = await startDnsmasq({
+      hosts: { 'a.picket.test': ['127.0.3.1'], 'b.picket.test': ['127.0.3.2'] },
+      srv: [
+        {
+          name: '_http._tcp.moving.picket.test',
+          target: 'a.picket.test',
+          port: 9001,
+          priority: 0,
+          weight: 1,
+        },
+        {
+          name: '_http._tcp.moving.picket.test',
+          target: 'b.picket.test',
+          port: 9002,
+          priority: 0,
+          weight: 1,
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("follows a target's changed addresses at the next refresh; a target that stops resolving leaves", async () => {
+    // SRV answers carry no TTL through Node's resolver: the provider refreshes every refreshMs.
+    const p = track(dns({ srv: '_http._tcp.moving.picket.test', servers: [server.server], refreshMs: 500 }));
+    p.start();
+    const before = await untilInstances(p, (l) => l.length === 2);
+    expect(urls(before)).toEqual(['http://127.0.3.1:9001', 'http://127.0.3.2:9002']);
+    await server.setHosts({ 'a.picket.test': ['127.0.3.1', '127.0.3.3'], 'b.picket.test': [] });
+    const changedAt = Date.now();
+    const after = await untilInstances(
+      p,
+      (l) => urls(l).join() === 'http://127.0.3.1:9001,http://127.0.3.3:9001',
+    );
+    expect(Date.now() - changedAt).toBeLessThan(10_000);
+    // A target's SRV weight is shared by its addresses: now two, each with half.
+    expect(after.map((i) => [i.id, i.weight]).sort()).toEqual([
+      ['127.0.3.1:9001', 0.5],
+      ['127.0.3.3:9001', 0.5],
+    ]);
+  });
+});
