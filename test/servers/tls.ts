@@ -23,18 +23,27 @@ export interface TestCertificates {
 
 const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-function openssl(): string {
+/** Runs openssl with `args`. */
+async function openssl(args: readonly string[]): Promise<void> {
   const path = opensslTool().path;
   if (path === undefined) throw new Error('openssl is not installed (Debian package openssl)');
-  return path;
+  await run(path, args);
+}
+
+/** Calls `fn` with paths in a fresh temporary directory, removed afterwards. */
+async function inTempDir<T>(fn: (at: (name: string) => string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'picket-tls-'));
+  try {
+    return await fn((name) => join(dir, name));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** A self-signed certificate whose subjectAltName is `names`, e.g. `IP:127.0.0.1` or `DNS:a.internal`. */
-export async function selfSigned(names: string): Promise<{ key: string; cert: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'picket-tls-'));
-  const at = (name: string) => join(dir, name);
-  try {
-    await run(openssl(), [
+export function selfSigned(names: string): Promise<{ key: string; cert: string }> {
+  return inTempDir(async (at) => {
+    await openssl([
       'req',
       '-x509',
       ...NEW_KEY,
@@ -50,21 +59,15 @@ export async function selfSigned(names: string): Promise<{ key: string; cert: st
       `subjectAltName=${names}`,
     ]);
     return { key: await readFile(at('key.pem'), 'utf8'), cert: await readFile(at('cert.pem'), 'utf8') };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-export async function makeCertificates(): Promise<TestCertificates> {
-  const bin = openssl();
-  const dir = await mkdtemp(join(tmpdir(), 'picket-tls-'));
-  const at = (name: string) => join(dir, name);
-  const key = NEW_KEY;
-  try {
-    await run(bin, [
+export function makeCertificates(): Promise<TestCertificates> {
+  return inTempDir(async (at) => {
+    await openssl([
       'req',
       '-x509',
-      ...key,
+      ...NEW_KEY,
       '-keyout',
       at('ca.key'),
       '-out',
@@ -79,9 +82,9 @@ export async function makeCertificates(): Promise<TestCertificates> {
       ['client', 'extendedKeyUsage=clientAuth\n'],
     ] as const) {
       await writeFile(at(`${name}.ext`), ext);
-      await run(bin, [
+      await openssl([
         'req',
-        ...key,
+        ...NEW_KEY,
         '-keyout',
         at(`${name}.key`),
         '-out',
@@ -89,7 +92,7 @@ export async function makeCertificates(): Promise<TestCertificates> {
         '-subj',
         `/CN=picket-${name}`,
       ]);
-      await run(bin, [
+      await openssl([
         'x509',
         '-req',
         '-in',
@@ -115,7 +118,5 @@ export async function makeCertificates(): Promise<TestCertificates> {
       clientCert: await read('client.crt'),
       clientKey: await read('client.key'),
     };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -2,13 +2,13 @@
 // each option is set and its effect seen from the servers' side.
 
 import { describe, expect, it } from 'vitest';
+import { testClients } from '../../../../test/fixtures/clients.ts';
 import { drop, echo, never, status, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { freePort, waitFor } from '../../../../test/fixtures/instances.ts';
-import { createClient } from '../index.ts';
 
 const resources = testResources({ destroy: true });
 const server = resources.server;
-const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
+const { client, inOrder } = testClients(resources);
 
 const serverOf = async (res: { body: { json(): Promise<unknown> } }) =>
   ((await res.body.json()) as { server: string }).server;
@@ -36,11 +36,8 @@ describe('retry options', () => {
   it('retry: false sends one attempt and returns its answer', async () => {
     const bad = await server(status(503));
     const good = await server(echo('good'));
-    const c = client({
-      service: 's',
-      discovery: [bad.url, { url: good.url, priority: 1 }],
+    const c = inOrder(bad, good, {
       retry: false,
-      breaker: false,
     });
     const res = await c.request({ path: '/' });
     expect(res.statusCode).toBe(503);
@@ -51,11 +48,8 @@ describe('retry options', () => {
   it('retries the statuses it is given, and only those', async () => {
     const bad = await server(status(500));
     const good = await server(echo('good'));
-    const c = client({
-      service: 's',
-      discovery: [bad.url, { url: good.url, priority: 1 }],
+    const c = inOrder(bad, good, {
       retry: { statuses: [500] },
-      breaker: false,
     });
     expect(await serverOf(await c.request({ path: '/' }))).toBe('good');
     bad.handle(status(503));
@@ -68,11 +62,8 @@ describe('retry options', () => {
   it('replays only the methods it is given after a connection dropped', async () => {
     const dropping = await server(drop);
     const good = await server(echo('good'));
-    const c = client({
-      service: 's',
-      discovery: [dropping.url, { url: good.url, priority: 1 }],
+    const c = inOrder(dropping, good, {
       retry: { methods: ['GET'] },
-      breaker: false,
     });
     expect(await serverOf(await c.request({ path: '/' }))).toBe('good');
     // PUT is idempotent by default, but not in this client's list.
@@ -85,11 +76,8 @@ describe('retry options', () => {
   it('sameInstance retries on each instance before moving on, and starts again on the next', async () => {
     const a = await server(status(503));
     const b = await server(status(503));
-    const c = client({
-      service: 's',
-      discovery: [a.url, { url: b.url, priority: 1 }],
+    const c = inOrder(a, b, {
       retry: { retries: 1, sameInstance: 1, budget: false },
-      breaker: false,
     });
     const res = await c.request({ path: '/' });
     expect(res.statusCode).toBe(503);
@@ -186,11 +174,8 @@ describe('retries, in the corners', () => {
   it('waits for a racing hedge when the first answer is a retryable 503', async () => {
     const failing = await server((req, res, body) => setTimeout(() => status(503)(req, res, body), 100));
     const slower = await server((req, res, body) => setTimeout(() => echo('hedge')(req, res, body), 300));
-    const c = client({
-      service: 's',
-      discovery: [failing.url, { url: slower.url, priority: 1 }],
+    const c = inOrder(failing, slower, {
       hedge: { delayMs: 20 },
-      breaker: false,
     });
     const res = await c.request({ path: '/' });
     expect(res.statusCode).toBe(200);
@@ -250,13 +235,10 @@ describe('events and credentials', () => {
   it('keeps query credentials out of timeout errors and hedge events', async () => {
     const slow = await server(never);
     const fast = await server(never);
-    const c = client({
-      service: 's',
-      discovery: [slow.url, { url: fast.url, priority: 1 }],
+    const c = inOrder(slow, fast, {
       hedge: { delayMs: 20 },
       perTryTimeout: 100,
       timeout: 400,
-      breaker: false,
     });
     const hedges: unknown[] = [];
     c.on('hedge', (e) => hedges.push(e));

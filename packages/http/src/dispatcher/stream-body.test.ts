@@ -4,12 +4,12 @@
 
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { testClients } from '../../../../test/fixtures/clients.ts';
 import { after, echo, status, testResources } from '../../../../test/fixtures/http-servers.ts';
-import { createClient } from '../index.ts';
 
 const resources = testResources({ destroy: true });
 const server = resources.server;
-const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
+const { inOrder } = testClients(resources);
 
 /** A body that can be read once. */
 const oneShot = () => Readable.from(['x', 'y']);
@@ -24,11 +24,7 @@ describe('a one-shot stream body', () => {
   it('is not retried after a 503: the caller gets the 503, where a Buffer PUT goes to the next instance', async () => {
     const first = await server(status(503));
     const second = await server(echo('second'));
-    const c = client({
-      service: 's',
-      discovery: [first.url, { url: second.url, priority: 1 }],
-      breaker: false,
-    });
+    const c = inOrder(first, second);
 
     const streamed = await c.request({ path: '/items/1', method: 'PUT', body: oneShot() });
     expect(streamed.statusCode).toBe(503);
@@ -46,11 +42,8 @@ describe('a one-shot stream body', () => {
   it('is not hedged: the slow instance gets the whole body and answers, where a GET is hedged', async () => {
     const slow = await server(after(500, 'slow'));
     const fast = await server(echo('fast'));
-    const c = client({
-      service: 's',
-      discovery: [slow.url, { url: fast.url, priority: 1 }],
+    const c = inOrder(slow, fast, {
       hedge: { delayMs: 20 },
-      breaker: false,
     });
     const hedges: { method: string }[] = [];
     c.on('hedge', (e) => hedges.push(e));
