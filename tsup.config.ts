@@ -1,17 +1,12 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from './scripts/tsup-package.ts';
 
 export default defineConfig([
-  {
-    entry: { index: 'src/index.ts', axios: 'src/axios.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    // The two builds run at once: keep the CLI's output, which the second one writes.
-    clean: ['!cli.js', '!cli.js.map'],
-    sourcemap: true,
-    target: 'node22',
-    outDir: 'dist',
-    external: [/^@picket\//],
-  },
+  // The CLI's output is written by the third build, beside these two.
+  ...packageBuild(import.meta.dirname, { index: 'src/index.ts', axios: 'src/axios.ts' }, {}, [
+    'cli.js',
+    'cli.js.map',
+  ]),
   {
     // The `picket` bin: ESM only, with the shebang that lets it run as a command.
     entry: { cli: 'src/cli.ts' },

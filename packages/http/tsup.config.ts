@@ -1,12 +1,6 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../scripts/tsup-package.ts';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', axios: 'src/axios.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node22',
-  outDir: 'dist',
-  external: [/^@picket\//],
-});
+export default defineConfig(
+  packageBuild(import.meta.dirname, { index: 'src/index.ts', axios: 'src/axios.ts' }),
+);
