@@ -4,7 +4,14 @@
 import type { Backoff } from './backoff.ts';
 import { type ProviderContext, retryLoop } from './base.ts';
 import type { ResolvedDnsOptions } from './dns.ts';
-import { type Address, addressId, createResolver, resolveAddresses } from './dns-resolve.ts';
+import {
+  type Address,
+  addressId,
+  createResolver,
+  FamilyStreaks,
+  type Resolved,
+  resolveAddresses,
+} from './dns-resolve.ts';
 
 interface SrvAnswer {
   name: string;
@@ -63,6 +70,7 @@ export function runSrv(
   ctx.onClose(() => resolver.cancel());
   ctx.signal.addEventListener('abort', () => resolver.cancel(), { once: true });
   const refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS;
+  const streaks = new FamilyStreaks();
 
   return retryLoop(
     ctx,
@@ -75,11 +83,22 @@ export function runSrv(
       const targets = [...new Set(answers.map((a) => a.name))];
       const resolved = await mapLimit(targets, CONCURRENCY, (name) =>
         resolveAddresses(resolver, name, opts.family).then(
-          (addresses) => ({ name, addresses, error: undefined as unknown }),
-          (error: unknown) => ({ name, addresses: [] as Address[], error }),
+          (answer) => ({ name, addresses: answer.addresses, error: undefined as unknown, answer }),
+          (error: unknown) => ({
+            name,
+            addresses: [] as Address[],
+            error,
+            answer: undefined as Resolved | undefined,
+          }),
         ),
       );
       if (ctx.signal.aborted) return undefined;
+      streaks.retain(new Set(targets));
+      // One family of a target failing is reported once per streak; the other family's addresses serve.
+      for (const { name, answer } of resolved) {
+        if (answer === undefined) continue;
+        for (const error of streaks.update(ctx.name, name, answer)) ctx.fail(error);
+      }
       const byTarget = new Map(resolved.map((r) => [r.name, r]));
       if (targets.length > 0 && resolved.every((r) => r.addresses.length === 0)) {
         throw new Error(`no SRV target of ${srv} resolved`, { cause: resolved[0]?.error });

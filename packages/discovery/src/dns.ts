@@ -1,12 +1,20 @@
 // `dns()`: every A/AAAA address of a name as an instance, refreshed when the TTL runs out, so the
 // client balances over all addresses itself instead of sticking to one cached answer. With
-// `srv`, SRV records instead (see dns-srv.ts). A failing server leaves the last answer in force.
+// `srv`, SRV records instead (see dns-srv.ts). A failing server leaves the last answer in force;
+// one family failing while the other answers is an answer (reported once, see FamilyStreaks).
 
 import { parseWith } from '@picket/core';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, retryLoop } from './base.ts';
-import { type Address, addressId, createResolver, parseServer, resolveAddresses } from './dns-resolve.ts';
+import {
+  type Address,
+  addressId,
+  createResolver,
+  FamilyStreaks,
+  parseServer,
+  resolveAddresses,
+} from './dns-resolve.ts';
 import { runSrv } from './dns-srv.ts';
 import type { Provider } from './provider.ts';
 
@@ -128,15 +136,20 @@ export function dns(options: DnsOptions): Provider {
       const resolver = createResolver(opts.servers, opts.timeoutMs, opts.tries);
       ctx.onClose(() => resolver.cancel());
       ctx.signal.addEventListener('abort', () => resolver.cancel(), { once: true });
+      const streaks = new FamilyStreaks();
       return retryLoop(
         ctx,
         retry,
         async () => {
-          const addresses = await resolveAddresses(resolver, host, opts.family);
+          const resolved = await resolveAddresses(resolver, host, opts.family);
           if (ctx.signal.aborted) return undefined;
+          const { addresses } = resolved;
           if (addresses.length > opts.maxRecords) {
             throw new Error(`${addresses.length} addresses, more than \`maxRecords\` (${opts.maxRecords})`);
           }
+          // Reported before publishing, so that the snapshot that follows clears lastError(): the
+          // provider is answering, with what one family gave.
+          for (const error of streaks.update(ctx.name, host, resolved)) ctx.fail(error);
           ctx.publish(
             addresses.map((a) => ({
               host: a.address,
