@@ -15,6 +15,7 @@ export const ErrorCode = {
   DISCOVERY_FAILED: 'PICKET_DISCOVERY_FAILED',
   HEALTH_CHECK_FAILED: 'PICKET_HEALTH_CHECK_FAILED',
   ABORTED: 'PICKET_ABORTED',
+  HANDLER_FAILED: 'PICKET_HANDLER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -14,10 +14,10 @@ import type { Dispatcher } from 'undici';
 import { BreakerRegistry } from './breaker/breakers.ts';
 import { type ClientConfig, parseClientOptions } from './config.ts';
 import type { ClientEvents, HealthFactory, ProviderLike } from './contracts.ts';
-import type { DispatchCore } from './dispatcher/core.ts';
+import type { DiscoveryWaiter, DispatchCore } from './dispatcher/core.ts';
 import { Deadlines } from './dispatcher/deadlines.ts';
 import { PicketDispatcher } from './dispatcher/dispatcher.ts';
-import { clientClosedError } from './errors.ts';
+import { clientClosedError, notDiscoveredError } from './errors.ts';
 import { type ClientFetchInit, clientFetch } from './fronts/fetch.ts';
 import { type ClientRequestOptions, clientRequest } from './fronts/request.ts';
 import type { ClientOptions } from './options.ts';
@@ -55,6 +55,8 @@ export interface Client {
 
 // Monotonic, sub-millisecond: latencies on loopback are fractions of a millisecond.
 const now = (): number => performance.now();
+const noop = (): void => {};
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const BALANCER_EVENTS: ReadonlySet<string> = new Set<keyof BalancerEvents>([
   'instances',
@@ -86,6 +88,14 @@ class PicketClient implements Client, DispatchCore {
   readonly #terminating = new Set<string>();
   #firstSnapshot = Promise.withResolvers<void>();
   #active = 0;
+  /**
+   * Holds the event loop while a request is in flight, as undici's sockets and fetch do: the
+   * timers a request waits on (backoff, deadlines, the clock) are unref'd so that an idle client
+   * never keeps a process alive. Ref'd when the first request starts, unref'd when the last ends.
+   */
+  readonly #hold = setInterval(noop, MAX_TIMER_MS);
+  /** Requests made before discovery's first snapshot, waiting for it. */
+  readonly #waiting = new Set<DiscoveryWaiter>();
   #idle: PromiseWithResolvers<void> | null = null;
   #closing: Promise<void> | undefined;
 
@@ -108,6 +118,7 @@ class PicketClient implements Client, DispatchCore {
     // Latencies are kept only for hedging at the observed p95.
     this.latency = config.hedge !== false && config.hedge.delayMs === 'p95' ? new LatencyWindow() : undefined;
     this.deadlines = new Deadlines(config.timeout, now);
+    this.#hold.unref();
     this.#firstSnapshot.promise.catch(() => undefined);
     this.#unsubscribe.push(
       this.balancer.on('instances', ({ removed }) => {
@@ -132,7 +143,10 @@ class PicketClient implements Client, DispatchCore {
       this.#provider = provider;
       this.#unsubscribe.push(
         provider.on('snapshot', ({ instances }) => this.#applySnapshot(provider, instances)),
-        provider.on('discovery-error', (payload) => this.events.emit('discovery-error', payload)),
+        provider.on('discovery-error', (payload) => {
+          this.#failWaiting(notDiscoveredError(this.service, payload.error));
+          this.events.emit('discovery-error', payload);
+        }),
       );
       // createClient is where discovery starts: the client exists to send requests.
       if (this.#start(provider)) {
@@ -211,6 +225,29 @@ class PicketClient implements Client, DispatchCore {
     // Discovery works after all: the provider's own errors say how it is doing from now on.
     this.#startError = undefined;
     this.#firstSnapshot.resolve();
+    if (this.#waiting.size === 0) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    // On a turn of its own: the requests are not sent from inside the provider's event.
+    setImmediate(() => {
+      for (const waiter of waiting) waiter.discovered();
+    });
+  }
+
+  /** Discovery failed before any snapshot: requests waiting for one fail with its error. */
+  #failWaiting(error: Error): void {
+    if (this.#snapshotted || this.#waiting.size === 0) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const waiter of waiting) waiter.discoveryFailed(error);
+  }
+
+  awaitDiscovery(waiter: DiscoveryWaiter): void {
+    this.#waiting.add(waiter);
+  }
+
+  stopWaiting(waiter: DiscoveryWaiter): void {
+    this.#waiting.delete(waiter);
   }
 
   now(): number {
@@ -229,13 +266,14 @@ class PicketClient implements Client, DispatchCore {
 
   #begin(): Error | undefined {
     if (this.#closing !== undefined) return clientClosedError(this.service);
-    this.#active++;
+    if (this.#active++ === 0) this.#hold.ref();
     return undefined;
   }
 
   requestDone(): void {
-    this.#active--;
-    if (this.#active === 0 && this.#idle !== null) this.#idle.resolve();
+    if (--this.#active > 0) return;
+    this.#hold.unref();
+    this.#idle?.resolve();
   }
 
   get closed(): boolean {
@@ -305,6 +343,8 @@ class PicketClient implements Client, DispatchCore {
 
   async #shutDown(abrupt: boolean): Promise<void> {
     this.#firstSnapshot.reject(clientClosedError(this.service));
+    // Requests still waiting for discovery have no instance to finish on.
+    this.#failWaiting(clientClosedError(this.service));
     if (abrupt) {
       // No new attempts (a request between retries picks no more), then fail what is in flight.
       this.balancer.close();
@@ -316,6 +356,7 @@ class PicketClient implements Client, DispatchCore {
     for (const off of this.#unsubscribe.splice(0)) off();
     this.breakers?.close();
     this.deadlines.close();
+    clearInterval(this.#hold);
     await Promise.all([this.pools.close(), this.#provider?.close(), this.#health?.close()]);
     this.balancer.close();
     this.events.clear();

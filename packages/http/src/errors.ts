@@ -69,11 +69,13 @@ export function timeoutError(
   path: string,
   timeoutMs: number,
   attempts: AttemptRecord[],
+  cause?: unknown,
 ) {
+  const waited = cause === undefined ? '' : ': discovery delivered no instances in that time (see `cause`)';
   return new PicketError(
     'PICKET_TIMEOUT',
-    `${method} ${redactPath(path)} to service "${service}" got no response within ${timeoutMs} ms (\`timeout\`)`,
-    { details: { timeoutMs, attempts } },
+    `${method} ${redactPath(path)} to service "${service}" got no response within ${timeoutMs} ms (\`timeout\`)${waited}`,
+    { cause, details: { timeoutMs, attempts } },
   );
 }
 
@@ -127,6 +129,26 @@ export function noAvailableError(service: string, attempts: AttemptRecord[], cau
 }
 
 /** Discovery has never delivered a snapshot: fail at once rather than wait. */
+/**
+ * A callback threw while a response was being handled: the caller's own handler (its
+ * `onResponseStart`, `onResponseData`, …) or Picket's code on undici's behalf. The request fails
+ * with this error instead of the exception reaching undici, and the instance is not charged.
+ */
+export function handlerFailedError(
+  service: string,
+  method: string,
+  path: string,
+  callback: string,
+  cause: unknown,
+): PicketError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new PicketError(
+    'PICKET_HANDLER_FAILED',
+    `${method} ${redactPath(path)} to service "${service}" failed: ${callback} threw: ${message}`,
+    { cause, details: { callback } },
+  );
+}
+
 export function notDiscoveredError(service: string, cause: unknown): PicketError {
   return new PicketError(
     'PICKET_NO_INSTANCES',

@@ -101,15 +101,23 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Controller, _context: unknown): void {
-    this.controller = controller;
-    if (this.phase === CANCELLED) controller.abort(this.cancelReason!);
+    try {
+      this.controller = controller;
+      if (this.phase === CANCELLED) controller.abort(this.cancelReason!);
+    } catch (error) {
+      this.request.callbackThrew(this, 'onRequestStart', error);
+    }
   }
 
   onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: unknown): void {
-    this.status = statusCode;
-    this.latencyMs = this.request.core.now() - this.startedAt;
-    this.#finish({ ok: true, status: statusCode, latencyMs: this.latencyMs }, false);
-    this.request.attemptUpgrade(this, controller, statusCode, headers, socket);
+    try {
+      this.status = statusCode;
+      this.latencyMs = this.request.core.now() - this.startedAt;
+      this.#finish({ ok: true, status: statusCode, latencyMs: this.latencyMs }, false);
+      this.request.attemptUpgrade(this, controller, statusCode, headers, socket);
+    } catch (error) {
+      this.request.callbackThrew(this, 'onRequestUpgrade', error);
+    }
   }
 
   onResponseStart(
@@ -118,58 +126,82 @@ export class Attempt implements Dispatcher.DispatchHandler {
     headers: Headers,
     statusMessage?: string,
   ): void {
-    if (statusCode < 200) {
-      if (this.phase === RACING || this.phase === WINNER)
-        this.request.attemptInfo(statusCode, headers, statusMessage);
-      return;
+    try {
+      if (statusCode < 200) {
+        if (this.phase === RACING || this.phase === WINNER)
+          this.request.attemptInfo(this, statusCode, headers, statusMessage);
+        return;
+      }
+      this.#clearDeadline();
+      this.status = statusCode;
+      this.latencyMs = this.request.core.now() - this.startedAt;
+      if (this.phase === CANCELLED) {
+        this.controller?.abort(this.cancelReason!);
+        return;
+      }
+      this.request.attemptHeaders(this, statusCode, headers, statusMessage);
+    } catch (error) {
+      this.request.callbackThrew(this, 'onResponseStart', error);
     }
-    this.#clearDeadline();
-    this.status = statusCode;
-    this.latencyMs = this.request.core.now() - this.startedAt;
-    if (this.phase === CANCELLED) {
-      this.controller?.abort(this.cancelReason!);
-      return;
-    }
-    this.request.attemptHeaders(this, statusCode, headers, statusMessage);
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
-    if (this.phase === WINNER) this.request.forwardData(chunk);
+    try {
+      if (this.phase === WINNER) this.request.forwardData(chunk);
+    } catch (error) {
+      this.request.callbackThrew(this, 'onResponseData', error);
+    }
   }
 
   onResponseEnd(_controller: Controller, trailers: Headers): void {
-    const status = this.status;
-    this.#finish({ ok: status < 500, status, latencyMs: this.latencyMs }, status >= 500);
-    if (this.phase === WINNER) this.request.forwardEnd(trailers);
+    try {
+      const status = this.status;
+      this.#finish({ ok: status < 500, status, latencyMs: this.latencyMs }, status >= 500);
+      if (this.phase === WINNER) this.request.forwardEnd(trailers);
+    } catch (error) {
+      this.request.callbackThrew(this, 'onResponseEnd', error);
+    }
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {
-    if (this.#finished) return;
-    const cancelled = this.phase === CANCELLED;
-    if (cancelled && this.cancelKind === undefined) {
-      // A hedge that lost or a caller's abort says nothing bad about the instance.
-      this.#finish(
-        this.latencyMs >= 0 ? { ok: true, latencyMs: this.latencyMs } : this.#elapsed(),
-        undefined,
-      );
-      return;
+    try {
+      if (this.#finished) return;
+      const cancelled = this.phase === CANCELLED;
+      if (cancelled && this.cancelKind === undefined) {
+        // A hedge that lost or a caller's abort says nothing bad about the instance.
+        this.#finish(
+          this.latencyMs >= 0 ? { ok: true, latencyMs: this.latencyMs } : this.#elapsed(),
+          undefined,
+        );
+        return;
+      }
+      const kind = cancelled ? this.cancelKind! : errorKind(errorCode(error));
+      const latencyMs = this.latencyMs >= 0 ? this.latencyMs : this.request.core.now() - this.startedAt;
+      const outcome: Outcome =
+        this.status > 0
+          ? { ok: false, status: this.status, error: kind, latencyMs }
+          : { ok: false, error: kind, latencyMs };
+      this.#finish(outcome, true);
+      if (!cancelled) this.request.attemptError(this, error, kind);
+    } catch (error) {
+      this.request.callbackThrew(this, 'onResponseError', error);
     }
-    const kind = cancelled ? this.cancelKind! : errorKind(errorCode(error));
-    const latencyMs = this.latencyMs >= 0 ? this.latencyMs : this.request.core.now() - this.startedAt;
-    const outcome: Outcome =
-      this.status > 0
-        ? { ok: false, status: this.status, error: kind, latencyMs }
-        : { ok: false, error: kind, latencyMs };
-    this.#finish(outcome, true);
-    if (!cancelled) this.request.attemptError(this, error, kind);
   }
 
   onBodySent(chunk: Buffer): void {
-    this.request.handler.onBodySent?.(chunk);
+    try {
+      this.request.handler.onBodySent?.(chunk);
+    } catch (error) {
+      this.request.callbackThrew(this, 'onBodySent', error);
+    }
   }
 
   onRequestSent(): void {
-    this.request.handler.onRequestSent?.();
+    try {
+      this.request.handler.onRequestSent?.();
+    } catch (error) {
+      this.request.callbackThrew(this, 'onRequestSent', error);
+    }
   }
 
   // A lost hedge never answered: it was at least this slow, which peak-EWMA should hear.

@@ -29,6 +29,8 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
   protected abstract cancelRacing(reason: Error): void;
   /** Releases timers and counts the request out; runs once, when the caller is done. */
   protected abstract cleanup(): void;
+  /** The typed error for a callback that threw while this request was handled. */
+  protected abstract threwError(callback: string, error: unknown): Error;
 
   get aborted(): boolean {
     return this.#reason !== null;
@@ -56,6 +58,18 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
     this.winner?.controller?.resume();
   }
 
+  /**
+   * A callback threw while this request was handled (the caller's handler, or Picket's code on
+   * undici's behalf, in attempt `a`): the request fails with a typed error, its attempts are
+   * released as neutral (no instance is charged), and nothing reaches undici as an exception.
+   */
+  callbackThrew(a: Attempt | null, callback: string, error: unknown): void {
+    const failure = this.threwError(callback, error);
+    a?.cancel(failure, undefined);
+    // Already done: the caller has had its end or its error; there is no one left to tell.
+    this.abort(failure);
+  }
+
   abort(reason?: Error): void {
     if (this.done) return;
     const error = reason ?? new PicketError('PICKET_ABORTED', 'The request was aborted');
@@ -74,21 +88,39 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
     statusMessage: string | undefined,
   ): void {
     if (this.#paused) a.controller?.pause();
-    this.handler.onResponseStart?.(this, statusCode, headers as never, statusMessage);
+    try {
+      this.handler.onResponseStart?.(this, statusCode, headers as never, statusMessage);
+    } catch (error) {
+      this.callbackThrew(a, 'onResponseStart', error);
+    }
   }
 
-  attemptInfo(statusCode: number, headers: Headers, statusMessage: string | undefined): void {
-    if (!this.done) this.handler.onResponseStart?.(this, statusCode, headers as never, statusMessage);
+  attemptInfo(a: Attempt, statusCode: number, headers: Headers, statusMessage: string | undefined): void {
+    if (this.done) return;
+    try {
+      this.handler.onResponseStart?.(this, statusCode, headers as never, statusMessage);
+    } catch (error) {
+      this.callbackThrew(a, 'onResponseStart', error);
+    }
   }
 
   forwardData(chunk: Buffer): void {
-    if (!this.done) this.handler.onResponseData?.(this, chunk);
+    if (this.done) return;
+    try {
+      this.handler.onResponseData?.(this, chunk);
+    } catch (error) {
+      this.callbackThrew(this.winner, 'onResponseData', error);
+    }
   }
 
   forwardEnd(trailers: Headers): void {
     if (this.done) return;
     this.finish();
-    this.handler.onResponseEnd?.(this, trailers as never);
+    try {
+      this.handler.onResponseEnd?.(this, trailers as never);
+    } catch {
+      // The caller has its whole response: its own handler failing at the end is its to see.
+    }
   }
 
   protected finish(): void {
@@ -99,6 +131,10 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
   protected finishError(error: unknown): void {
     if (this.done) return;
     this.finish();
-    this.handler.onResponseError?.(this, error as Error);
+    try {
+      this.handler.onResponseError?.(this, error as Error);
+    } catch {
+      // A handler that throws on its own error has been told all there is.
+    }
   }
 }

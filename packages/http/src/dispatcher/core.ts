@@ -19,6 +19,14 @@ export interface PicketDispatchOptions extends Dispatcher.DispatchOptions {
   timeout?: number;
 }
 
+/** A request made before discovery's first snapshot, parked until it comes. */
+export interface DiscoveryWaiter {
+  /** The first snapshot arrived: pick now (does nothing when the request is already done). */
+  discovered(): void;
+  /** Discovery failed before any snapshot, or the client closed: fail with `error`. */
+  discoveryFailed(error: Error): void;
+}
+
 export interface DispatchCore {
   readonly service: string;
   readonly config: ClientConfig;
@@ -41,6 +49,10 @@ export interface DispatchCore {
    * undefined while it is still starting); `null` once a snapshot arrived.
    */
   discoveryPending(): { cause: unknown } | null;
+  /** Parks a request until the first snapshot (only while `discoveryPending()` has no cause). */
+  awaitDiscovery(waiter: DiscoveryWaiter): void;
+  /** The parked request ended on its own (timeout, abort). */
+  stopWaiting(waiter: DiscoveryWaiter): void;
   /** A request finished (for `close()`, which waits for in-flight requests). */
   requestDone(): void;
 }

@@ -51,8 +51,8 @@ export class PicketDispatcher extends Dispatcher {
     try {
       request.start();
     } catch (error) {
-      // A throwing caller handler: fail the request as undici's own dispatchers do.
-      request.abort(error as Error);
+      // Nothing thrown while starting a request may reach undici: the request fails, typed.
+      request.callbackThrew(null, 'dispatch', error);
     }
     return true;
   }

@@ -10,6 +10,7 @@ import type { AttemptRecord } from '../contracts.ts';
 import {
   clientClosedError,
   errorCode,
+  handlerFailedError,
   notDiscoveredError,
   perTryTimeoutError,
   timeoutError,
@@ -20,7 +21,7 @@ import { Attempt, DISCARDING, RACING, WINNER } from './attempt.ts';
 import { AttemptLog, pickAgain } from './attempt-log.ts';
 import { copyOptions, hasHostHeader } from './attempt-options.ts';
 import { CallerSide } from './caller.ts';
-import type { DispatchCore, PicketDispatchOptions } from './core.ts';
+import type { DiscoveryWaiter, DispatchCore, PicketDispatchOptions } from './core.ts';
 import type { DeadlineList, Timed } from './deadlines.ts';
 import { Hedges, type HedgeTarget } from './hedge.ts';
 import { Retries, type RoundRunner } from './retry-loop.ts';
@@ -37,7 +38,7 @@ const BREAKER_REFUSED: Outcome = Object.freeze({ ok: false, error: 'other' });
 // Reason given to a hedge that lost the race; never reaches a caller.
 const LOST = new PicketError('PICKET_ABORTED', 'Another attempt answered first');
 
-export class RequestState extends CallerSide implements RoundRunner, Timed, HedgeTarget {
+export class RequestState extends CallerSide implements RoundRunner, Timed, HedgeTarget, DiscoveryWaiter {
   readonly core: DispatchCore;
   readonly opts: PicketDispatchOptions;
   readonly method: string;
@@ -60,6 +61,8 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   readonly #hedges: Hedges | null;
   /** Made on the first failure: a request that succeeds at once never needs one. */
   #retries: Retries | null = null;
+  /** Parked until discovery's first snapshot (the client's waiting set holds it). */
+  #waiting = false;
 
   constructor(core: DispatchCore, opts: PicketDispatchOptions, handler: Dispatcher.DispatchHandler) {
     super(handler);
@@ -94,7 +97,11 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   }
 
   start(): void {
-    this.handler.onRequestStart?.(this, CONTEXT);
+    try {
+      this.handler.onRequestStart?.(this, CONTEXT);
+    } catch (error) {
+      this.callbackThrew(null, 'onRequestStart', error);
+    }
     if (this.done) return;
     const core = this.core;
     const now = core.now();
@@ -192,11 +199,36 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       this.finishError(clientClosedError(this.core.service));
     } else if (this.#log === null) {
       const pending = this.core.discoveryPending();
-      const noneYet = pending !== null && isPicketError(error, 'PICKET_NO_INSTANCES');
-      this.finishError(noneYet ? notDiscoveredError(this.core.service, pending.cause) : error);
+      if (pending !== null && isPicketError(error, 'PICKET_NO_INSTANCES')) {
+        if (pending.cause === undefined) {
+          // Discovery is still starting: wait for its first snapshot, within the request's timeout.
+          this.#waiting = true;
+          this.core.awaitDiscovery(this);
+          return;
+        }
+        error = notDiscoveredError(this.core.service, pending.cause);
+      }
+      // After a turn of the event loop: a caller retrying in a tight loop must not starve the
+      // timers and sockets (discovery, health checks) that would give it an instance.
+      setImmediate(() => this.finishError(error));
     } else {
       this.finishError(this.#exhausted('no other instance is available', error));
     }
+  }
+
+  discovered(): void {
+    if (!this.#waiting || this.done) return;
+    this.#waiting = false;
+    this.#launch(false, this.core.now());
+  }
+
+  discoveryFailed(error: Error): void {
+    this.#waiting = false;
+    this.finishError(error);
+  }
+
+  protected threwError(callback: string, error: unknown): Error {
+    return handlerFailedError(this.core.service, this.method, this.opts.path, callback, error);
   }
 
   #exhausted(reason: string, cause: unknown): PicketError {
@@ -266,7 +298,12 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
     this.winner = a;
     this.#cancelAll(LOST, undefined);
     this.finish();
-    this.handler.onRequestUpgrade?.(this, statusCode, headers as never, socket as never);
+    try {
+      this.handler.onRequestUpgrade?.(this, statusCode, headers as never, socket as never);
+    } catch {
+      // The caller could not take the socket: no one else will use it.
+      (socket as { destroy?: () => void }).destroy?.();
+    }
   }
 
   attemptError(a: Attempt, error: Error, kind: string): void {
@@ -353,7 +390,16 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   timedOut(): void {
     if (this.done || this.winner !== null) return;
     const records = this.#log?.records ?? [];
-    const error = timeoutError(this.core.service, this.method, this.opts.path, this.#timeoutMs(), records);
+    const pending = this.#waiting ? this.core.discoveryPending() : null;
+    const cause = pending === null ? undefined : notDiscoveredError(this.core.service, pending.cause);
+    const error = timeoutError(
+      this.core.service,
+      this.method,
+      this.opts.path,
+      this.#timeoutMs(),
+      records,
+      cause,
+    );
     this.#cancelAll(error, 'timeout');
     this.finishError(error);
   }
@@ -366,6 +412,10 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   }
 
   protected cleanup(): void {
+    if (this.#waiting) {
+      this.#waiting = false;
+      this.core.stopWaiting(this);
+    }
     this.#clearTimers();
     this.#retries?.stop();
     this.core.requestDone();
