@@ -32,13 +32,20 @@ describe('loadCheck against a real loadReporter', () => {
     await server.close();
   });
 
-  it('passes under its limits and summarises the report', async () => {
+  it('passes under its limits and summarises the figures it judged', async () => {
     inFlight = 5;
     const check = loadCheck({ max: { inFlight: 10, eventLoopUtilization: 1 } });
     const result = await check.run(server.instance, never);
     await check.close?.();
     expect(result).toMatchObject({ ok: true, layer: 'load', status: 'up' });
     expect(result.reason).toMatch(
+      /^load: \/load in [\d.]+ ms: up \(eventLoopUtilization [\d.]+, inFlight 5\)$/,
+    );
+    // With no limit set, it summarises what says most about a Node server.
+    const plain = loadCheck();
+    const summary = await plain.run(server.instance, never);
+    await plain.close?.();
+    expect(summary.reason).toMatch(
       /^load: \/load in [\d.]+ ms: up \(cpu [\d.]+, eventLoopDelayMs [\d.]+, inFlight 5\)$/,
     );
   });
@@ -117,7 +124,7 @@ describe('loadCheck against fixed reports', () => {
     expect((await judge({ ...base, cpu: 0.9 }, { weight: true })).weight).toBe(10);
     expect((await judge({ ...base, cpu: 3 }, { weight: true })).weight).toBe(1);
     expect((await judge({ ...base, weight: 250 }, { weight: true })).weight).toBe(250);
-    expect((await judge(base, { weight: (r) => r.cpus * 10 })).weight).toBe(40);
+    expect((await judge(base, { weight: (r) => (r.cpus ?? 0) * 10 })).weight).toBe(40);
     expect((await judge(base)).weight).toBeUndefined();
     const bad = await judge(base, { weight: () => -1 });
     expect(bad.ok).toBe(true);
@@ -157,6 +164,60 @@ describe('loadCheck against fixed reports', () => {
     } finally {
       server.mode = 'answer';
     }
+  });
+
+  it('judges a report of only status and load average, saying which limits it could not judge', async () => {
+    // A Java service's report: OperatingSystemMXBean's load average and processor count, and a
+    // thread count that loadCheck does not know (ignored).
+    const java = { status: 'up', loadAvg1: 2, cpus: 4, threads: 212 };
+    const result = await judge(java, { max: { loadAvgPerCpu: 1, rssBytes: 500_000_000 } });
+    expect(result).toMatchObject({ ok: true, status: 'up' });
+    expect(result.reason).toMatch(
+      /^load: \/load in [\d.]+ ms: up \(loadAvgPerCpu 0\.5\); not reported, so not judged: rssBytes$/,
+    );
+    // Without the CPU count the load average per CPU cannot be worked out: not judged either.
+    const alone = await judge({ status: 'up', loadAvg1: 2 }, { max: { loadAvgPerCpu: 1 } });
+    expect(alone.ok).toBe(true);
+    expect(alone.reason).toMatch(/: up; not reported, so not judged: loadAvgPerCpu \(no cpus\)$/);
+    // `null` is how many serializers write a figure they do not have: not reported, not invalid.
+    const nulls = await judge({ status: 'up', cpu: null, inFlight: 4 }, { max: { cpu: 0.5, inFlight: 10 } });
+    expect(nulls.ok).toBe(true);
+    expect(nulls.reason).toMatch(/: up \(inFlight 4\); not reported, so not judged: cpu$/);
+  });
+
+  it('fails a report of only status and one figure over its limit', async () => {
+    const result = await judge({ status: 'up', inFlight: 120 }, { max: { inFlight: 100, cpu: 0.8 } });
+    expect(result).toMatchObject({ ok: false, status: 'up' });
+    expect(result.reason).toMatch(/: over limit: inFlight 120 > 100; not reported, so not judged: cpu$/);
+    const busy = await judge({ status: 'up', loadAvg1: 12, cpus: 4 }, { max: { loadAvgPerCpu: 2 } });
+    expect(busy.ok).toBe(false);
+    expect(busy.reason).toMatch(/: over limit: loadAvgPerCpu 3 > 2$/);
+    const heavy = await judge({ status: 'up', rssBytes: 2_000_000_000 }, { max: { rssBytes: 1e9 } });
+    expect(heavy.reason).toMatch(/: over limit: rssBytes 2000000000 > 1000000000$/);
+  });
+
+  it('passes a report of only status, ignoring fields it does not know', async () => {
+    const result = await judge({ status: 'up', threads: 212, gcPauseMs: 3 });
+    expect(result).toMatchObject({ ok: true, status: 'up' });
+    expect(result.reason).toMatch(/^load: \/load in [\d.]+ ms: up$/);
+    expect((await judge({ status: 'drain', threads: 212 })).ok).toBe(false);
+  });
+
+  it('still rejects a report without status, naming the missing field', async () => {
+    const result = await judge({ loadAvg1: 2, cpus: 4 });
+    expect(result.ok).toBe(false);
+    expect(result.status).toBeUndefined();
+    expect(result.reason).toMatch(
+      /: status 200, invalid load report: `status` is required \('up', 'drain' or 'down'\), got undefined$/,
+    );
+  });
+
+  it('leaves the weight alone when the report has neither weight nor cpu, and says so', async () => {
+    const result = await judge({ status: 'up', inFlight: 1 }, { weight: true });
+    expect(result.ok).toBe(true);
+    expect(result.weight).toBeUndefined();
+    expect(result.reason).toMatch(/; no weight: the report has neither weight nor cpu$/);
+    expect(weightFromReport({ status: 'up' })).toBeUndefined();
   });
 
   it('rejects invalid limits naming the field and value', () => {

@@ -2,7 +2,8 @@
 // server says `drain`/`down` or a figure passes its limit, before the server fails outright (the
 // operations practice of pulling a box from the L4 pool on load average and CPU). Optionally the
 // report sets the instance's weight, lower under higher CPU, as gRPC's weighted round robin does
-// with ORCA reports.
+// with ORCA reports. A report need carry only `status`: a limit on a figure it leaves out is not
+// judged, and the result says so, so that a server reporting what it knows stays in rotation.
 
 import { describeIssues, parseWith, type TlsOptions, tlsSchema } from '@picket/core';
 import { z } from 'zod';
@@ -13,11 +14,14 @@ import { probe, probeAddress, probeHeaders } from './http-probe.ts';
 import { type LoadReport, loadReportSchema } from './load-report.ts';
 import { formatMs, messageOf, withDeadline } from './util.ts';
 
-/** Upper limits; a report above any of them fails the check. Each is off when omitted. */
+/**
+ * Upper limits; a report above any of them fails the check. Each is off when omitted, and not
+ * judged against a report that does not carry its figure.
+ */
 export interface LoadThresholds {
   /** Process CPU as a fraction of one core (`1` = one core busy). */
   cpu?: number;
-  /** The 1-minute load average divided by the CPU count. */
+  /** The 1-minute load average divided by the CPU count (needs both `loadAvg1` and `cpus`). */
   loadAvgPerCpu?: number;
   /** p99 event-loop delay, ms. */
   eventLoopDelayMs?: number;
@@ -25,6 +29,8 @@ export interface LoadThresholds {
   eventLoopUtilization?: number;
   /** Requests in flight on the server. */
   inFlight?: number;
+  /** Resident set size, bytes. */
+  rssBytes?: number;
 }
 
 export interface LoadCheckOptions {
@@ -37,7 +43,8 @@ export interface LoadCheckOptions {
   max?: LoadThresholds;
   /**
    * Balance on a weight from the report: `true` uses the report's `weight`, or else
-   * 100 × (1 − cpu) (at least 1); a function computes it. Default false (weights untouched).
+   * 100 × (1 − cpu) (at least 1), or leaves the weight alone when the report has neither; a
+   * function computes it. Default false (weights untouched).
    */
   weight?: boolean | ((report: LoadReport) => number);
   /** The check's own deadline, ms; the checker's `timeout` applies as well. Default: only the checker's. */
@@ -62,6 +69,7 @@ const schema = z.strictObject({
       eventLoopDelayMs: limit,
       eventLoopUtilization: limit,
       inFlight: limit,
+      rssBytes: limit,
     })
     .default({}),
   weight: z
@@ -74,9 +82,10 @@ const schema = z.strictObject({
 const MAX_REPORT_BYTES = 16_384;
 const MAX_WEIGHT = 1_000_000;
 
-/** Weight for `weight: true`: the server's own, else the CPU headroom on a 1–100 scale. */
-export function weightFromReport(report: LoadReport): number {
+/** Weight for `weight: true`: the server's own, else the CPU headroom on a 1–100 scale; undefined without either. */
+export function weightFromReport(report: LoadReport): number | undefined {
   if (report.weight !== undefined) return Math.min(report.weight, MAX_WEIGHT);
+  if (report.cpu === undefined) return undefined;
   return Math.max(1, Math.round(100 * (1 - Math.min(report.cpu, 0.99))));
 }
 
@@ -84,21 +93,37 @@ function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-function figures(report: LoadReport): Record<keyof LoadThresholds, number> {
+type Figure = keyof LoadThresholds;
+
+// Summarised in a passing result when no limit is set: what says most about a Node server.
+const SUMMARY: readonly Figure[] = ['cpu', 'eventLoopDelayMs', 'inFlight'];
+
+/** Each limit's figure from the report, undefined where the report does not carry it. */
+function figures(report: LoadReport): Record<Figure, number | undefined> {
+  const { loadAvg1, cpus } = report;
   return {
     cpu: report.cpu,
-    loadAvgPerCpu: report.loadAvg1 / report.cpus,
+    loadAvgPerCpu: loadAvg1 === undefined || cpus === undefined ? undefined : loadAvg1 / cpus,
     eventLoopDelayMs: report.eventLoopDelayMs,
     eventLoopUtilization: report.eventLoopUtilization,
     inFlight: report.inFlight,
+    rssBytes: report.rssBytes,
   };
+}
+
+/** `rssBytes`, or `loadAvgPerCpu (no cpus)` for a figure worked out from fields that are missing. */
+function unreported(report: LoadReport, key: Figure): string {
+  if (key !== 'loadAvgPerCpu') return key;
+  const missing = (['loadAvg1', 'cpus'] as const).filter((field) => report[field] === undefined);
+  return `${key} (no ${missing.join(', ')})`;
 }
 
 /** A check that reads a server's load report (see loadReporter) and judges it against limits. */
 export function loadCheck(options: LoadCheckOptions = {}): HealthCheck {
   const o = parseWith(schema, options, 'Invalid loadCheck options');
   const weighOf = o.weight === true ? weightFromReport : o.weight === false ? undefined : o.weight;
-  const limits = Object.entries(o.max).filter((e): e is [keyof LoadThresholds, number] => e[1] !== undefined);
+  const limits = Object.entries(o.max).filter((e): e is [Figure, number] => e[1] !== undefined);
+  const summarised = limits.length > 0 ? limits.map(([key]) => key) : SUMMARY;
   const pool = new CheckPool(o.tls);
   const request = {
     path: o.path,
@@ -115,7 +140,8 @@ export function loadCheck(options: LoadCheckOptions = {}): HealthCheck {
     if (weighOf !== undefined) {
       try {
         const w = weighOf(report);
-        if (Number.isFinite(w) && w > 0) result.weight = Math.min(w, MAX_WEIGHT);
+        if (w === undefined && o.weight === true) note = '; no weight: the report has neither weight nor cpu';
+        else if (w !== undefined && Number.isFinite(w) && w > 0) result.weight = Math.min(w, MAX_WEIGHT);
         else note = `; weight ${String(w)} ignored (must be a positive number)`;
       } catch (error) {
         note = `; weight function threw: ${messageOf(error)}`;
@@ -127,16 +153,25 @@ export function loadCheck(options: LoadCheckOptions = {}): HealthCheck {
       return result;
     }
     const now = figures(report);
-    const over = limits
-      .filter(([key, max]) => now[key] > max)
-      .map(([key, max]) => `${key} ${round(now[key])} > ${max}`);
+    const over: string[] = [];
+    const notJudged: string[] = [];
+    for (const [key, max] of limits) {
+      const value = now[key];
+      if (value === undefined) notJudged.push(unreported(report, key));
+      else if (value > max) over.push(`${key} ${round(value)} > ${max}`);
+    }
+    const unjudged = notJudged.length === 0 ? '' : `; not reported, so not judged: ${notJudged.join(', ')}`;
     if (over.length > 0) {
       result.ok = false;
-      result.reason = `${head}: over limit: ${over.join(', ')}${note}`;
+      result.reason = `${head}: over limit: ${over.join(', ')}${unjudged}${note}`;
       return result;
     }
-    const summary = `cpu ${round(report.cpu)}, eventLoopDelayMs ${round(report.eventLoopDelayMs)}, inFlight ${report.inFlight}`;
-    result.reason = `${head}: up (${summary}${result.weight === undefined ? '' : `, weight ${result.weight}`})${note}`;
+    const shown = summarised
+      .filter((key) => now[key] !== undefined)
+      .map((key) => `${key} ${round(now[key]!)}`);
+    if (result.weight !== undefined) shown.push(`weight ${result.weight}`);
+    const summary = shown.length === 0 ? '' : ` (${shown.join(', ')})`;
+    result.reason = `${head}: up${summary}${unjudged}${note}`;
     return result;
   }
 

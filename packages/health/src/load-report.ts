@@ -12,35 +12,52 @@ const count = z
   .int({ error: 'must be an integer' })
   .min(0, { error: 'must be a non-negative integer' });
 
+// JSON has no "undefined": many serializers (Jackson, System.Text.Json) write `null` for a value
+// they do not have, so `null` means "not reported" as much as a missing field does.
+const notReported = (value: unknown) => (value === null ? undefined : value);
+const figure = <T extends z.ZodType>(schema: T) => z.preprocess(notReported, schema.optional());
+
 /**
- * Validates a load report. Unknown fields are ignored (not rejected), so a newer server that
- * reports more does not take itself out of rotation with older callers.
+ * Validates a load report. Only `status` is required: a server reports the figures it knows (a
+ * Java service its load average, not its event-loop delay), and a limit on a figure it leaves out
+ * is not judged. A figure that is there must be valid. Unknown fields are ignored (not rejected),
+ * so a newer server that reports more does not take itself out of rotation with older callers.
  */
 export const loadReportSchema = z.object({
   /** `up` serves; `drain` asks callers to stop sending new requests; `down` is out. */
-  status: z.enum(['up', 'drain', 'down'], { error: "must be 'up', 'drain' or 'down'" }),
+  status: z.enum(['up', 'drain', 'down'], {
+    error: (issue) =>
+      issue.input === undefined ? "is required ('up', 'drain' or 'down')" : "must be 'up', 'drain' or 'down'",
+  }),
   /** A weight the server asks to be balanced with, when it sets one. */
-  weight: z
-    .number({ error: 'must be a number' })
-    .refine((n) => Number.isFinite(n) && n > 0, { error: 'must be a positive number' })
-    .optional(),
+  weight: figure(
+    z
+      .number({ error: 'must be a number' })
+      .refine((n) => Number.isFinite(n) && n > 0, { error: 'must be a positive number' }),
+  ),
   /** The process's CPU time over the last sample window, as a fraction of one core (1 = one core busy). */
-  cpu: nonNegative,
+  cpu: figure(nonNegative),
   /** The machine's 1-minute load average. */
-  loadAvg1: nonNegative,
+  loadAvg1: figure(nonNegative),
   /** CPUs available to the process (`os.availableParallelism()`). */
-  cpus: count.min(1, { error: 'must be at least 1' }),
+  cpus: figure(count.min(1, { error: 'must be at least 1' })),
   /** 99th percentile event-loop delay over the last sample window, ms. */
-  eventLoopDelayMs: nonNegative,
+  eventLoopDelayMs: figure(nonNegative),
   /** Share of the last sample window the event loop was busy, 0 to 1. */
-  eventLoopUtilization: nonNegative.refine((n) => n <= 1, { error: 'must be between 0 and 1' }),
+  eventLoopUtilization: figure(nonNegative.refine((n) => n <= 1, { error: 'must be between 0 and 1' })),
   /** Requests being served now. */
-  inFlight: count,
+  inFlight: figure(count),
   /** Resident set size, bytes. */
-  rssBytes: count,
+  rssBytes: figure(count),
 });
 
+/** A load report as loadCheck reads it: `status`, and whichever figures the server knows. */
 export type LoadReport = z.output<typeof loadReportSchema>;
+
+type Figures = Exclude<keyof LoadReport, 'status' | 'weight'>;
+
+/** What loadReporter serves: every figure (and `weight` when one is set). */
+export type FullLoadReport = Omit<LoadReport, Figures> & { [K in Figures]-?: NonNullable<LoadReport[K]> };
 
 /** Parses a load report, throwing PICKET_HEALTH_CHECK_FAILED naming each wrong field and value. */
 export function parseLoadReport(input: unknown): LoadReport {

@@ -114,8 +114,9 @@ describe('the public surface', () => {
   });
 
   it('parses a load report or throws PICKET_HEALTH_CHECK_FAILED naming the field', () => {
-    expect(() => health.parseLoadReport({ status: 'up' })).toThrow(
-      /Invalid load report: `cpu` must be a number, got undefined/,
+    expect(health.parseLoadReport({ status: 'up' })).toEqual({ status: 'up' });
+    expect(() => health.parseLoadReport({ cpu: 0.5 })).toThrow(
+      /Invalid load report: `status` is required \('up', 'drain' or 'down'\), got undefined/,
     );
   });
 });

@@ -9,7 +9,7 @@ import { parseWith } from '@picket/core';
 import { z } from 'zod';
 import type { LoadStatus } from './check.ts';
 import { fn, positiveMs, requestPath } from './fields.ts';
-import type { LoadReport } from './load-report.ts';
+import type { FullLoadReport } from './load-report.ts';
 
 export interface LoadReporterOptions {
   /** Path the report is served on. Default `'/load'`. */
@@ -37,7 +37,7 @@ export interface LoadReporter {
   readonly path: string;
   readonly status: LoadStatus;
   /** The report as it would be served now. */
-  report(): LoadReport;
+  report(): FullLoadReport;
   /** Counts a request in flight until its response closes. Counting the same request twice is a no-op. */
   track(req: IncomingMessage, res: ServerResponse): void;
   /** Counts one unit of work in flight; call the returned function (or `end()`) when it is done. */
@@ -181,7 +181,7 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
     return w !== undefined && Number.isFinite(w) && w > 0 ? w : undefined;
   }
 
-  function report(): LoadReport {
+  function report(): FullLoadReport {
     const s = sampler.current();
     const w = weight();
     return {
