@@ -102,27 +102,29 @@ export class BreakerRegistry {
 
   /**
    * Records how an admitted attempt ended: failed (5xx, transport error), succeeded, or neither
-   * (undefined). `now` is a clock reading from the attempt, ms.
+   * (undefined). `now` is a clock reading from the attempt, ms. `trial`: the attempt was admitted
+   * as the half-open trial (`isTrial` when it was admitted). Only the trial's outcome decides a
+   * half-open breaker: an attempt admitted before the breaker opened that ends late is counted,
+   * never taken for the verdict.
    */
-  settle(entry: BreakerEntry, failed: boolean | undefined, now: number): void {
+  settle(entry: BreakerEntry, failed: boolean | undefined, now: number, trial: boolean): void {
     const breaker = entry.breaker;
     if (breaker.isShutdown) return;
-    const trial = entry.trialOut;
-    entry.trialOut = false;
+    if (trial) entry.trialOut = false;
+    const deciding = trial && breaker.halfOpen;
     if (failed === undefined) {
       // Cancelled (a lost hedge, the caller's abort): no verdict. A trial must be re-run.
-      if (trial && breaker.halfOpen)
-        this.#balancer.setHealth(entry.instance.id, 'healthy', 'breaker half-open', 'breaker');
+      if (deciding) this.#balancer.setHealth(entry.instance.id, 'healthy', 'breaker half-open', 'breaker');
       return;
     }
     const counts = entry.counts;
     if (!failed) {
       counts.add(SUCCESSES, now);
-      if (breaker.halfOpen) breaker.close();
+      if (deciding) breaker.close();
       return;
     }
     counts.add(FAILURES, now);
-    if (breaker.halfOpen) {
+    if (deciding) {
       breaker.open();
       return;
     }
@@ -130,6 +132,11 @@ export class BreakerRegistry {
     const fires = counts.sum(FIRES, now);
     if (fires < breaker.volumeThreshold) return;
     if ((counts.sum(FAILURES, now) / fires) * 100 > this.#config.errorThresholdPercentage) breaker.open();
+  }
+
+  /** Whether `entry`, just returned by `admit`, admitted its attempt as the half-open trial. */
+  isTrial(entry: BreakerEntry): boolean {
+    return !entry.breaker.closed;
   }
 
   #create(instance: Instance, now: number): BreakerEntry {

@@ -49,6 +49,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   pick: Pick | null = null;
   /** The instance's breaker, which admitted this attempt and hears how it ended. */
   breaker: BreakerEntry | null = null;
+  /** Admitted as its breaker's half-open trial: its outcome decides the breaker. */
+  trial = false;
   /** undici's controller, from onRequestStart: bytes of the request may have reached the server. */
   controller: Controller | null = null;
   phase = RACING;
@@ -221,6 +223,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const at = this.startedAt + (outcome.latencyMs ?? 0);
     pick.release(outcome, core.sharesClock ? at : undefined);
     const breaker = this.breaker;
-    if (breaker !== null) core.breakers!.settle(breaker, failed, at);
+    if (breaker !== null) core.breakers!.settle(breaker, failed, at, this.trial);
   }
 }

@@ -174,7 +174,10 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       // The first attempt is the request itself; later ones (retries, hedges) are their own.
       const attempt: Attempt = this.#primary === null ? this : new Attempt();
       attempt.begin(this, pick, hedge, now);
-      if (breaker !== undefined) attempt.breaker = breaker;
+      if (breaker !== undefined) {
+        attempt.breaker = breaker;
+        attempt.trial = breakers!.isTrial(breaker);
+      }
       const perTry = core.config.perTryTimeout;
       if (perTry !== undefined) core.deadlines.add(attempt.perTryDeadline(), perTry, now);
       this.#live++;
