@@ -1,0 +1,25 @@
+// Type-checked against the installed CommonJS declarations (.d.cts), never run: a CommonJS consumer
+// under nodenext, with `import … = require()`.
+import picket = require('picket');
+import picketAxios = require('picket/axios');
+import axios = require('axios');
+
+export async function consume(): Promise<number> {
+  const client: picket.Client = picket.createClient({
+    service: 'inventory',
+    discovery: ['http://127.0.0.1:8001'],
+  });
+  // @ts-expect-error: `discovery` is required
+  picket.createClient({ service: 'inventory' });
+  try {
+    const res = await client.request('/items/42');
+    const api = axios.create({ adapter: picketAxios.axiosAdapter(client) });
+    const { status } = await api.get('/items/42');
+    return res.statusCode + status;
+  } catch (error) {
+    if (picket.isPicketError(error, 'PICKET_NO_AVAILABLE_INSTANCE')) return -1;
+    throw error;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,58 @@
+// Type-checked against the installed declarations, never run: an ES module consumer (nodenext and
+// bundler resolution). The @ts-expect-error lines fail the check if the types resolve to `any`.
+import type { InstanceSnapshot, StrategyName } from '@picket/core';
+import axios from 'axios';
+import {
+  type Client,
+  type ClientOptions,
+  createClient,
+  ErrorCode,
+  fileList,
+  httpCheck,
+  isPicketError,
+  PicketError,
+  roundRobin,
+} from 'picket';
+import { axiosAdapter } from 'picket/axios';
+
+const options: ClientOptions = {
+  service: 'inventory',
+  discovery: ['http://127.0.0.1:8001', { url: 'http://127.0.0.1:8002', weight: 2 }],
+  strategy: 'round-robin' satisfies StrategyName,
+  health: { check: httpCheck({ path: '/health' }), interval: 5_000 },
+};
+
+export async function consume(): Promise<number> {
+  const inventory: Client = createClient(options);
+  const filed = createClient({
+    service: 'filed',
+    discovery: fileList('instances.yaml'),
+    strategy: roundRobin(),
+  });
+  createClient({
+    service: 'inventory',
+    discovery: ['http://127.0.0.1:8001'],
+    // @ts-expect-error: not a strategy
+    strategy: 'round-robbin',
+  });
+  try {
+    const res: Response = await inventory.fetch('/items/42');
+    const item = (await res.json()) as { id: number };
+    const { statusCode, body } = await inventory.request({ path: '/items/42', method: 'GET' });
+    const text: string = await body.text();
+    // @ts-expect-error: a status code is a number
+    const wrong: string = statusCode;
+    const api = axios.create({ adapter: axiosAdapter(inventory) });
+    const { data } = await api.get<{ id: number }>('/items/42');
+    const instances: InstanceSnapshot[] = inventory.snapshot().instances;
+    return item.id + data.id + statusCode + text.length + wrong.length + instances.length;
+  } catch (error) {
+    if (isPicketError(error)) {
+      const code: ErrorCode = error.code;
+      if (code === ErrorCode.ATTEMPTS_EXHAUSTED || error instanceof PicketError) return -1;
+    }
+    throw error;
+  } finally {
+    await Promise.all([inventory.close(), filed.close()]);
+  }
+}

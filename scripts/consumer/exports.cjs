@@ -1,0 +1,49 @@
+// The names each entry point must export, through `import` and through `require` alike.
+
+const core = ['createBalancer', 'PicketError', 'isPicketError', 'ErrorCode'];
+const strategies = [
+  'peakEwma',
+  'leastRequest',
+  'roundRobin',
+  'random',
+  'weightedResponseTime',
+  'ringHash',
+  'maglev',
+];
+const health = [
+  'createHealthChecker',
+  'httpCheck',
+  'tcpCheck',
+  'icmpCheck',
+  'loadCheck',
+  'loadReporter',
+  'customCheck',
+  'allChecks',
+];
+const discovery = [
+  'staticList',
+  'fileList',
+  'dns',
+  'etcd',
+  'consul',
+  'kubernetes',
+  'eureka',
+  'registerEtcd',
+  'registerConsul',
+  'registerEureka',
+  'merge',
+  'filter',
+  'where',
+];
+const http = ['createClient', 'createAgent'];
+
+module.exports = {
+  '@picket/core': [...core, ...strategies],
+  '@picket/health': health,
+  '@picket/discovery': discovery,
+  '@picket/http': http,
+  '@picket/http/axios': ['axiosAdapter'],
+  // The umbrella re-exports every factory the README documents.
+  picket: [...core, ...strategies, ...health, ...discovery, ...http],
+  'picket/axios': ['axiosAdapter'],
+};
