@@ -144,6 +144,10 @@ export class BalancerImpl implements Balancer, ReleaseSink {
 
   release(member: Endpoint, outcome: Outcome, now: number = this.#config.now()): void {
     if (member.active > 0) member.active--;
+    if (outcome.neutral === true) {
+      if (member.removed) this.#forgetIfDrained(member);
+      return;
+    }
     const failed = isFailure(outcome);
     member.requests++;
     if (failed) member.failures++;
@@ -158,12 +162,17 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       now,
     );
     if (member.removed) {
-      if (member.active === 0 && this.#byId.get(member.instance.id) === member) {
-        this.#byId.delete(member.instance.id);
-      }
+      this.#forgetIfDrained(member);
       return;
     }
     this.#outlier?.record(member, failed, this.#members, now);
+  }
+
+  /** A removed instance is forgotten once its last in-flight pick is released. */
+  #forgetIfDrained(member: Endpoint): void {
+    if (member.active === 0 && this.#byId.get(member.instance.id) === member) {
+      this.#byId.delete(member.instance.id);
+    }
   }
 
   setHealth(id: string, state: HealthState, reason = '', source = 'active'): void {

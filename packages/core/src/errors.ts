@@ -16,6 +16,7 @@ export const ErrorCode = {
   HEALTH_CHECK_FAILED: 'PICKET_HEALTH_CHECK_FAILED',
   ABORTED: 'PICKET_ABORTED',
   HANDLER_FAILED: 'PICKET_HANDLER_FAILED',
+  INVALID_REQUEST: 'PICKET_INVALID_REQUEST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -16,7 +16,7 @@ export {
   toInstances,
 } from './instance.ts';
 export { describeIssues, formatPath, parseWith } from './options.ts';
-export { type ErrorKind, isFailure, type Outcome, type PickContext } from './outcome.ts';
+export { type ErrorKind, isFailure, NEUTRAL, type Outcome, type PickContext } from './outcome.ts';
 export { type RandomSource, seededRandom } from './random.ts';
 export { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
 export { type LeastRequestOptions, leastRequest } from './strategies/least-request.ts';

@@ -12,13 +12,23 @@ export interface Outcome {
   status?: number;
   /** Set when the request failed without a usable response. */
   error?: ErrorKind;
+  /**
+   * The request ended for the caller's reasons (its abort, its invalid request, its body stream
+   * failing): nothing is learned about the instance. Only the in-flight count changes; latency,
+   * failures and outlier detection ignore the outcome.
+   */
+  neutral?: boolean;
 }
+
+/** An outcome that says nothing about the instance (see `Outcome.neutral`). */
+export const NEUTRAL: Outcome = Object.freeze({ ok: true, neutral: true });
 
 /**
  * Whether an outcome counts against an instance's health: transport errors and 5xx do, 4xx do
  * not (the instance answered correctly; the request was wrong).
  */
 export function isFailure(outcome: Outcome): boolean {
+  if (outcome.neutral === true) return false;
   if (outcome.error !== undefined) return true;
   if (outcome.status !== undefined) return outcome.status >= 500;
   return !outcome.ok;

@@ -36,6 +36,42 @@ const TIMEOUT_CODES = new Set([
 
 const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_CLOSED']);
 
+// undici refuses these itself: the call is wrong (a header value with CR/LF, a plain object as
+// body, a body shorter or longer than its content-length), whichever instance it goes to.
+const INVALID_REQUEST_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_HTTP_TOKEN',
+]);
+
+/** The caller's own fault, not the instance's: an invalid request, or its body stream failing. */
+export type CallerFault = 'invalid' | 'body';
+
+/** Whether `error`, which ended an attempt, is the caller's own doing; `bodyFailed` is known. */
+export function callerFault(error: unknown, bodyFailed: boolean): CallerFault | undefined {
+  if (bodyFailed) return 'body';
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && INVALID_REQUEST_CODES.has(code) ? 'invalid' : undefined;
+}
+
+/** A request undici refused to send as it was given: the caller's to fix, never retried. */
+export function invalidRequestError(
+  service: string,
+  method: string,
+  path: string,
+  cause: Error,
+): PicketError {
+  return new PicketError(
+    'PICKET_INVALID_REQUEST',
+    `${method} ${redactPath(path)} to service "${service}" is invalid and was not sent: ${cause.message}`,
+    { cause },
+  );
+}
+
 /** The `code` of an error or of the first error in its `cause` chain that has one. */
 export function errorCode(error: unknown): string | undefined {
   let current: unknown = error;

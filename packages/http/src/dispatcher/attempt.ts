@@ -5,15 +5,18 @@
 // CallerSide), so a request answered at once makes one object, not two; retries and hedges
 // are attempts of their own.
 
-import type { ErrorKind, Instance, Outcome, Pick } from '@picket/core';
+import { type ErrorKind, type Instance, NEUTRAL, type Outcome, type Pick, PicketError } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
-import { errorCode, errorKind } from '../errors.ts';
+import { callerFault, errorCode, errorKind } from '../errors.ts';
 import type { DeadlineList, Timed } from './deadlines.ts';
 import type { RequestState } from './request.ts';
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
+
+/** Reason given to a hedge that lost the race; never reaches a caller. */
+export const LOST = new PicketError('PICKET_ABORTED', 'Another attempt answered first');
 
 /** Attempt phases. */
 export const RACING = 0;
@@ -170,12 +173,22 @@ export class Attempt implements Dispatcher.DispatchHandler {
       if (this.#finished) return;
       const cancelled = this.phase === CANCELLED;
       if (cancelled && this.cancelKind === undefined) {
-        // A hedge that lost or a caller's abort says nothing bad about the instance.
-        this.#finish(
-          this.latencyMs >= 0 ? { ok: true, latencyMs: this.latencyMs } : this.#elapsed(),
-          undefined,
-        );
+        // A hedge that lost was at least this slow, which peak-EWMA should hear; the caller's
+        // abort (or its handler throwing) says nothing about the instance.
+        const lost = this.cancelReason === LOST;
+        const heard = this.latencyMs >= 0 ? { ok: true, latencyMs: this.latencyMs } : this.#elapsed();
+        this.#finish(lost ? heard : NEUTRAL, undefined);
         return;
+      }
+      if (!cancelled) {
+        // The caller's own mistake (an invalid request, its body stream failing): fails once,
+        // never retried, and neutral for the instance.
+        const fault = callerFault(error, this.request.bodyFailed());
+        if (fault !== undefined) {
+          this.#finish(NEUTRAL, undefined);
+          this.request.callerFailed(error, fault);
+          return;
+        }
       }
       const kind = cancelled ? this.cancelKind! : errorKind(errorCode(error));
       const latencyMs = this.latencyMs >= 0 ? this.latencyMs : this.request.core.now() - this.startedAt;

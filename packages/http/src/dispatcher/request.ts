@@ -3,23 +3,26 @@
 // enforces the overall timeout and each attempt's `perTryTimeout`. What the caller sees goes
 // through CallerSide (caller.ts).
 
-import { type Instance, isPicketError, type Outcome, type Pick, PicketError } from '@picket/core';
+import { type Instance, isPicketError, type Outcome, type Pick, type PicketError } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
 import type { AttemptRecord } from '../contracts.ts';
 import {
+  type CallerFault,
   clientClosedError,
   errorCode,
   handlerFailedError,
+  invalidRequestError,
   notDiscoveredError,
   perTryTimeoutError,
   timeoutError,
 } from '../errors.ts';
 import { redactPath } from '../redact.ts';
 import { isIdempotent, isReplayableBody, statusRetryDelay, whyNotRetry } from '../retry/policy.ts';
-import { Attempt, DISCARDING, RACING, WINNER } from './attempt.ts';
+import { Attempt, DISCARDING, LOST, RACING, WINNER } from './attempt.ts';
 import { AttemptLog, pickAgain } from './attempt-log.ts';
 import { copyOptions, hasHostHeader } from './attempt-options.ts';
+import { needsWatch, readableFailed, watchBody } from './body-watch.ts';
 import { CallerSide } from './caller.ts';
 import type { DiscoveryWaiter, DispatchCore, PicketDispatchOptions } from './core.ts';
 import type { DeadlineList, Timed } from './deadlines.ts';
@@ -35,8 +38,6 @@ const UNSAFE = 1;
 const IDEMPOTENT = 2;
 const REPLAYABLE = 3;
 const BREAKER_REFUSED: Outcome = Object.freeze({ ok: false, error: 'other' });
-// Reason given to a hedge that lost the race; never reaches a caller.
-const LOST = new PicketError('PICKET_ABORTED', 'Another attempt answered first');
 
 export class RequestState extends CallerSide implements RoundRunner, Timed, HedgeTarget, DiscoveryWaiter {
   readonly core: DispatchCore;
@@ -63,6 +64,8 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   #retries: Retries | null = null;
   /** Parked until discovery's first snapshot (the client's waiting set holds it). */
   #waiting = false;
+  /** The caller's streaming body threw (seen through `watchBody`). */
+  #bodyThrew = false;
 
   constructor(core: DispatchCore, opts: PicketDispatchOptions, handler: Dispatcher.DispatchHandler) {
     super(handler);
@@ -70,6 +73,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
     this.opts = opts;
     const method = opts.method ?? 'GET';
     this.method = method;
+    if (needsWatch(opts.body)) this.opts = { ...opts, body: watchBody(opts.body, this) as never };
     const hedge = core.config.hedge;
     this.#hedges = hedge !== false && this.#replayable() ? new Hedges(this, hedge.maxHedges) : null;
   }
@@ -228,6 +232,24 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   discoveryFailed(error: Error): void {
     this.#waiting = false;
     this.finishError(error);
+  }
+
+  /** The caller's body stream failed: an upload's source erroring is the caller's, not the instance's. */
+  bodyFailed(): boolean {
+    return this.#bodyThrew || readableFailed(this.opts.body);
+  }
+
+  bodyThrew(): void {
+    this.#bodyThrew = true;
+  }
+
+  /** The caller's own mistake ended an attempt: the request fails once, typed, never retried. */
+  callerFailed(error: Error, fault: CallerFault): void {
+    if (this.done) return;
+    const core = this.core;
+    this.abort(
+      fault === 'invalid' ? invalidRequestError(core.service, this.method, this.opts.path, error) : error,
+    );
   }
 
   protected threwError(callback: string, error: unknown): Error {

@@ -1,0 +1,36 @@
+// A caller's streaming body, watched so that its failure is known to be the caller's own: an
+// upload whose source errors says nothing about the instance it was going to, and must be
+// neither retried nor charged. A Node Readable tells by its `errored`; any other async iterable
+// (a web ReadableStream, a generator, fetch's body) is read through a wrapper that notes a throw.
+
+interface BodyOwner {
+  bodyThrew(): void;
+}
+
+type Readableish = { pipe: unknown; errored?: unknown; readableAborted?: boolean };
+
+function isReadable(body: unknown): body is Readableish {
+  return typeof (body as Readableish).pipe === 'function';
+}
+
+/** Whether `body` is an async iterable that only a wrapper can watch. */
+export function needsWatch(body: unknown): body is AsyncIterable<unknown> {
+  if (body === null || typeof body !== 'object' || isReadable(body)) return false;
+  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+/** A Node Readable body that has failed. */
+export function readableFailed(body: unknown): boolean {
+  if (body === null || typeof body !== 'object' || !isReadable(body)) return false;
+  return (body.errored !== null && body.errored !== undefined) || body.readableAborted === true;
+}
+
+/** `source`, read through a generator that tells `owner` when the source throws. */
+export async function* watchBody(source: AsyncIterable<unknown>, owner: BodyOwner): AsyncGenerator<unknown> {
+  try {
+    yield* source;
+  } catch (error) {
+    owner.bodyThrew();
+    throw error;
+  }
+}
