@@ -1,10 +1,17 @@
 // client.fetch: undici's own fetch on the client's dispatcher. Picket's per-request options
 // (idempotent, hashKey, timeout) ride on a thin dispatcher made only when they are given.
 
-import { Dispatcher, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
+import {
+  Dispatcher,
+  FormData as UndiciFormData,
+  type RequestInit as UndiciRequestInit,
+  fetch as undiciFetch,
+} from 'undici';
 import { serviceUrl } from './target.ts';
 
-export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher'> & {
+export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher' | 'body'> & {
+  /** What undici's fetch takes, and Node's global FormData (sent as multipart, as Node's fetch does). */
+  body?: UndiciRequestInit['body'] | globalThis.FormData;
   /** Allows retrying a non-idempotent method after it may have reached the server. */
   idempotent?: boolean;
   /** Key for ring-hash and Maglev stickiness. */
@@ -30,6 +37,19 @@ function replayableBody(body: unknown): string | Uint8Array | undefined {
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   if (body instanceof URLSearchParams) return body.toString();
   return undefined;
+}
+
+/**
+ * Node's global FormData comes from the undici inside Node, not from the undici this package
+ * runs: the latter's fetch would send it as the text `[object FormData]`. Its entries (strings,
+ * and Blobs or Files, which both share) are carried over into this undici's FormData.
+ */
+function ownFormData(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || body instanceof UndiciFormData) return body;
+  if (Object.prototype.toString.call(body) !== '[object FormData]') return body;
+  const form = new UndiciFormData();
+  for (const [name, value] of body as Iterable<[string, string | File]>) form.append(name, value);
+  return form;
 }
 
 /** Adds Picket's per-request options to every dispatch, then hands it to the client's dispatcher. */
@@ -113,10 +133,12 @@ export function clientFetch(
     return Promise.reject(error);
   }
   const { idempotent, hashKey, timeout, ...rest } = init;
+  if (rest.body !== undefined) rest.body = ownFormData(rest.body) as never;
   const body = replayableBody(rest.body);
   const dispatcher =
     idempotent === undefined && hashKey === undefined && timeout === undefined && body === undefined
       ? client.dispatcher
       : new ScopedDispatcher(client.dispatcher, { idempotent, hashKey, timeout, body });
-  return undiciFetch(url, { ...base, ...rest, dispatcher }) as unknown as Promise<Response>;
+  const request = { ...base, ...rest, dispatcher } as UndiciRequestInit;
+  return undiciFetch(url, request) as unknown as Promise<Response>;
 }
