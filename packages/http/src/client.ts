@@ -14,7 +14,14 @@ import type { Dispatcher } from 'undici';
 import { BreakerRegistry } from './breaker/breakers.ts';
 import { type ClientConfig, parseClientOptions } from './config.ts';
 import type { ClientEvents, HealthFactory, ProviderLike } from './contracts.ts';
-import type { DiscoveryWaiter, DispatchCore } from './dispatcher/core.ts';
+import {
+  type BackingOff,
+  CLOSING,
+  DESTROYED,
+  type DiscoveryWaiter,
+  type DispatchCore,
+  OPEN,
+} from './dispatcher/core.ts';
 import { Deadlines } from './dispatcher/deadlines.ts';
 import { PicketDispatcher } from './dispatcher/dispatcher.ts';
 import { clientClosedError, notDiscoveredError } from './errors.ts';
@@ -96,6 +103,9 @@ class PicketClient implements Client, DispatchCore {
   readonly #hold = setInterval(noop, MAX_TIMER_MS);
   /** Requests made before discovery's first snapshot, waiting for it. */
   readonly #waiting = new Set<DiscoveryWaiter>();
+  /** Requests waiting out a retry's backoff. */
+  readonly #backingOff = new Set<BackingOff>();
+  shutdown = OPEN;
   #idle: PromiseWithResolvers<void> | null = null;
   #closing: Promise<void> | undefined;
 
@@ -242,6 +252,14 @@ class PicketClient implements Client, DispatchCore {
     for (const waiter of waiting) waiter.discoveryFailed(error);
   }
 
+  backingOff(request: BackingOff): void {
+    this.#backingOff.add(request);
+  }
+
+  backedOff(request: BackingOff): void {
+    this.#backingOff.delete(request);
+  }
+
   awaitDiscovery(waiter: DiscoveryWaiter): void {
     this.#waiting.add(waiter);
   }
@@ -337,14 +355,25 @@ class PicketClient implements Client, DispatchCore {
 
   destroy(): Promise<void> {
     if (this.#closing === undefined) this.#closing = this.#shutDown(true);
-    else void this.pools.destroy();
+    else if (this.shutdown !== DESTROYED) {
+      // close() is waiting for in-flight requests: fail them now instead.
+      this.shutdown = DESTROYED;
+      this.balancer.close();
+      void this.pools.destroy();
+    }
     return this.#closing;
   }
 
   async #shutDown(abrupt: boolean): Promise<void> {
-    this.#firstSnapshot.reject(clientClosedError(this.service));
-    // Requests still waiting for discovery have no instance to finish on.
-    this.#failWaiting(clientClosedError(this.service));
+    this.shutdown = abrupt ? DESTROYED : CLOSING;
+    const closed = clientClosedError(this.service);
+    this.#firstSnapshot.reject(closed);
+    // Requests still waiting for discovery have no instance to finish on; those waiting out a
+    // backoff would start a retry, which a closing client no longer does.
+    this.#failWaiting(closed);
+    const backingOff = [...this.#backingOff];
+    this.#backingOff.clear();
+    for (const request of backingOff) request.shutDown(closed);
     if (abrupt) {
       // No new attempts (a request between retries picks no more), then fail what is in flight.
       this.balancer.close();

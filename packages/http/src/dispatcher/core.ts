@@ -27,6 +27,19 @@ export interface DiscoveryWaiter {
   discoveryFailed(error: Error): void;
 }
 
+/** The client is open. */
+export const OPEN = 0;
+/** `close()` was called: attempts in flight finish, no retry or hedge starts. */
+export const CLOSING = 1;
+/** `destroy()` was called: every request fails at once with PICKET_CLIENT_CLOSED. */
+export const DESTROYED = 2;
+
+/** A request between attempts: waiting out a backoff or a Retry-After. */
+export interface BackingOff {
+  /** The client closed while it waited: fail now, start nothing. */
+  shutDown(error: Error): void;
+}
+
 export interface DispatchCore {
   readonly service: string;
   readonly config: ClientConfig;
@@ -53,6 +66,12 @@ export interface DispatchCore {
   awaitDiscovery(waiter: DiscoveryWaiter): void;
   /** The parked request ended on its own (timeout, abort). */
   stopWaiting(waiter: DiscoveryWaiter): void;
+  /** OPEN, CLOSING or DESTROYED. */
+  readonly shutdown: number;
+  /** Notes a request waiting out a backoff, so that close() and destroy() can end the wait. */
+  backingOff(request: BackingOff): void;
+  /** The request's wait is over (its next round runs, or it ended). */
+  backedOff(request: BackingOff): void;
   /** A request finished (for `close()`, which waits for in-flight requests). */
   requestDone(): void;
 }

@@ -24,7 +24,14 @@ import { AttemptLog, pickAgain } from './attempt-log.ts';
 import { copyOptions, hasHostHeader } from './attempt-options.ts';
 import { needsWatch, readableFailed, watchBody } from './body-watch.ts';
 import { CallerSide } from './caller.ts';
-import type { DiscoveryWaiter, DispatchCore, PicketDispatchOptions } from './core.ts';
+import {
+  type BackingOff,
+  DESTROYED,
+  type DiscoveryWaiter,
+  type DispatchCore,
+  OPEN,
+  type PicketDispatchOptions,
+} from './core.ts';
 import type { DeadlineList, Timed } from './deadlines.ts';
 import { Hedges, type HedgeTarget } from './hedge.ts';
 import { Retries, type RoundRunner } from './retry-loop.ts';
@@ -39,7 +46,10 @@ const IDEMPOTENT = 2;
 const REPLAYABLE = 3;
 const BREAKER_REFUSED: Outcome = Object.freeze({ ok: false, error: 'other' });
 
-export class RequestState extends CallerSide implements RoundRunner, Timed, HedgeTarget, DiscoveryWaiter {
+export class RequestState
+  extends CallerSide
+  implements RoundRunner, Timed, HedgeTarget, DiscoveryWaiter, BackingOff
+{
   readonly core: DispatchCore;
   readonly opts: PicketDispatchOptions;
   readonly method: string;
@@ -64,6 +74,8 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   #retries: Retries | null = null;
   /** Parked until discovery's first snapshot (the client's waiting set holds it). */
   #waiting = false;
+  /** Waiting out a backoff before its next round (the client's backing-off set holds it). */
+  #inBackoff = false;
   /** The caller's streaming body threw (seen through `watchBody`). */
   #bodyThrew = false;
 
@@ -117,7 +129,19 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   // ── Attempts ────────────────────────────────────────────────────────────────────────────
 
   runRound(): void {
+    this.#backedOff();
     this.#launch(false, this.core.now());
+  }
+
+  #backedOff(): void {
+    if (!this.#inBackoff) return;
+    this.#inBackoff = false;
+    this.core.backedOff(this);
+  }
+
+  shutDown(error: Error): void {
+    this.#inBackoff = false;
+    this.finishError(error);
   }
 
   #optionsFor(instance: Instance): Dispatcher.DispatchOptions {
@@ -364,6 +388,12 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   #failed(a: Attempt, error: Error, kind: string): void {
     this.#live--;
     const record = this.#logged().failed(a, this.core.now(), kind, errorCode(error));
+    if (this.core.shutdown === DESTROYED) {
+      // destroy() fails every request at once, with what happened to them all.
+      this.#cancelAll(LOST, undefined);
+      this.finishError(clientClosedError(this.core.service));
+      return;
+    }
     if (this.#live > 0) return;
     const why = this.#whyNot(a);
     if (why === null) this.#retry(a, record, 0);
@@ -372,6 +402,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
 
   /** Null when another attempt may follow `failed` (and takes it from the budget), else why not. */
   #whyNot(failed: Attempt): string | null {
+    if (this.core.shutdown !== OPEN) return 'the client is closing: no retry starts after close()';
     const config = this.core.config.retry;
     this.#retries ??= new Retries(this, config);
     return whyNotRetry(config, {
@@ -393,13 +424,16 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
       const next = this.#log!.records.length + 1;
       events.emit('retry', { method: this.method, path: redactPath(this.opts.path), attempt: record, next });
     }
+    this.#inBackoff = true;
+    this.core.backingOff(this);
     this.#retries!.schedule(failed.instance, retryAfterMs);
   }
 
   // ── Hedges and timeouts ─────────────────────────────────────────────────────────────────
 
   sendHedge(delayMs: number): boolean {
-    if (this.done || this.winner !== null || this.#live === 0 || !this.core.budget.withdraw()) return false;
+    if (this.done || this.winner !== null || this.#live === 0) return false;
+    if (this.core.shutdown !== OPEN || !this.core.budget.withdraw()) return false;
     const exclude = this.#logged().exclude;
     if (this.#racing === null) {
       if (this.#primary !== null) exclude.add(this.#primary.instance.id);
@@ -437,6 +471,7 @@ export class RequestState extends CallerSide implements RoundRunner, Timed, Hedg
   }
 
   protected cleanup(): void {
+    this.#backedOff();
     if (this.#waiting) {
       this.#waiting = false;
       this.core.stopWaiting(this);
