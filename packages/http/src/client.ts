@@ -127,7 +127,10 @@ class PicketClient implements Client, DispatchCore {
     this.budget = retryBudget(config.retry.enabled ? config.retry.budget : false);
     // Latencies are kept only for hedging at the observed p95.
     this.latency = config.hedge !== false && config.hedge.delayMs === 'p95' ? new LatencyWindow() : undefined;
-    this.deadlines = new Deadlines(config.timeout, now);
+    this.deadlines = new Deadlines(
+      config.perTryTimeout === undefined ? [config.timeout] : [config.timeout, config.perTryTimeout],
+      now,
+    );
     this.#hold.unref();
     this.#firstSnapshot.promise.catch(() => undefined);
     this.#unsubscribe.push(

@@ -9,7 +9,7 @@ import { type ErrorKind, type Instance, NEUTRAL, type Outcome, type Pick, Picket
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
 import { callerFault, errorCode, errorKind } from '../errors.ts';
-import type { DeadlineList, Timed } from './deadlines.ts';
+import type { DeadlineQueue, Timed } from './deadlines.ts';
 import type { RequestState } from './request.ts';
 
 type Controller = Dispatcher.DispatchController;
@@ -32,7 +32,8 @@ class PerTry implements Timed {
   deadlineAt = 0;
   deadlineNext: Timed | null = null;
   deadlinePrev: Timed | null = null;
-  deadlineList: DeadlineList | null = null;
+  deadlineIndex = -1;
+  deadlineList: DeadlineQueue | null = null;
 
   constructor(attempt: Attempt) {
     this.attempt = attempt;

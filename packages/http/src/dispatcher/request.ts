@@ -32,7 +32,7 @@ import {
   OPEN,
   type PicketDispatchOptions,
 } from './core.ts';
-import type { DeadlineList, Timed } from './deadlines.ts';
+import type { DeadlineQueue, Timed } from './deadlines.ts';
 import { Hedges, type HedgeTarget } from './hedge.ts';
 import { Retries, type RoundRunner } from './retry-loop.ts';
 
@@ -67,7 +67,8 @@ export class RequestState
   deadlineAt = 0;
   deadlineNext: Timed | null = null;
   deadlinePrev: Timed | null = null;
-  deadlineList: DeadlineList | null = null;
+  deadlineIndex = -1;
+  deadlineList: DeadlineQueue | null = null;
   /** Made only when hedging is on and the request is safe to send twice. */
   readonly #hedges: Hedges | null;
   /** Made on the first failure: a request that succeeds at once never needs one. */
