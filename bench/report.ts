@@ -3,13 +3,14 @@
 
 import { headlines } from './lib/headlines.ts';
 import { type PlotRef, table } from './lib/markdown.ts';
-import { corePick, healthChecks, httpSteady } from './lib/report-core.ts';
+import { corePick, healthChecks, httpSteady, pickGc } from './lib/report-core.ts';
 import { killHang, linkerd, slowInstance, steadyState } from './lib/report-http.ts';
 
 type Renderer = (result: never, plots: readonly PlotRef[]) => string;
 
 const RENDERERS: Record<string, Renderer> = {
   'core-pick': corePick,
+  'pick-gc': pickGc,
   'health-checks': healthChecks,
   'http-steady': httpSteady,
   'steady-state': steadyState,

@@ -21,6 +21,7 @@ const benches = [
   'kill-hang.ts',
   'http-steady.ts',
   'core-pick.ts',
+  'pick-gc.ts',
   'health-checks.ts',
   'discovery-update.ts',
 ].filter((file) => existsSync(`${here}${file}`) && (only === undefined || file.startsWith(only)));

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { coarseNow } from './clock.ts';
 import { parseWith } from './options.ts';
-import type { RandomSource } from './random.ts';
+import { type RandomSource, unseededRandom } from './random.ts';
 import { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
 import type { LatencyTracking, Strategy } from './strategy.ts';
 import type { BalancerOptions } from './types.ts';
@@ -119,7 +119,7 @@ export function parseBalancerOptions(options: BalancerOptions = {}): BalancerCon
     localZone: typeof parsed.zone === 'string' ? parsed.zone : parsed.zone?.local,
     outlier: parsed.outlierDetection === false ? undefined : parsed.outlierDetection,
     healthSources: parsed.healthSources,
-    random: parsed.random ?? Math.random,
+    random: parsed.random ?? unseededRandom(),
     now: parsed.now ?? coarseNow,
   };
 }

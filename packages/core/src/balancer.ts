@@ -11,6 +11,7 @@ import { type Instance, type InstanceRecord, toInstances } from './instance.ts';
 import { buildLevels, type Level } from './levels.ts';
 import { isFailure, type Outcome, type PickContext } from './outcome.ts';
 import { OutlierDetector } from './outlier.ts';
+import { randomUnit } from './random.ts';
 import type { StrategyContext } from './strategy.ts';
 import type { Balancer, BalancerOptions, BalancerSnapshot, InstanceSnapshot, Pick } from './types.ts';
 
@@ -116,7 +117,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       if (this.#members.length === 0) {
         throw new PicketError('PICKET_NO_INSTANCES', 'No instances: discovery has not provided any');
       }
-      const r = this.#config.random();
+      const r = randomUnit(this.#config.random);
       const levels = this.#levels;
       for (let i = 0; i < levels.length; i++) {
         const candidate = levels[i] as Level;
@@ -130,7 +131,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     let endpoint: Endpoint | undefined;
     if (level !== undefined) {
       if (level.zoned) {
-        const local = level.localLoad >= 1 || this.#config.random() < level.localLoad;
+        const local = level.localLoad >= 1 || randomUnit(this.#config.random) < level.localLoad;
         endpoint = (local ? level.local : level.remote).pick(ctx, now);
       }
       endpoint ??= level.main.pick(ctx, now);

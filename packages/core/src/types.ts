@@ -86,7 +86,7 @@ export interface BalancerOptions {
    * `'active'`). Unknown instances are used only when no known-healthy one is available.
    */
   healthSources?: readonly string[];
-  /** Random source in [0, 1). Default Math.random. Seed it in tests. */
+  /** Random source in [0, 1). Default: a generator seeded at random per balancer. Seed it in tests. */
   random?: RandomSource;
   /** Clock in ms. Default: `performance.now()`, read at most once per millisecond. */
   now?: () => number;

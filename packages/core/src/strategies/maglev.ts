@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
-import { hashKey, hashString } from '../hash.ts';
+import { hashKeyBits, hashStringBits } from '../hash.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomIndex } from '../random.ts';
@@ -105,8 +105,8 @@ class MaglevPicker implements Picker {
       const endpoint = endpoints[i]!;
       if (endpoint.maglevSkipHash === 0) {
         const id = endpoint.instance.id;
-        endpoint.maglevOffsetHash = hashString(id, OFFSET_SEED) | 0;
-        endpoint.maglevSkipHash = hashString(id, SKIP_SEED) | 0;
+        endpoint.maglevOffsetHash = hashStringBits(id, OFFSET_SEED);
+        endpoint.maglevSkipHash = hashStringBits(id, SKIP_SEED);
       }
       offsets[i] = endpoint.maglevOffsetHash;
       skips[i] = endpoint.maglevSkipHash;
@@ -149,7 +149,7 @@ class MaglevPicker implements Picker {
     if (endpoints.length === 0) return undefined;
     const m = this.size;
     const key = ctx?.key;
-    const slot = key === undefined ? randomIndex(this.random, m) : hashKey(key) % m;
+    const slot = key === undefined ? randomIndex(this.random, m) : (hashKeyBits(key) >>> 0) % m;
     const table = this.table;
     const first = endpoints[table[slot]!]!;
     const exclude = exclusions(ctx);

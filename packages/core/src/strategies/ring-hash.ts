@@ -4,10 +4,10 @@
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
-import { hashKey, hashString } from '../hash.ts';
+import { hashKeyBits, hashString } from '../hash.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
-import type { RandomSource } from '../random.ts';
+import { type RandomSource, randomUnit } from '../random.ts';
 import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
 import { allExcluded, exclusions, integerIn, weightOf } from './common.ts';
 
@@ -146,7 +146,7 @@ class RingHashPicker implements Picker {
     const size = points.length;
     if (size === 0) return undefined;
     const key = ctx?.key;
-    const hash = key === undefined ? (this.random() * 4294967296) >>> 0 : hashKey(key);
+    const hash = key === undefined ? (randomUnit(this.random) * 4294967296) >>> 0 : hashKeyBits(key) >>> 0;
     // First point at or after the hash, wrapping past the top of the ring.
     let lo = 0;
     let hi = size;

@@ -2,7 +2,7 @@
 // or a plain uniform draw when the weights are equal. Backs `random` and `weighted-response-time`.
 
 import type { Endpoint } from '../endpoint.ts';
-import { type RandomSource, randomIndex } from '../random.ts';
+import { type RandomSource, randomIndex, randomUnit } from '../random.ts';
 
 // Draws that may land on excluded endpoints before falling back to a scan of the allowed ones.
 const DRAWS = 3;
@@ -64,7 +64,7 @@ export class WeightedChoice {
   private draw(random: RandomSource): number {
     if (this.uniform) return randomIndex(random, this.size);
     const c = this.cumulative;
-    const r = random() * this.total;
+    const r = randomUnit(random) * this.total;
     // First index whose running sum exceeds r; zero-weight indices are never it.
     let lo = 0;
     let hi = this.size - 1;
@@ -98,7 +98,7 @@ export class WeightedChoice {
     if (allowed === 0) return undefined;
     // Allowed endpoints that all weigh 0 share the traffic evenly.
     const even = sum === 0;
-    let r = random() * (even ? allowed : sum);
+    let r = randomUnit(random) * (even ? allowed : sum);
     let last: Endpoint | undefined;
     for (let i = 0; i < n; i++) {
       const endpoint = endpoints[i]!;
