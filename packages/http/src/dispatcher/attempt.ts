@@ -154,6 +154,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseData(_controller: Controller, chunk: Buffer): void {
     try {
       if (this.phase === WINNER) this.request.forwardData(chunk);
+      else if (this.phase === DISCARDING) this.request.heldData(this, chunk);
     } catch (error) {
       this.request.callbackThrew(this, 'onResponseData', error);
     }
@@ -164,6 +165,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
       const status = this.status;
       this.#finish({ ok: status < 500, status, latencyMs: this.latencyMs }, status >= 500);
       if (this.phase === WINNER) this.request.forwardEnd(trailers);
+      else if (this.phase === DISCARDING) this.request.heldEnd(this, trailers);
     } catch (error) {
       this.request.callbackThrew(this, 'onResponseEnd', error);
     }

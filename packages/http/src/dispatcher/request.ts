@@ -34,6 +34,7 @@ import {
 } from './core.ts';
 import type { DeadlineQueue, Timed } from './deadlines.ts';
 import { Hedges, type HedgeTarget } from './hedge.ts';
+import { HeldResponse } from './held-response.ts';
 import { Retries, type RoundRunner } from './retry-loop.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -75,6 +76,10 @@ export class RequestState
   #retries: Retries | null = null;
   /** Parked until discovery's first snapshot (the client's waiting set holds it). */
   #waiting = false;
+  /** The last retryable answer put aside, handed to the caller if no other instance can be tried. */
+  #held: HeldResponse | null = null;
+  /** No instance is left to try: the error to end with if the answer put aside cannot be had. */
+  #givingUp: PicketError | null = null;
   /** Waiting out a backoff before its next round (the client's backing-off set holds it). */
   #inBackoff = false;
   /** The caller's streaming body threw (seen through `watchBody`). */
@@ -222,7 +227,7 @@ export class RequestState
       if (!hedge && attempt.phase === RACING && !this.done) this.#hedges?.arm();
       return true;
     }
-    this.finishError(this.#exhausted('too many instances refused by their breakers', undefined));
+    this.#giveUp(this.#exhausted('too many instances refused by their breakers', undefined));
     return false;
   }
 
@@ -244,7 +249,7 @@ export class RequestState
       // timers and sockets (discovery, health checks) that would give it an instance.
       setImmediate(() => this.finishError(error));
     } else {
-      this.finishError(this.#exhausted('no other instance is available', error));
+      this.#giveUp(this.#exhausted('no other instance is available', error));
     }
   }
 
@@ -281,6 +286,49 @@ export class RequestState
     return handlerFailedError(this.core.service, this.method, this.opts.path, callback, error);
   }
 
+  /**
+   * No other instance can be tried: the caller gets the last answer put aside when there is one
+   * (whole), else `error`.
+   */
+  #giveUp(error: PicketError): void {
+    const held = this.#held;
+    if (held === null || held.tooLarge || this.done) {
+      this.finishError(error);
+      return;
+    }
+    // Its body may still be arriving: the answer is handed over when it has.
+    this.#givingUp = error;
+    if (held.complete) this.#deliverHeld(held);
+  }
+
+  #deliverHeld(held: HeldResponse): void {
+    this.#held = null;
+    this.#givingUp = null;
+    const a = held.attempt;
+    a.phase = WINNER;
+    this.winner = a;
+    this.#cancelAll(LOST, undefined);
+    this.#clearTimers();
+    this.#retries?.stop();
+    this.deliverHeaders(a, held.statusCode, held.headers, held.statusMessage);
+    for (const chunk of held.chunks) this.forwardData(chunk);
+    this.forwardEnd(held.trailers);
+  }
+
+  /** A chunk of an answer put aside (see HeldResponse). */
+  heldData(a: Attempt, chunk: Buffer): void {
+    if (this.#held?.attempt === a) this.#held.data(chunk);
+  }
+
+  heldEnd(a: Attempt, trailers: Headers): void {
+    const held = this.#held;
+    if (held?.attempt !== a) return;
+    held.end(trailers);
+    if (this.#givingUp === null || this.done) return;
+    if (held.complete) this.#deliverHeld(held);
+    else this.finishError(this.#givingUp);
+  }
+
   #exhausted(reason: string, cause: unknown): PicketError {
     return this.#logged().exhausted(this.core.service, this.method, this.opts.path, reason, cause);
   }
@@ -312,6 +360,7 @@ export class RequestState
       // With a hedge still racing, drop this answer and wait for the hedge's.
       if (delay >= 0 && (this.#live > 1 || this.#whyNot(a) === null)) {
         a.phase = DISCARDING;
+        this.#held = new HeldResponse(a, statusCode, headers, statusMessage);
         this.#live--;
         const record = this.#logged().failed(a, this.core.now(), undefined, undefined);
         if (this.#live === 0) this.#retry(a, record, delay);
@@ -358,6 +407,12 @@ export class RequestState
 
   attemptError(a: Attempt, error: Error, kind: string): void {
     if (this.done) return;
+    if (this.#held?.attempt === a) {
+      // The answer put aside broke off: it cannot be handed over.
+      this.#held = null;
+      if (this.#givingUp !== null) this.finishError(this.#givingUp);
+      return;
+    }
     if (a.phase === WINNER) {
       // The caller has the headers already; the body fails with undici's own error.
       this.finishError(error);
@@ -398,7 +453,7 @@ export class RequestState
     if (this.#live > 0) return;
     const why = this.#whyNot(a);
     if (why === null) this.#retry(a, record, 0);
-    else this.finishError(this.#exhausted(why, error));
+    else this.#giveUp(this.#exhausted(why, error));
   }
 
   /** Null when another attempt may follow `failed` (and takes it from the budget), else why not. */
