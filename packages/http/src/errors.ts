@@ -185,6 +185,15 @@ export function handlerFailedError(
   );
 }
 
+/** An attempt answered 408: the server says it did not receive the request whole. */
+export function unprocessedError(instanceUrl: string): PicketError {
+  return new PicketError(
+    'PICKET_ABORTED',
+    `${instanceUrl} answered 408 Request Timeout: the request was not processed, and is sent again`,
+    { details: { status: 408 } },
+  );
+}
+
 export function notDiscoveredError(service: string, cause: unknown): PicketError {
   return new PicketError(
     'PICKET_NO_INSTANCES',

@@ -53,6 +53,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   pick: Pick | null = null;
   /** The instance's breaker, which admitted this attempt and hears how it ended. */
   breaker: BreakerEntry | null = null;
+  /** Answered 408: the server did not read the request (see RequestState), whatever was sent. */
+  unprocessed = false;
   /** Admitted as its breaker's half-open trial: its outcome decides the breaker. */
   trial = false;
   /** undici's controller, from onRequestStart: bytes of the request may have reached the server. */

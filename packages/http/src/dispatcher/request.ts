@@ -15,6 +15,7 @@ import {
   invalidRequestError,
   notDiscoveredError,
   perTryTimeoutError,
+  unprocessedError,
   timeoutError,
 } from '../errors.ts';
 import { redactPath } from '../redact.ts';
@@ -355,6 +356,18 @@ export class RequestState
       return;
     }
     const retry = this.core.config.retry;
+    if (statusCode === 408 && retry.enabled && isReplayableBody(this.opts.body)) {
+      // RFC 9110: a 408 means the server did not receive a complete request, so it processed
+      // none of it. Servers (nginx, HAProxy, Node's requestTimeout) also write one unasked on an
+      // idle keep-alive connection before closing it, which undici hands to the next request sent
+      // there. Either way it is sent again, for any method, as after a refused connection; the
+      // attempt is cancelled, which destroys that socket, and says nothing about the instance.
+      const error = unprocessedError(a.instance.url);
+      a.unprocessed = true;
+      a.cancel(error, undefined);
+      this.#failed(a, error, 'other');
+      return;
+    }
     if (retry.enabled && statusCode >= 400) {
       const delay = statusRetryDelay(retry, statusCode, headers);
       // With a hedge still racing, drop this answer and wait for the hedge's.
@@ -465,7 +478,7 @@ export class RequestState
       method: this.method,
       aborted: this.aborted,
       retriesLeft: this.#retries.left,
-      mayHaveReachedServer: failed.started,
+      mayHaveReachedServer: failed.started && !failed.unprocessed,
       idempotent: this.#idempotent(),
       replayable: this.#replayable(),
       timedOut: this.core.now() >= this.deadlineAt,
