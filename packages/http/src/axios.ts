@@ -1,24 +1,26 @@
 // axiosAdapter(client): axios on Picket, for `axios.create({ adapter: axiosAdapter(client) })`.
-// It behaves as axios's own Node adapter does where users can tell (validateStatus and settle,
-// error codes, responseType, timeout, signal and cancelToken, headers, decompression), but
-// sends through the client: picked instance, retries, breakers. axios is an optional peer: only
-// its types are imported here; its classes come from the calling axios at run time.
+// The request runs through axios's own Node adapter (the calling axios's), so that bodies,
+// forms, decompression, limits, progress, timeouts, cancellation and errors are axios's own; only
+// its transport is Picket's: each request goes to a picked instance with retries and breakers
+// (axios/transport.ts). What a balancer cannot honour (proxies, lookup, socketPath, HTTP/2
+// sessions, data: URLs) is refused, and the agents are ignored with a warning. axios is an
+// optional peer: only its types are imported here.
 
-import { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { isPicketError } from '@picket/core';
-import type { AxiosAdapter, AxiosResponse, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
-import type { Dispatcher } from 'undici';
-import type { Client } from './client.ts';
+import type { AxiosAdapter, AxiosError, AxiosResponse, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
+import { picketCause } from './axios/node-errors.ts';
+import type { ServiceClient } from './axios/service-request.ts';
+import { isServiceHost, serviceTransport } from './axios/transport.ts';
 import { serviceUrl } from './fronts/target.ts';
-import { redactUrl } from './redact.ts';
 
 export interface AxiosAdapterOptions {
-  /** The axios module to take AxiosError, AxiosHeaders and CanceledError from. Default `import('axios')`. */
+  /** The axios module to take its Node adapter, AxiosError and CanceledError from. Default `import('axios')`. */
   axios?: AxiosStatic;
 }
 
-type AxiosRuntime = Pick<AxiosStatic, 'AxiosError' | 'AxiosHeaders' | 'CanceledError' | 'getUri' | 'VERSION'>;
+type AxiosRuntime = Pick<AxiosStatic, 'AxiosError' | 'getAdapter' | 'getUri'>;
+
+const ABSOLUTE = /^[a-z][a-z\d+\-.]*:/i;
 
 let loaded: Promise<AxiosRuntime> | undefined;
 function loadAxios(): Promise<AxiosRuntime> {
@@ -26,211 +28,128 @@ function loadAxios(): Promise<AxiosRuntime> {
   return loaded;
 }
 
-// Our own abort reasons, told apart from the caller's.
-class TimeoutAbort extends Error {}
+// Options about where and how to connect: the balancer decides both.
+const REFUSED: Record<string, string> = {
+  proxy: 'requests go straight to the instances the balancer picks; a proxy cannot be put between them',
+  lookup: "the service's addresses come from discovery; resolve them there (dns())",
+  socketPath: 'the service is reached at the addresses discovery gives, not a Unix socket',
+  http2Options: "HTTP/2 is the client's choice: createClient({ pool: { allowH2: true } })",
+  transport: 'the transport is what axiosAdapter provides',
+};
+// Ignored for the service's instances (the client's pools are used), kept for a redirect to
+// another origin, as axios would use them.
+const IGNORED: Record<string, string> = {
+  httpAgent: "the client's pools connect to the service (createClient({ pool }) sets them up)",
+  httpsAgent: "the client's pools connect to the service (createClient({ pool, tls }) sets them up)",
+  family: 'the address family is that of the addresses discovery gives',
+};
 
-interface RequestInfo {
-  method: string;
-  url: string;
-}
-
-async function requestBody(data: unknown): Promise<Dispatcher.DispatchOptions['body']> {
-  if (data === undefined || data === null) return null;
-  if (typeof data === 'string' || Buffer.isBuffer(data) || data instanceof Uint8Array) return data as never;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof URLSearchParams) return data.toString();
-  if (typeof Blob !== 'undefined' && data instanceof Blob) return Buffer.from(await data.arrayBuffer());
-  if (data instanceof Readable || typeof (data as { pipe?: unknown }).pipe === 'function')
-    return data as Readable;
-  if (typeof FormData !== 'undefined' && data instanceof FormData) return data as never;
-  return JSON.stringify(data);
-}
-
-function requestHeaders(
-  config: InternalAxiosRequestConfig,
-  axios: AxiosRuntime,
-  url: URL,
-): Record<string, string> {
-  const headers = axios.AxiosHeaders.from(config.headers as never);
-  // `auth`, or else credentials in the URL, become basic auth, as in axios's Node adapter.
-  const auth =
-    config.auth ??
-    (url.username === ''
-      ? undefined
-      : { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
-  if (auth !== undefined) {
-    const { username = '', password = '' } = auth;
-    headers.set('Authorization', `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
+function refusal(config: InternalAxiosRequestConfig): [string, string] | undefined {
+  for (const [option, why] of Object.entries(REFUSED)) {
+    const value = (config as unknown as Record<string, unknown>)[option];
+    if (value !== undefined && value !== null && value !== false) return [option, why];
   }
-  if (config.decompress !== false) headers.set('Accept-Encoding', 'gzip, deflate, br', false);
-  headers.set('User-Agent', `axios/${axios.VERSION}`, false);
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers.toJSON(true))) {
-    if (value !== undefined && value !== null && (value as unknown) !== false) out[name] = String(value);
-  }
-  return out;
-}
-
-function decoded(body: Readable, headers: Record<string, unknown>, method: string, status: number): Readable {
-  const encoding = String(headers['content-encoding'] ?? '').toLowerCase();
-  if (method === 'HEAD' || status === 204 || encoding === '') return body;
-  const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip'
-      ? createGunzip()
-      : encoding === 'deflate'
-        ? createInflate()
-        : encoding === 'br'
-          ? createBrotliDecompress()
-          : undefined;
-  if (decoder === undefined) return body;
-  delete headers['content-encoding'];
-  delete headers['content-length'];
-  body.on('error', (error) => decoder.destroy(error));
-  return body.pipe(decoder);
-}
-
-async function readAll(stream: Readable, limit: number, onTooLarge: () => Error): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += (chunk as Buffer).length;
-    if (limit > -1 && total > limit) {
-      stream.destroy();
-      throw onTooLarge();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const version = (config as { httpVersion?: unknown }).httpVersion;
+  if (version !== undefined && Number(version) === 2) return ['httpVersion', REFUSED.http2Options!];
+  return undefined;
 }
 
 /** An axios adapter that sends every request through `client`. */
-export function axiosAdapter(
-  client: Pick<Client, 'request' | 'service'>,
-  options: AxiosAdapterOptions = {},
-): AxiosAdapter {
+export function axiosAdapter(client: ServiceClient, options: AxiosAdapterOptions = {}): AxiosAdapter {
+  const transport = serviceTransport(client);
+  const warned = new Set<string>();
   return async function picketAdapter(config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
     const axios: AxiosRuntime = options.axios ?? (await loadAxios());
-    const { AxiosError, CanceledError } = axios;
-    const url = new URL(axios.getUri(config), `http://${client.service}`);
-    const method = (config.method ?? 'get').toUpperCase();
-    const request: RequestInfo = { method, url: redactUrl(url.href) };
-    try {
+    const { AxiosError } = axios;
+    const refused = refusal(config);
+    if (refused !== undefined) {
+      throw new AxiosError(
+        `axiosAdapter does not support \`${refused[0]}\`: ${refused[1]}`,
+        AxiosError.ERR_BAD_OPTION_VALUE,
+        config,
+      );
+    }
+    for (const [option, why] of Object.entries(IGNORED)) {
+      if ((config as unknown as Record<string, unknown>)[option] !== undefined && !warned.has(option)) {
+        warned.add(option);
+        process.emitWarning(`axiosAdapter ignores \`${option}\` for service "${client.service}": ${why}`, {
+          code: 'PICKET_AXIOS_IGNORED_OPTION',
+        });
+      }
+    }
+    // The URL without params: a params serializer's failure is axios's adapter's to report.
+    const full = axios.getUri({ ...config, params: undefined });
+    const url = new URL(full, `http://${client.service}`);
+    if (url.protocol === 'data:') {
+      throw new AxiosError(
+        'axiosAdapter does not support data: URLs: only the service is sent to',
+        AxiosError.ERR_NOT_SUPPORT,
+        config,
+      );
+    }
+    if (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      !isServiceHost(client.service, url.hostname)
+    ) {
       // A URL of another host is not this service's: refused, never sent to its instances.
-      serviceUrl(client.service, url);
-    } catch (error) {
-      const e = new AxiosError((error as Error).message, AxiosError.ERR_INVALID_URL, config, request);
-      (e as { cause?: unknown }).cause = error;
-      throw e;
-    }
-    const transitional = config.transitional;
-    const timeoutError = () =>
-      new AxiosError(
-        config.timeoutErrorMessage ??
-          (config.timeout ? `timeout of ${config.timeout}ms exceeded` : 'timeout exceeded'),
-        transitional?.clarifyTimeoutError === true ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED,
-        config,
-        request,
-      );
-    const canceled = () => new CanceledError(undefined, config, request);
-
-    const controller = new AbortController();
-    const userSignal = config.signal as AbortSignal | undefined;
-    if (userSignal?.aborted === true) throw canceled();
-    const onAbort = () => controller.abort(userSignal?.reason);
-    userSignal?.addEventListener?.('abort', onAbort, { once: true });
-    const unsubscribeToken =
-      config.cancelToken === undefined ? undefined : () => config.cancelToken?.unsubscribe(onCancel);
-    const onCancel = () => controller.abort();
-    config.cancelToken?.subscribe(onCancel);
-    const timeoutMs = Number(config.timeout ?? 0);
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => controller.abort(new TimeoutAbort('timeout')), timeoutMs).unref()
-        : undefined;
-    const cleanup = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      userSignal?.removeEventListener?.('abort', onAbort);
-      unsubscribeToken?.();
-    };
-    const translate = (error: unknown, response?: AxiosResponse) => {
-      if (controller.signal.aborted) {
-        return controller.signal.reason instanceof TimeoutAbort ? timeoutError() : canceled();
-      }
-      if (error instanceof AxiosError) return error;
-      if (isPicketError(error, 'PICKET_TIMEOUT')) {
-        const e = timeoutError();
+      try {
+        serviceUrl(client.service, url);
+      } catch (error) {
+        const e = new AxiosError((error as Error).message, AxiosError.ERR_INVALID_URL, config);
         (e as { cause?: unknown }).cause = error;
-        return e;
+        throw e;
       }
-      const message = error instanceof Error ? error.message : String(error);
-      const e = new AxiosError(message, AxiosError.ERR_NETWORK, config, request, response);
-      (e as { cause?: unknown }).cause = error;
-      return e;
-    };
-
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await client.request({
-        path: url.pathname + url.search,
-        method: method as Dispatcher.HttpMethod,
-        headers: requestHeaders(config, axios, url),
-        body: await requestBody(config.data),
-        signal: controller.signal,
-      });
-    } catch (error) {
-      cleanup();
-      throw translate(error);
     }
-
-    const headers = { ...res.headers } as Record<string, unknown>;
-    const body = config.decompress === false ? res.body : decoded(res.body, headers, method, res.statusCode);
-    const response: AxiosResponse = {
-      status: res.statusCode,
-      statusText: res.statusText ?? '',
-      headers: new axios.AxiosHeaders(headers as never),
-      config,
-      request,
-      data: undefined,
-    };
-    const maxContentLength = config.maxContentLength ?? -1;
-    const tooLarge = () =>
-      new AxiosError(
-        `maxContentLength size of ${maxContentLength} exceeded`,
-        AxiosError.ERR_BAD_RESPONSE,
-        config,
-        request,
-      );
+    const http = axios.getAdapter('http') as (config: InternalAxiosRequestConfig) => Promise<AxiosResponse>;
+    const call = { ...config, proxy: false, transport: transport(config) } as InternalAxiosRequestConfig;
+    // A path alone (axios's Node adapter takes none) is the service's.
+    if (!ABSOLUTE.test(full)) Object.assign(call, { baseURL: undefined, url: url.href });
     try {
-      if (config.responseType === 'stream') {
-        response.data = body;
-        body.once('close', cleanup);
-      } else {
-        const buffer = await readAll(body, maxContentLength, tooLarge);
-        cleanup();
-        response.data =
-          config.responseType === 'arraybuffer'
-            ? buffer
-            : buffer
-                .toString((config.responseEncoding as BufferEncoding | undefined) ?? 'utf8')
-                .replace(/^\uFEFF/, '');
-      }
-    } catch (error) {
-      cleanup();
-      throw translate(error, response);
-    }
-    // settle(), as axios's adapters do.
-    const validate = config.validateStatus;
-    if (!response.status || validate === null || validate === undefined || validate(response.status))
+      const response = await http(call);
+      response.config = config;
       return response;
-    throw new AxiosError(
-      `Request failed with status code ${response.status}`,
-      response.status >= 400 && response.status < 500
-        ? AxiosError.ERR_BAD_REQUEST
-        : AxiosError.ERR_BAD_RESPONSE,
-      config,
-      request,
-      response,
-    );
+    } catch (error) {
+      throw settleError(error, config, call, axios);
+    }
   };
+}
+
+/** Gives back the caller's config, and Picket's error as `cause` for a transport failure. */
+function settleError(
+  error: unknown,
+  config: InternalAxiosRequestConfig,
+  call: InternalAxiosRequestConfig,
+  axios: AxiosRuntime,
+): unknown {
+  const { AxiosError } = axios;
+  if (!(error instanceof AxiosError)) return error;
+  const e = error as AxiosError;
+  if (e.config === call) e.config = config;
+  if (e.response?.config === call) e.response.config = config;
+  const picket = picketCause(e.cause);
+  if (picket === undefined) return e;
+  if (isPicketError(picket, 'PICKET_TIMEOUT')) {
+    // The client's own `timeout`, reported as axios reports its timeout.
+    const clarify = config.transitional?.clarifyTimeoutError === true;
+    const timeout = new AxiosError(
+      config.timeoutErrorMessage ??
+        (config.timeout ? `timeout of ${config.timeout}ms exceeded` : 'timeout exceeded'),
+      clarify ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED,
+      config,
+      e.request,
+    );
+    setCause(timeout, picket);
+    return timeout;
+  }
+  setCause(e, picket);
+  return e;
+}
+
+function setCause(error: Error, cause: unknown): void {
+  Object.defineProperty(error, 'cause', {
+    value: cause,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
 }
