@@ -116,6 +116,49 @@ describe('a 503 storm', () => {
   });
 });
 
+describe('the retry budget in an outage', () => {
+  // Breakers and outlier ejection off: nothing but the budget stands between an outage and
+  // three attempts a call. A window longer than the test, so its bound is one figure.
+  const retry = {
+    retries: 2,
+    backoff: { baseMs: 1, maxMs: 1 },
+    budget: { percent: 20, minPerSecond: 1, windowMs: 60_000 },
+  };
+  const calls = 300;
+
+  async function outage(options: Partial<ClientOptions>): Promise<{ attempts: number; statuses: object }> {
+    const c = client({ breaker: false, outlierDetection: false, ...options });
+    for (const i of instances) {
+      await i.reset();
+      await i.set({ status: 503 });
+    }
+    const seen = outcomes();
+    const load = loop(() => send(c, seen), { workers: 4, pauseMs: 0 });
+    await load.more(calls);
+    await load.stop();
+    expect(seen.errors.map(String)).toEqual([]);
+    return { attempts: await served(), statuses: seen.statuses };
+  }
+
+  it('holds the attempts to the calls plus the budget, and spends the budget', async () => {
+    const { attempts, statuses } = await outage({ retry });
+    const made = Object.values(statuses).reduce((a: number, n) => a + (n as number), 0);
+    expect(Object.keys(statuses)).toEqual(['503']);
+    // 60 (1 a second over the 60 s window) plus 20% of the calls made: the retries allowed.
+    const bound = 60 + 0.2 * made;
+    const retries = attempts - made;
+    expect(retries).toBeLessThanOrEqual(bound + 4);
+    // Every call wants two retries: the budget, not anything else, is what stops them.
+    expect(retries).toBeGreaterThanOrEqual(bound - 4);
+  });
+
+  it('without a budget (the control), makes three attempts a call', async () => {
+    const { attempts, statuses } = await outage({ retry: { ...retry, budget: false } });
+    const made = Object.values(statuses).reduce((a: number, n) => a + (n as number), 0);
+    expect(attempts).toBe(3 * made);
+  });
+});
+
 describe('health that flaps', () => {
   const health = {
     check: httpCheck({ path: '/health' }),
@@ -153,7 +196,11 @@ describe('health that flaps', () => {
   it('on one instance: no caller sees a failure, state changes stay bounded, and closing stops the checks', async () => {
     const c = client({ health });
     let changes = 0;
-    c.on('instance-state', () => changes++);
+    let checkChanges = 0;
+    c.on('instance-state', (e) => {
+      changes++;
+      if (e.instance.url === instances[0]!.url && /active/.test(e.reason)) checkChanges++;
+    });
     const flapping = flap(instances[0]!, 150);
     const seen = outcomes();
     const load = loop(() => send(c, seen), { workers: 2, pauseMs: 5 });
@@ -165,10 +212,13 @@ describe('health that flaps', () => {
     expect(seen.statuses).toEqual({});
     // Two states per flip at most (out, back): thresholds damp flapping, they never amplify it.
     expect(changes).toBeLessThanOrEqual(2 * flapping.flips + 2);
+    // And the checks did act: the instance was taken out and brought back at least once.
+    expect(checkChanges).toBeGreaterThanOrEqual(2);
 
     await c.close();
     const probes = async () => (await instances[0]!.stats()).byPath['GET /health'] ?? 0;
     const before = await probes();
+    expect(before).toBeGreaterThan(0);
     // An observation window of six check intervals (asserting that nothing happens needs one):
     // not one more probe after close().
     await new Promise((resolve) => setTimeout(resolve, 6 * health.interval));
