@@ -22,6 +22,8 @@ describe('createClient (picket)', () => {
     expect(error).toBeInstanceOf(PicketError);
     expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
     // Named from the client's side (`health.interval`, not the checker's `interval`), with the value.
-    expect(error.message).toMatch(/`health\.interval` must be a positive number of milliseconds, got -1$/);
+    expect(error.message).toMatch(
+      /`health\.interval` must be a number of milliseconds from 1 to 2147483647, got -1$/,
+    );
   });
 });

@@ -2,6 +2,7 @@
 // and one error type for bad arguments (exit code 2) whose message names the argument.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type DurationRange, durationRule, isDuration } from '@picket/core';
 
 /** A bad argument. The CLI prints the message and the command's usage line, and exits with 2. */
 export class UsageError extends Error {
@@ -36,15 +37,15 @@ export function parse(args: readonly string[], options: Options, positionals = t
   }
 }
 
-/** A positive whole number of milliseconds from `--name`. */
+const FLAG_MS: DurationRange = { min: 1, integer: true };
+
+/** A duration flag (`--timeout 2000`): Picket's duration rule, in positive whole milliseconds. */
 export function milliseconds(name: string, value: string | boolean | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const text = String(value).trim();
   const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new UsageError(
-      `\`--${name}\` must be a positive whole number of milliseconds, got ${JSON.stringify(value)}`,
-    );
+  if (!isDuration(n, FLAG_MS)) {
+    throw new UsageError(`\`--${name}\` ${durationRule(FLAG_MS)}, got ${JSON.stringify(value)}`);
   }
   return n;
 }

@@ -63,7 +63,11 @@ describe('picket check', () => {
     [['check', '--layers', 'l5', 'http://127.0.0.1:1/'], /`--layers` takes l3, l4 and l7.*"l5"/],
     [
       ['check', '--timeout', '0', 'http://127.0.0.1:1/'],
-      /`--timeout` must be a positive whole number of milliseconds, got "0"/,
+      /`--timeout` must be a whole number of milliseconds from 1 to 2147483647, got "0"/,
+    ],
+    [
+      ['check', '--timeout', '3000000000', 'http://127.0.0.1:1/'],
+      /`--timeout` must be a whole number of milliseconds from 1 to 2147483647, got "3000000000"/,
     ],
     [['check'], /`<url>` is required/],
     [['check', 'localhost:8080'], /`<url>` must be an http:\/\/ or https:\/\/ URL/],

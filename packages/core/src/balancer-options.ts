@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { coarseNow } from './clock.ts';
+import { durationSchema, POSITIVE_DURATION } from './duration.ts';
 import { parseWith } from './options.ts';
 import { type RandomSource, unseededRandom } from './random.ts';
 import { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
@@ -12,9 +13,7 @@ const percent = z
   .number({ error: 'must be a number' })
   .min(0, { error: 'must be a percentage from 0 to 100' })
   .max(100, { error: 'must be a percentage from 0 to 100' });
-const positiveMs = z
-  .number({ error: 'must be a number of milliseconds' })
-  .refine((n) => Number.isFinite(n) && n > 0, { error: 'must be a positive number of milliseconds' });
+const positiveMs = durationSchema(POSITIVE_DURATION);
 const count = z
   .number({ error: 'must be a number' })
   .int({ error: 'must be a non-negative integer' })

@@ -45,7 +45,7 @@ describe('createBalancer', () => {
       /`outlierDetection.consecutiveFailures` must be a non-negative integer, got -1/,
     );
     expect(() => createBalancer({ slowStart: { windowMs: 0 } })).toThrow(
-      /`slowStart.windowMs` must be a positive number/,
+      /`slowStart.windowMs` must be a number of milliseconds from 1 to 2147483647, got 0/,
     );
     expect(() => createBalancer({ colour: 1 } as never)).toThrow(/unknown option `colour`/);
     try {

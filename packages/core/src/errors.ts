@@ -58,6 +58,8 @@ export function describeValue(value: unknown): string {
     return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'bigint') return `${value}n`;
+  // JSON would print NaN and Infinity as null.
+  if (typeof value === 'number') return String(value);
   if (value === undefined) return 'undefined';
   try {
     const text = JSON.stringify(value);

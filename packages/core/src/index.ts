@@ -1,6 +1,15 @@
 // @picket/core: the balancer, its strategies and layers, instance records and errors.
 
 export { createBalancer } from './balancer.ts';
+export {
+  type DurationRange,
+  durationError,
+  durationRule,
+  durationSchema,
+  isDuration,
+  MAX_DURATION_MS,
+  POSITIVE_DURATION,
+} from './duration.ts';
 export type { Endpoint } from './endpoint.ts';
 export { describeValue, ErrorCode, isPicketError, PicketError, type PicketErrorOptions } from './errors.ts';
 export type { BalancerEvents, HealthState, InstanceState } from './events.ts';

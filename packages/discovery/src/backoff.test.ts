@@ -47,4 +47,10 @@ describe('backoff', () => {
       expect((error as Error).message).toContain('-1');
     }
   });
+
+  it('words its range in Picket’s one duration rule, Infinity shown as itself', () => {
+    expect(() => backoff({ maxMs: Number.POSITIVE_INFINITY })).toThrowError(
+      'Invalid backoff options: `maxMs` must be a whole number of milliseconds from 1 to 3600000, got Infinity',
+    );
+  });
 });

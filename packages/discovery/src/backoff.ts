@@ -3,6 +3,7 @@
 
 import { parseWith } from '@picket/core';
 import { z } from 'zod';
+import { wholeMs } from './fields.ts';
 
 export interface BackoffOptions {
   /** First delay, ms. Default 500. */
@@ -14,8 +15,8 @@ export interface BackoffOptions {
 }
 
 export const backoffSchema = z.strictObject({
-  initialMs: z.number().int().min(1).max(3_600_000).default(500),
-  maxMs: z.number().int().min(1).max(3_600_000).default(30_000),
+  initialMs: wholeMs(1, 3_600_000).default(500),
+  maxMs: wholeMs(1, 3_600_000).default(30_000),
   factor: z.number().min(1).max(10).default(2),
 });
 

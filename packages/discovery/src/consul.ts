@@ -6,6 +6,7 @@ import { parseWith } from '@picket/core';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits, retryLoop } from './base.ts';
+import { wholeMs } from './fields.ts';
 import { createHttpJson, httpShape, type TlsOptions } from './http-json.ts';
 import type { Provider } from './provider.ts';
 import { registryUrl } from './registry-url.ts';
@@ -55,8 +56,8 @@ const consulSchema = z.strictObject({
   dc: z.string().min(1).max(256).optional(),
   tag: z.string().min(1).max(256).optional(),
   token: z.string().min(1).optional(),
-  waitMs: z.number().int().min(100).max(600_000).default(30_000),
-  minQueryIntervalMs: z.number().int().min(0).max(600_000).default(1_000),
+  waitMs: wholeMs(100, 600_000).default(30_000),
+  minQueryIntervalMs: wholeMs(0, 600_000).default(1_000),
   zoneTagPrefix: z.string().min(1).default('zone='),
   zoneNodeMeta: z.string().min(1).default('zone'),
   secure: z.boolean().default(false),

@@ -16,6 +16,7 @@ import {
   resolveAddresses,
 } from './dns-resolve.ts';
 import { runSrv } from './dns-srv.ts';
+import { wholeMs } from './fields.ts';
 import type { Provider } from './provider.ts';
 
 export interface DnsOptions {
@@ -73,10 +74,10 @@ const schema = z
     family: z.union([z.literal(0), z.literal(4), z.literal(6)]).default(0),
     secure: z.boolean().default(false),
     zone: z.string().min(1).max(256).optional(),
-    minTtlMs: z.number().int().min(1).max(86_400_000).default(1_000),
-    maxTtlMs: z.number().int().min(1).max(86_400_000).default(300_000),
-    refreshMs: z.number().int().min(1).max(86_400_000).optional(),
-    timeoutMs: z.number().int().min(1).max(60_000).default(2_000),
+    minTtlMs: wholeMs(1, 86_400_000).default(1_000),
+    maxTtlMs: wholeMs(1, 86_400_000).default(300_000),
+    refreshMs: wholeMs(1, 86_400_000).optional(),
+    timeoutMs: wholeMs(1, 60_000).default(2_000),
     tries: z.number().int().min(1).max(10).default(2),
     backoff: backoffSchema.default({ initialMs: 500, maxMs: 30_000, factor: 2 }),
     ...limitsShape,

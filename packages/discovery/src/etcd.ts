@@ -17,6 +17,7 @@ import {
   fromB64,
   prefixEnd,
 } from './etcd-client.ts';
+import { wholeMs } from './fields.ts';
 import type { Provider } from './provider.ts';
 
 export interface EtcdOptions extends EtcdConnectionOptions {
@@ -36,7 +37,7 @@ const schema = z
   .strictObject({
     ...etcdConnectionShape,
     prefix: z.string().min(1).max(4096),
-    watchIdleTimeoutMs: z.number().int().min(0).max(86_400_000).default(900_000),
+    watchIdleTimeoutMs: wholeMs(0, 86_400_000).default(900_000),
     ...limitsShape,
   })
   .superRefine(checkCredentials);

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits, retryLoop } from './base.ts';
 import { EurekaPeers, eurekaUrls } from './eureka-peers.ts';
+import { wholeMs } from './fields.ts';
 import { createHttpJson, httpShape, type TlsOptions } from './http-json.ts';
 import type { Provider } from './provider.ts';
 
@@ -42,7 +43,7 @@ export const eurekaName = z
 const eurekaSchema = z.strictObject({
   url: eurekaUrls,
   app: eurekaName,
-  deltaIntervalMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  deltaIntervalMs: wholeMs(100, 3_600_000).default(30_000),
   preferIpAddress: z.boolean().default(false),
   zoneMetadataKey: z.string().min(1).default('zone'),
   backoff: backoffSchema.prefault({}),

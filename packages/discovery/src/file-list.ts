@@ -8,6 +8,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { parseWith } from '@picket/core';
 import { z } from 'zod';
 import { createProvider, limitsShape, type ProviderContext } from './base.ts';
+import { wholeMs } from './fields.ts';
 import type { Provider } from './provider.ts';
 
 export interface FileListOptions {
@@ -27,8 +28,8 @@ export interface FileListOptions {
 
 const schema = z.strictObject({
   format: z.enum(['auto', 'json', 'yaml']).default('auto'),
-  debounceMs: z.number().int().min(0).max(60_000).default(100),
-  pollMs: z.number().int().min(0).max(86_400_000).default(5_000),
+  debounceMs: wholeMs(0, 60_000).default(100),
+  pollMs: wholeMs(0, 86_400_000).default(5_000),
   maxBytes: z
     .number()
     .int()

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type TlsOptions, tlsConnectOptions, tlsSchema } from '@picket/core';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
+import { wholeMs } from './fields.ts';
 import { redact, redactError } from './redact.ts';
 
 /** TLS settings for an HTTPS registry: the shape the client's `tls` has. */
@@ -15,9 +16,9 @@ export type { TlsOptions };
 export const httpShape = {
   tls: tlsSchema.optional(),
   /** Connect time limit, ms. */
-  connectTimeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+  connectTimeoutMs: wholeMs(1, 600_000).default(5_000),
   /** Whole-request time limit for non-streaming calls, ms. */
-  requestTimeoutMs: z.number().int().min(1).max(3_600_000).default(10_000),
+  requestTimeoutMs: wholeMs(1, 3_600_000).default(10_000),
   /** Largest registry response (or one streamed message), bytes. */
   maxResponseBytes: z
     .number()

@@ -8,6 +8,7 @@ import { parseWith } from '@picket/core';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits } from './base.ts';
+import { wholeMs } from './fields.ts';
 import { createHttpJson, type HttpJson, HttpStatusError, httpShape, type TlsOptions } from './http-json.ts';
 import { type EndpointRecord, joinSlices, sliceName, sliceRecords } from './kubernetes-slice.ts';
 import type { Provider } from './provider.ts';
@@ -62,7 +63,7 @@ const kubernetesSchema = z.strictObject({
   ca: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
   labelSelector: z.string().min(1).max(1024).optional(),
   serviceAccountDir: z.string().min(1).default(SERVICE_ACCOUNT_DIR),
-  watchTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(300_000),
+  watchTimeoutMs: wholeMs(1_000, 3_600_000).default(300_000),
   pageSize: z.number().int().min(1).max(10_000).default(500),
   backoff: backoffSchema.prefault({}),
   ...httpShape,

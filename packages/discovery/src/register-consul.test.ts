@@ -139,4 +139,24 @@ describe('registerConsul', () => {
       expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
     }
   });
+
+  it('holds its durations to Picket’s rule: whole ms, at most 2147483647, named with the value', () => {
+    const attempt = (options: Partial<RegisterConsulOptions>) => () =>
+      registerConsul({
+        url: server.url,
+        service: { name: 'inventory', id: 'x', port: 8080 },
+        ttlMs: 1_000,
+        ...options,
+      });
+    expect(attempt({ deregisterCriticalAfterMs: 2 ** 31 })).toThrowError(
+      'Invalid registerConsul options: `deregisterCriticalAfterMs` must be a whole number of milliseconds from 60000 to 2147483647, got 2147483648',
+    );
+    expect(attempt({ ttlMs: Number.NaN })).toThrowError(
+      '`ttlMs` must be a whole number of milliseconds from 1000 to 86400000, got NaN',
+    );
+    expect(attempt({ deregisterTimeoutMs: '5000' as never })).toThrowError(
+      '`deregisterTimeoutMs` must be a whole number of milliseconds from 1 to 600000, got "5000"',
+    );
+    closers.push(attempt({ deregisterCriticalAfterMs: 2147483647 })());
+  });
 });

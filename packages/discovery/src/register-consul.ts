@@ -5,6 +5,7 @@
 import { parseWith } from '@picket/core';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
+import { wholeMs } from './fields.ts';
 import { createHttpJson, HttpStatusError, httpShape, type TlsOptions } from './http-json.ts';
 import { createKeepAliveRegistrar } from './keepalive.ts';
 import type { Registrar } from './registrar.ts';
@@ -50,15 +51,10 @@ const registerSchema = z.strictObject({
     tags: z.array(z.string()).max(256).optional(),
     meta: z.record(z.string(), z.string()).optional(),
   }),
-  ttlMs: z.number().int().min(1_000).max(86_400_000),
-  deregisterCriticalAfterMs: z
-    .number()
-    .int()
-    .min(60_000)
-    .max(86_400_000 * 30)
-    .optional(),
+  ttlMs: wholeMs(1_000, 86_400_000),
+  deregisterCriticalAfterMs: wholeMs(60_000).optional(),
   token: z.string().min(1).optional(),
-  deregisterTimeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+  deregisterTimeoutMs: wholeMs(1, 600_000).default(5_000),
   backoff: backoffSchema.prefault({}),
   ...httpShape,
 });

@@ -20,6 +20,7 @@ import {
   type EtcdConnectionOptions,
   etcdConnectionShape,
 } from './etcd-client.ts';
+import { wholeMs } from './fields.ts';
 import { HttpStatusError } from './http-json.ts';
 import { redact, redactError } from './redact.ts';
 import type { Registrar, RegistrarEvents } from './registrar.ts';
@@ -45,9 +46,9 @@ const schema = z
     ...etcdConnectionShape,
     key: z.string().min(1).max(4096),
     instance: z.unknown(),
-    ttlMs: z.number().int().min(1_000).max(86_400_000).default(10_000),
-    keepAliveMs: z.number().int().min(100).max(86_400_000).optional(),
-    revokeTimeoutMs: z.number().int().min(1).max(60_000).default(2_000),
+    ttlMs: wholeMs(1_000, 86_400_000).default(10_000),
+    keepAliveMs: wholeMs(100, 86_400_000).optional(),
+    revokeTimeoutMs: wholeMs(1, 60_000).default(2_000),
   })
   .superRefine(checkCredentials);
 

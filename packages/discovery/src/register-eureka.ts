@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { eurekaName } from './eureka.ts';
 import { EurekaPeers, eurekaUrls } from './eureka-peers.ts';
+import { wholeMs } from './fields.ts';
 import { createHttpJson, httpShape, type TlsOptions } from './http-json.ts';
 import { createKeepAliveRegistrar } from './keepalive.ts';
 import type { Registrar } from './registrar.ts';
@@ -70,9 +71,9 @@ const registerSchema = z
       healthCheckUrl: z.string().optional(),
       metadata: z.record(z.string(), z.string()).optional(),
     }),
-    heartbeatMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
-    leaseDurationMs: z.number().int().min(1_000).max(86_400_000).default(90_000),
-    deregisterTimeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+    heartbeatMs: wholeMs(1_000, 3_600_000).default(30_000),
+    leaseDurationMs: wholeMs(1_000, 86_400_000).default(90_000),
+    deregisterTimeoutMs: wholeMs(1, 600_000).default(5_000),
     backoff: backoffSchema.prefault({}),
     ...httpShape,
   })

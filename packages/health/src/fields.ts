@@ -1,15 +1,10 @@
 // Zod fields the check factories share, with messages in Picket's style (`must be …`).
 
+import { durationSchema, POSITIVE_DURATION } from '@picket/core';
 import { z } from 'zod';
 
-// Node turns a longer timer delay into 1 ms (TimeoutOverflowWarning): a typo would then check
-// or time out continuously instead of rarely.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-export const positiveMs = z
-  .number({ error: 'must be a number of milliseconds' })
-  .refine((n) => Number.isFinite(n) && n > 0, { error: 'must be a positive number of milliseconds' })
-  .refine((n) => n <= MAX_TIMER_MS, { error: `must be at most ${MAX_TIMER_MS} ms (about 24.8 days)` });
+/** Intervals and timeouts: Picket's duration rule, and more than 0. */
+export const positiveMs = durationSchema(POSITIVE_DURATION);
 
 export const port = z
   .number({ error: 'must be a number' })

@@ -5,7 +5,7 @@
 // with ORCA reports. A report need carry only `status`: a limit on a figure it leaves out is not
 // judged, and the result says so, so that a server reporting what it knows stays in rotation.
 
-import { describeIssues, parseWith, type TlsOptions, tlsSchema } from '@picket/core';
+import { describeIssues, durationSchema, parseWith, type TlsOptions, tlsSchema } from '@picket/core';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { fn, headers, port, positiveMs, requestPath } from './fields.ts';
@@ -66,7 +66,7 @@ const schema = z.strictObject({
     .strictObject({
       cpu: limit,
       loadAvgPerCpu: limit,
-      eventLoopDelayMs: limit,
+      eventLoopDelayMs: durationSchema().optional(),
       eventLoopUtilization: limit,
       inFlight: limit,
       rssBytes: limit,

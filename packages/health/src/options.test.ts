@@ -46,8 +46,8 @@ describe('parseHealthOptions', () => {
     expect(() =>
       parseHealthOptions({ check: tcpCheck(), unhealthyInterval: 0, transitionInterval: '1s' } as never),
     ).toThrow(
-      'Invalid health options: `unhealthyInterval` must be a positive number of milliseconds, got 0; ' +
-        '`transitionInterval` must be a number of milliseconds, got "1s"',
+      'Invalid health options: `unhealthyInterval` must be a number of milliseconds from 1 to 2147483647, got 0; ' +
+        '`transitionInterval` must be a number of milliseconds from 1 to 2147483647, got "1s"',
     );
   });
 
@@ -70,16 +70,25 @@ describe('parseHealthOptions', () => {
     }
     expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
     expect((error as Error).message).toBe(
-      'Invalid health options: `interval` must be a positive number of milliseconds, got -5; ' +
+      'Invalid health options: `interval` must be a number of milliseconds from 1 to 2147483647, got -5; ' +
         '`unhealthyThreshold` must be a positive integer, got 0; `jitter` must be a fraction from 0 to 1, got 1.5; ' +
         '`concurrency` must be a positive integer, got 2.5',
     );
   });
 
-  it('rejects durations a Node timer cannot hold (they would fire after 1 ms)', () => {
-    expect(() => parseHealthOptions({ check: tcpCheck(), interval: 2 ** 31 })).toThrow(
-      /`interval` must be at most 2147483647 ms \(about 24\.8 days\), got 2147483648/,
-    );
+  it('rejects durations a Node timer cannot hold (they would fire after 1 ms), in Picket’s one rule', () => {
+    const cases: [unknown, string][] = [
+      [2 ** 31, '2147483648'],
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+      [Number.NaN, 'NaN'],
+      ['5000', '"5000"'],
+    ];
+    for (const [timeout, shown] of cases) {
+      expect(() => parseHealthOptions({ check: tcpCheck(), timeout } as never)).toThrow(
+        `Invalid health options: \`timeout\` must be a number of milliseconds from 1 to 2147483647, got ${shown}`,
+      );
+    }
+    expect(parseHealthOptions({ check: tcpCheck(), interval: 2147483647 }).interval).toBe(2147483647);
   });
 
   it('requires a check, saying what one looks like', () => {

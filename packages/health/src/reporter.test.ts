@@ -209,7 +209,7 @@ describe('loadReporter', () => {
 
   it('rejects invalid options naming the field and value', () => {
     expect(() => loadReporter({ sampleIntervalMs: 0 })).toThrow(
-      /`sampleIntervalMs` must be a positive number of milliseconds, got 0/,
+      /`sampleIntervalMs` must be a number of milliseconds from 1 to 2147483647, got 0/,
     );
     expect(() => loadReporter({ weight: -2 })).toThrow(/`weight` .*, got -2/);
   });

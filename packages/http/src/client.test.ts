@@ -99,6 +99,20 @@ describe('createClient lifecycle', () => {
     await expect(c.ready({ timeoutMs: 50 })).rejects.toMatchObject({ code: 'PICKET_TIMEOUT' });
   });
 
+  it('rejects ready() with a timeoutMs a timer cannot hold at once, typed, instead of timing out after 1 ms', async () => {
+    const c = client({ service: 's', discovery: fakeProvider() });
+    for (const [timeoutMs, shown] of [
+      [3e9, '3000000000'],
+      [Number.NaN, 'NaN'],
+      ['5000', '"5000"'],
+    ] as const) {
+      await expect(c.ready({ timeoutMs: timeoutMs as number })).rejects.toMatchObject({
+        code: 'PICKET_INVALID_OPTIONS',
+        message: `Invalid ready() options: \`timeoutMs\` must be a number of milliseconds from 1 to 2147483647, got ${shown}`,
+      });
+    }
+  });
+
   it('turns a provider whose start() throws into PICKET_DISCOVERY_FAILED, the cause of later failures', async () => {
     const a = await server(echo('a'));
     const boom = new Error('registry address missing');

@@ -5,10 +5,13 @@ import {
   type Balancer,
   type BalancerEvents,
   createBalancer,
+  durationError,
   Emitter,
   type Instance,
   type InstanceRecord,
+  isDuration,
   PicketError,
+  POSITIVE_DURATION,
 } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import { BreakerRegistry } from './breaker/breakers.ts';
@@ -313,10 +316,13 @@ class PicketClient implements Client, DispatchCore {
   }
 
   async ready(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options?.timeoutMs ?? 10_000;
+    if (!isDuration(timeoutMs, POSITIVE_DURATION)) {
+      throw durationError('Invalid ready() options', 'timeoutMs', timeoutMs, POSITIVE_DURATION);
+    }
     if (this.#snapshotted) return;
     if (this.#closing !== undefined) throw clientClosedError(this.service);
     if (this.#startError !== undefined) throw this.#startError;
-    const timeoutMs = options.timeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { isPicketError } from '@picket/core';
 import { describe, expect, it } from 'vitest';
+import { createClient } from './client.ts';
 import { parseClientOptions } from './config.ts';
 
 function invalid(options: unknown): string {
@@ -87,5 +88,75 @@ describe('parseClientOptions', () => {
       close: async () => {},
     };
     expect(parseClientOptions({ service: 'inventory', discovery: provider }).discovery).toBe(provider);
+  });
+});
+
+describe('durations (Picket’s one rule: 0 to 2147483647 ms, the longest a Node timer holds)', () => {
+  const BAD: [unknown, string][] = [
+    [3e9, '3000000000'],
+    [Infinity, 'Infinity'],
+    [NaN, 'NaN'],
+    [-1, '-1'],
+    ['5000', '"5000"'],
+  ];
+  const RULE = 'must be a number of milliseconds from 1 to 2147483647';
+  const at = (path: string, value: unknown): Record<string, unknown> => {
+    if (path === 'timeout') return { timeout: value };
+    if (path === 'breaker.resetTimeoutMs') return { breaker: { resetTimeoutMs: value } };
+    return { hedge: { delayMs: value } };
+  };
+
+  for (const path of ['timeout', 'breaker.resetTimeoutMs', 'hedge.delayMs']) {
+    it(`createClient refuses \`${path}\` beyond a timer, infinite, NaN, negative or a string, naming it`, () => {
+      for (const [value, shown] of BAD) {
+        let error: unknown;
+        try {
+          createClient({ ...ok, ...at(path, value) } as never);
+        } catch (e) {
+          error = e;
+        }
+        expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
+        const rule = path === 'hedge.delayMs' ? `${RULE}, or 'p95'` : RULE;
+        expect((error as Error).message).toBe(`Invalid client options: \`${path}\` ${rule}, got ${shown}`);
+      }
+    });
+  }
+
+  it('accepts 2147483647 in each, and 0 where 0 means none (bodyTimeout) or never (maxRetryAfterMs)', () => {
+    const config = parseClientOptions({
+      ...ok,
+      timeout: 2147483647,
+      breaker: { resetTimeoutMs: 2147483647 },
+      hedge: { delayMs: 2147483647 },
+      retry: { maxRetryAfterMs: 0 },
+      pool: { bodyTimeout: 0 },
+    });
+    expect(config.timeout).toBe(2147483647);
+    expect(config.breaker).toMatchObject({ resetTimeoutMs: 2147483647 });
+    expect(config.hedge).toMatchObject({ delayMs: 2147483647 });
+    expect(config.retry.maxRetryAfterMs).toBe(0);
+    expect(config.pool.bodyTimeout).toBe(0);
+  });
+
+  it('refuses every other duration option past the limit, by its path', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ perTryTimeout: 3e9 }, 'perTryTimeout'],
+      [{ retry: { backoff: { baseMs: 3e9 } } }, 'retry.backoff.baseMs'],
+      [{ retry: { maxRetryAfterMs: 3e9 } }, 'retry.maxRetryAfterMs'],
+      [{ retry: { budget: { windowMs: 3e9 } } }, 'retry.budget.windowMs'],
+      [{ breaker: { windowMs: 3e9 } }, 'breaker.windowMs'],
+      [{ pool: { keepAliveTimeout: 3e9 } }, 'pool.keepAliveTimeout'],
+      [{ pool: { connectTimeout: 3e9 } }, 'pool.connectTimeout'],
+      [{ pool: { bodyTimeout: 3e9 } }, 'pool.bodyTimeout'],
+      [{ slowStart: { windowMs: 3e9 } }, 'slowStart.windowMs'],
+      [{ outlierDetection: { baseEjectionMs: 3e9 } }, 'outlierDetection.baseEjectionMs'],
+    ];
+    for (const [options, path] of cases) {
+      expect(() => createClient({ ...ok, ...options } as never)).toThrow(
+        new RegExp(
+          `\`${path.replace(/\./g, '\\.')}\` must be a number of milliseconds from [01] to 2147483647, got 3000000000`,
+        ),
+      );
+    }
   });
 });

@@ -5,8 +5,12 @@
 import {
   type BalancerOptions,
   checkInstance,
+  durationRule,
+  durationSchema,
   type Instance,
+  isDuration,
   PicketError,
+  POSITIVE_DURATION,
   parseWith,
   STRATEGY_NAMES,
   type Strategy,
@@ -24,10 +28,9 @@ const int = (min: number, what = 'an integer') =>
     .number({ error: `must be ${what}` })
     .int({ error: `must be ${what}` })
     .min(min, { error: `must be ${what}` });
-const ms = (what = 'a positive number of milliseconds') =>
-  z
-    .number({ error: `must be ${what}` })
-    .refine((v) => Number.isFinite(v) && v > 0, { error: `must be ${what}` });
+// Durations follow Picket's one rule (0 to 2³¹−1 ms); those that time something out or space
+// something apart must also be positive. A 0 is accepted only where it means "none".
+const ms = () => durationSchema(POSITIVE_DURATION);
 const percent = z
   .number({ error: 'must be a percentage between 0 and 100' })
   .min(0, { error: 'must be a percentage between 0 and 100' })
@@ -66,7 +69,7 @@ const retrySchema = z.strictObject({
     .default([502, 503, 504])
     .transform((list) => new Set(list)),
   rateLimited: z.boolean({ error: 'must be a boolean' }).default(true),
-  maxRetryAfterMs: z.number({ error: 'must be a number of milliseconds' }).min(0).default(1000),
+  maxRetryAfterMs: durationSchema().default(1000),
   backoff: z.strictObject({ baseMs: ms().default(25), maxMs: ms().default(250) }).prefault({}),
   budget: offOr(
     z.strictObject({
@@ -91,7 +94,8 @@ const poolSchema = z.strictObject({
   pipelining: int(0, 'a non-negative integer').default(1),
   allowH2: z.boolean({ error: 'must be a boolean' }).default(false),
   connectTimeout: ms().default(2000),
-  bodyTimeout: z.number({ error: 'must be a number of milliseconds' }).min(0).default(300_000),
+  // 0: no limit (undici's meaning).
+  bodyTimeout: durationSchema().default(300_000),
 });
 
 function isProvider(value: unknown): value is ProviderLike {
@@ -158,7 +162,9 @@ const schema = z.object({
   perTryTimeout: ms().optional(),
   hedge: offOr(
     z.strictObject({
-      delayMs: z.union([ms(), z.literal('p95')], { error: "must be a number of milliseconds or 'p95'" }),
+      delayMs: z.custom<number | 'p95'>((v) => v === 'p95' || isDuration(v, POSITIVE_DURATION), {
+        error: `${durationRule(POSITIVE_DURATION)}, or 'p95'`,
+      }),
       maxHedges: int(1, 'a positive integer').max(10, { error: 'must be at most 10' }).default(1),
     }),
   ).default(false),

@@ -2,6 +2,7 @@
 // instance's pool, retried elsewhere when safe, and answered once. undici's `request`, `stream`,
 // `fetch` and `compose` work on it as on any Dispatcher.
 
+import { durationError, isDuration, POSITIVE_DURATION } from '@picket/core';
 import { Dispatcher, Dispatcher1Wrapper } from 'undici';
 import { originError, originMatches } from '../fronts/target.ts';
 import type { DispatchCore, PicketDispatchOptions } from './core.ts';
@@ -40,6 +41,14 @@ export class PicketDispatcher extends Dispatcher {
     // Only the service's own URLs: a redirect elsewhere must not reach its instances.
     if (!originMatches(this.#core.service, this.#http, this.#https, options.origin)) {
       handler.onResponseError?.(null as never, originError(this.#core.service, options.origin));
+      return true;
+    }
+    // A timeout Node cannot hold would fire at once or never: fail the call before anything is
+    // picked, so it is neither retried nor charged to an instance.
+    const timeout = (options as PicketDispatchOptions).timeout;
+    if (timeout !== undefined && !isDuration(timeout, POSITIVE_DURATION)) {
+      const error = durationError('Invalid request options', 'timeout', timeout, POSITIVE_DURATION);
+      handler.onResponseError?.(null as never, error);
       return true;
     }
     const refused = this.#hooks.begin();
