@@ -30,6 +30,7 @@ import { PicketDispatcher } from './dispatcher/dispatcher.ts';
 import { clientClosedError, notDiscoveredError } from './errors.ts';
 import { type ClientFetchInit, clientFetch } from './fronts/fetch.ts';
 import { type ClientRequestOptions, clientRequest } from './fronts/request.ts';
+import { ClientMetrics, meterFor } from './observe/metrics.ts';
 import type { ClientOptions } from './options.ts';
 import { PoolManager } from './pool/pools.ts';
 import { retryBudget } from './retry/budget.ts';
@@ -109,6 +110,7 @@ class PicketClient implements Client, DispatchCore {
   /** Requests waiting out a retry's backoff. */
   readonly #backingOff = new Set<BackingOff>();
   shutdown = OPEN;
+  readonly metrics: ClientMetrics | null;
   #idle: PromiseWithResolvers<void> | null = null;
   #closing: Promise<void> | undefined;
 
@@ -124,10 +126,12 @@ class PicketClient implements Client, DispatchCore {
     this.breakers =
       config.breaker === false
         ? undefined
-        : new BreakerRegistry(config.breaker, this.balancer, (instance, state) =>
-            this.events.emit('breaker', { instance, state }),
-          );
+        : new BreakerRegistry(config.breaker, this.balancer, (instance, state) => {
+            this.metrics?.breaker(state);
+            this.events.emit('breaker', { instance, state });
+          });
     this.budget = retryBudget(config.retry.enabled ? config.retry.budget : false);
+    this.metrics = this.#metrics(config);
     // Latencies are kept only for hedging at the observed p95.
     this.latency = config.hedge !== false && config.hedge.delayMs === 'p95' ? new LatencyWindow() : undefined;
     this.deadlines = new Deadlines(
@@ -158,8 +162,12 @@ class PicketClient implements Client, DispatchCore {
       const provider = discovery as ProviderLike;
       this.#provider = provider;
       this.#unsubscribe.push(
-        provider.on('snapshot', ({ instances }) => this.#applySnapshot(provider, instances)),
+        provider.on('snapshot', ({ instances }) => {
+          this.metrics?.discoveryUpdate(provider.name ?? 'provider');
+          this.#applySnapshot(provider, instances);
+        }),
         provider.on('discovery-error', (payload) => {
+          this.metrics?.discoveryError(payload.provider);
           this.#failWaiting(notDiscoveredError(this.service, payload.error));
           this.events.emit('discovery-error', payload);
         }),
@@ -174,7 +182,38 @@ class PicketClient implements Client, DispatchCore {
       }
     }
     this.#health = config.health?.(this.balancer);
+    const metrics = this.metrics;
+    if (metrics !== null && this.#health?.on !== undefined) {
+      this.#unsubscribe.push(
+        this.#health.on('check', ({ result }) => metrics.healthCheck(result.layer, result.ok)),
+      );
+    }
     this.#health?.start();
+  }
+
+  /** The client's metrics, or null when nothing would be recorded. */
+  #metrics(config: ClientConfig): ClientMetrics | null {
+    const meter = meterFor(config.metrics);
+    if (meter === null) return null;
+    const metrics = new ClientMetrics(meter, config.service, config.metrics || undefined, {
+      instances: () => {
+        const pools = this.pools;
+        const byId = new Map(this.balancer.instances().map((x) => [x.id, x]));
+        return this.balancer.snapshot().instances.map((i) => {
+          const instance = byId.get(i.id);
+          return {
+            host: instance?.host ?? i.url,
+            port: instance?.port ?? 0,
+            state: i.state,
+            active: i.active,
+            connections: pools.stats(i.id)?.connected ?? 0,
+          };
+        });
+      },
+      budgetAvailable: () => this.budget.available(),
+    });
+    this.#unsubscribe.push(this.balancer.on('eject', ({ reason }) => metrics.ejection(reason)));
+    return metrics;
   }
 
   /**
@@ -395,6 +434,7 @@ class PicketClient implements Client, DispatchCore {
     this.breakers?.close();
     this.deadlines.close();
     clearInterval(this.#hold);
+    this.metrics?.close();
     await Promise.all([this.pools.close(), this.#provider?.close(), this.#health?.close()]);
     this.balancer.close();
     this.events.clear();

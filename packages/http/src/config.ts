@@ -20,6 +20,7 @@ import {
 } from '@picket/core';
 import { z } from 'zod';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
+import type { MeterProvider } from './observe/metrics.ts';
 
 export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'] as const;
 
@@ -171,6 +172,18 @@ const schema = z.object({
   breaker: offOr(breakerSchema).default(() => breakerSchema.parse({})),
   pool: poolSchema.prefault({}),
   tls: tlsSchema.prefault({}),
+  metrics: offOr(
+    z.strictObject({
+      meterProvider: z
+        .custom<MeterProvider>(
+          (v) => v !== null && typeof v === 'object' && typeof (v as MeterProvider).getMeter === 'function',
+          { error: 'must be an OpenTelemetry MeterProvider (an object with getMeter())' },
+        )
+        .optional(),
+      perInstance: z.boolean({ error: 'must be a boolean' }).default(true),
+      attemptDuration: z.boolean({ error: 'must be a boolean' }).default(true),
+    }),
+  ).default(() => ({ perInstance: true, attemptDuration: true })),
 });
 
 export type ClientConfig = Omit<z.output<typeof schema>, 'retry' | 'discovery'> & {

@@ -19,6 +19,8 @@ export type HealthFactory = (balancer: Balancer) => {
   start(): void;
   close(): Promise<void>;
   snapshot?(): unknown;
+  /** Each completed check (for metrics). */
+  on?(name: 'check', fn: (payload: { result: { layer: string; ok: boolean } }) => void): () => void;
 };
 
 export type BreakerState = 'closed' | 'open' | 'half-open';

@@ -2,6 +2,7 @@
 // retries, hedging, timeouts and circuit breakers; createAgent routes several services by host.
 
 export { type AgentOptions, createAgent, type PicketAgent } from './agent.ts';
+export { ATTEMPT_CHANNEL, type AttemptMessage } from './channels.ts';
 export { type Client, createClient } from './client.ts';
 export type {
   AttemptRecord,

@@ -3,6 +3,7 @@
 
 import type { BalancerOptions, InstanceRecord, Strategy, StrategyName, TlsOptions } from '@picket/core';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
+import type { MetricsOptions } from './observe/metrics.ts';
 
 export type { TlsOptions };
 
@@ -93,4 +94,9 @@ export interface ClientOptions
   pool?: PoolOptions;
   /** TLS to `https` instances (`httpCheck` takes the same, for the checks). */
   tls?: TlsOptions;
+  /**
+   * OpenTelemetry metrics. Default: recorded on the global meter provider, which is a no-op (and
+   * costs nothing) until an application registers the SDK; `false` records nothing.
+   */
+  metrics?: MetricsOptions | false;
 }

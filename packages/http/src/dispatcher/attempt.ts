@@ -8,7 +8,10 @@
 import { type ErrorKind, type Instance, NEUTRAL, type Outcome, type Pick, PicketError } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
+import { attemptChannel } from '../channels.ts';
 import { callerFault, errorCode, errorKind } from '../errors.ts';
+import { type AttemptMessage, attemptEndChannel, attemptStartChannel } from '../observe/channels.ts';
+import { redactPath } from '../redact.ts';
 import type { DeadlineQueue, Timed } from './deadlines.ts';
 import type { RequestState } from './request.ts';
 
@@ -53,6 +56,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   pick: Pick | null = null;
   /** The instance's breaker, which admitted this attempt and hears how it ended. */
   breaker: BreakerEntry | null = null;
+  /** 1 for the call's first attempt. */
+  number = 0;
+  /** What the attempt failed with (an error code), for metrics. */
+  errorType: string | undefined = undefined;
+  /** The attempt's channel message, when `picket:attempt:*` has subscribers. */
+  #message: AttemptMessage | null = null;
   /** Answered 408: the server did not read the request (see RequestState), whatever was sent. */
   unprocessed = false;
   /** Admitted as its breaker's half-open trial: its outcome decides the breaker. */
@@ -74,6 +83,23 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.instance = pick.instance;
     this.hedge = hedge;
     this.startedAt = now;
+  }
+
+  /** Publishes `picket:attempt:start` (its message is kept for `picket:attempt:end`). */
+  announce(): void {
+    if (!attemptStartChannel.hasSubscribers && !attemptEndChannel.hasSubscribers) return;
+    const request = this.request;
+    const message: AttemptMessage = {
+      service: request.core.service,
+      method: request.method,
+      path: redactPath(request.opts.path),
+      instance: this.instance.url,
+      attempt: this.number,
+      hedge: this.hedge,
+      retry: this.number > 1 && !this.hedge,
+    };
+    this.#message = message;
+    attemptStartChannel.publish(message);
   }
 
   /** onRequestStart was seen: bytes of the request may have reached the server. */
@@ -195,7 +221,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
           return;
         }
       }
-      const kind = cancelled ? this.cancelKind! : errorKind(errorCode(error));
+      const code = errorCode(error);
+      const kind = cancelled ? this.cancelKind! : errorKind(code);
+      this.errorType = cancelled ? kind : (code ?? kind);
       const latencyMs = this.latencyMs >= 0 ? this.latencyMs : this.request.core.now() - this.startedAt;
       const outcome: Outcome =
         this.status > 0
@@ -240,7 +268,21 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // When the outcome was known: the response headers, or the error.
     const at = this.startedAt + (outcome.latencyMs ?? 0);
     pick.release(outcome, core.sharesClock ? at : undefined);
+    if (attemptChannel.hasSubscribers)
+      attemptChannel.publish({ client: core, instance: pick.instance, outcome });
     const breaker = this.breaker;
     if (breaker !== null) core.breakers!.settle(breaker, failed, at, this.trial);
+    if (outcome.neutral !== true) {
+      const metrics = core.metrics;
+      if (metrics !== null) {
+        const seconds = (core.now() - this.startedAt) / 1000;
+        metrics.attempt(this.instance, this.request.method, seconds, this.status, this.errorType);
+      }
+    }
+    const message = this.#message;
+    if (message !== null) {
+      message.outcome = outcome;
+      attemptEndChannel.publish(message);
+    }
   }
 }

@@ -27,8 +27,8 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
 
   /** Aborts the attempts still racing for the answer. */
   protected abstract cancelRacing(reason: Error): void;
-  /** Releases timers and counts the request out; runs once, when the caller is done. */
-  protected abstract cleanup(): void;
+  /** Releases timers and counts the request out; runs once, when the caller is done (`error` when it failed). */
+  protected abstract cleanup(error: unknown): void;
   /** The typed error for a callback that threw while this request was handled. */
   protected abstract threwError(callback: string, error: unknown): Error;
 
@@ -123,14 +123,14 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
     }
   }
 
-  protected finish(): void {
+  protected finish(error?: unknown): void {
     this.done = true;
-    this.cleanup();
+    this.cleanup(error);
   }
 
   protected finishError(error: unknown): void {
     if (this.done) return;
-    this.finish();
+    this.finish(error ?? new Error('The request failed'));
     try {
       this.handler.onResponseError?.(this, error as Error);
     } catch {

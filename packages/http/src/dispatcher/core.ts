@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { BreakerRegistry } from '../breaker/breakers.ts';
 import type { ClientConfig } from '../config.ts';
 import type { ClientEvents } from '../contracts.ts';
+import type { ClientMetrics } from '../observe/metrics.ts';
 import type { PoolManager } from '../pool/pools.ts';
 import type { RetryBudget } from '../retry/budget.ts';
 import type { LatencyWindow } from '../retry/latency.ts';
@@ -66,6 +67,8 @@ export interface DispatchCore {
   awaitDiscovery(waiter: DiscoveryWaiter): void;
   /** The parked request ended on its own (timeout, abort). */
   stopWaiting(waiter: DiscoveryWaiter): void;
+  /** The client's metrics; null when nothing is recorded (`metrics: false`, or no SDK). */
+  readonly metrics: ClientMetrics | null;
   /** OPEN, CLOSING or DESTROYED. */
   readonly shutdown: number;
   /** Notes a request waiting out a backoff, so that close() and destroy() can end the wait. */

@@ -15,11 +15,19 @@ import {
   invalidRequestError,
   notDiscoveredError,
   perTryTimeoutError,
-  unprocessedError,
   timeoutError,
+  unprocessedError,
 } from '../errors.ts';
+import { type RequestMessage, requestChannel } from '../observe/channels.ts';
+import type { ClientMetrics } from '../observe/metrics.ts';
 import { redactPath } from '../redact.ts';
-import { isIdempotent, isReplayableBody, statusRetryDelay, whyNotRetry } from '../retry/policy.ts';
+import {
+  BUDGET_EXHAUSTED,
+  isIdempotent,
+  isReplayableBody,
+  statusRetryDelay,
+  whyNotRetry,
+} from '../retry/policy.ts';
 import { Attempt, DISCARDING, LOST, RACING, WINNER } from './attempt.ts';
 import { AttemptLog, pickAgain } from './attempt-log.ts';
 import { copyOptions, hasHostHeader } from './attempt-options.ts';
@@ -83,6 +91,12 @@ export class RequestState
   #givingUp: PicketError | null = null;
   /** Waiting out a backoff before its next round (the client's backing-off set holds it). */
   #inBackoff = false;
+  /** Attempts sent so far (the next one's number, less one). */
+  attempts = 0;
+  /** When the call started, on the client's clock. */
+  #calledAt = 0;
+  /** `picket:request`'s message, when the channel has subscribers. */
+  #trace: RequestMessage | null = null;
   /** The caller's streaming body threw (seen through `watchBody`). */
   #bodyThrew = false;
 
@@ -120,6 +134,24 @@ export class RequestState
   }
 
   start(): void {
+    if (!requestChannel.hasSubscribers) {
+      this.#start();
+      return;
+    }
+    const trace: RequestMessage = {
+      service: this.core.service,
+      method: this.method,
+      path: redactPath(this.opts.path),
+    };
+    this.#trace = trace;
+    try {
+      requestChannel.start.runStores(trace, this.#start, this);
+    } finally {
+      requestChannel.end.publish(trace);
+    }
+  }
+
+  #start(): void {
     try {
       this.handler.onRequestStart?.(this, CONTEXT);
     } catch (error) {
@@ -128,6 +160,7 @@ export class RequestState
     if (this.done) return;
     const core = this.core;
     const now = core.now();
+    this.#calledAt = now;
     core.deadlines.add(this, this.#timeoutMs(), now);
     core.budget.deposit(now);
     this.#launch(false, now);
@@ -224,6 +257,8 @@ export class RequestState
         this.#primary = attempt;
         this.#racing = null;
       }
+      attempt.number = ++this.attempts;
+      attempt.announce();
       pool.dispatch(options, attempt);
       if (!hedge && attempt.phase === RACING && !this.done) this.#hedges?.arm();
       return true;
@@ -263,6 +298,24 @@ export class RequestState
   discoveryFailed(error: Error): void {
     this.#waiting = false;
     this.finishError(error);
+  }
+
+  /** Records how the call ended: its metric, and `picket:request`'s closing events. */
+  #ended(error: unknown, metrics: ClientMetrics | null, trace: RequestMessage | null): void {
+    const status = error === undefined ? (this.winner?.status ?? 0) : 0;
+    if (metrics !== null) {
+      const seconds = (this.core.now() - this.#calledAt) / 1000;
+      const code = error === undefined ? undefined : (errorCode(error) ?? 'other');
+      metrics.call(this.method, seconds, status, code, this.attempts);
+    }
+    if (trace === null) return;
+    if (error === undefined) trace.result = { statusCode: status, attempts: this.attempts };
+    else {
+      trace.error = error;
+      requestChannel.error.publish(trace);
+    }
+    requestChannel.asyncStart.publish(trace);
+    requestChannel.asyncEnd.publish(trace);
   }
 
   /** The caller's body stream failed: an upload's source erroring is the caller's, not the instance's. */
@@ -474,7 +527,7 @@ export class RequestState
     if (this.core.shutdown !== OPEN) return 'the client is closing: no retry starts after close()';
     const config = this.core.config.retry;
     this.#retries ??= new Retries(this, config);
-    return whyNotRetry(config, {
+    const why = whyNotRetry(config, {
       method: this.method,
       aborted: this.aborted,
       retriesLeft: this.#retries.left,
@@ -484,6 +537,8 @@ export class RequestState
       timedOut: this.core.now() >= this.deadlineAt,
       budget: this.core.budget,
     });
+    if (why === BUDGET_EXHAUSTED) this.core.metrics?.budgetExhausted();
+    return why;
   }
 
   #retry(failed: Attempt, record: AttemptRecord, retryAfterMs: number): void {
@@ -493,6 +548,9 @@ export class RequestState
       const next = this.#log!.records.length + 1;
       events.emit('retry', { method: this.method, path: redactPath(this.opts.path), attempt: record, next });
     }
+    this.core.metrics?.retry(
+      record.error ?? (record.status === undefined ? 'other' : `http_${record.status}`),
+    );
     this.#inBackoff = true;
     this.core.backingOff(this);
     this.#retries!.schedule(failed.instance, retryAfterMs);
@@ -502,7 +560,12 @@ export class RequestState
 
   sendHedge(delayMs: number): boolean {
     if (this.done || this.winner !== null || this.#live === 0) return false;
-    if (this.core.shutdown !== OPEN || !this.core.budget.withdraw()) return false;
+    if (this.core.shutdown !== OPEN) return false;
+    if (!this.core.budget.withdraw()) {
+      this.core.metrics?.budgetExhausted();
+      return false;
+    }
+    this.core.metrics?.hedge();
     const exclude = this.#logged().exclude;
     if (this.#racing === null) {
       if (this.#primary !== null) exclude.add(this.#primary.instance.id);
@@ -539,7 +602,10 @@ export class RequestState
     this.#hedges?.clear();
   }
 
-  protected cleanup(): void {
+  protected cleanup(error: unknown): void {
+    const metrics = this.core.metrics;
+    const trace = this.#trace;
+    if (metrics !== null || trace !== null) this.#ended(error, metrics, trace);
     this.#backedOff();
     if (this.#waiting) {
       this.#waiting = false;

@@ -68,6 +68,9 @@ export interface RetryFacts {
  * else the reason there is none, for the final error. A failure before the request was written
  * (refused, connect timeout, DNS) is safe to retry for any method.
  */
+/** Why no retry follows, when the retry budget has none left. */
+export const BUDGET_EXHAUSTED = 'the retry budget is exhausted (`retry.budget`)';
+
 export function whyNotRetry(config: RetryConfig, f: RetryFacts): string | null {
   if (!config.enabled) return 'retries are off';
   if (f.aborted) return 'the request was aborted';
@@ -78,6 +81,6 @@ export function whyNotRetry(config: RetryConfig, f: RetryFacts): string | null {
       : `${f.method} is not idempotent and the request may have reached the server; pass \`idempotent: true\` to allow replaying it`;
   }
   if (f.timedOut) return 'the request timed out';
-  if (!f.budget.withdraw()) return 'the retry budget is exhausted (`retry.budget`)';
+  if (!f.budget.withdraw()) return BUDGET_EXHAUSTED;
   return null;
 }

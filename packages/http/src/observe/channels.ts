@@ -1,0 +1,39 @@
+// Picket's diagnostics channels, for tracers and APMs (as undici publishes `undici:request:create`
+// and friends). `picket:request` is a tracing channel around each call — start and end around
+// the dispatch, error when it fails, asyncStart and asyncEnd when it has ended — and
+// `picket:attempt:start` / `picket:attempt:end` mark each attempt on an instance. Nothing is
+// built for a channel nobody subscribes to.
+
+import diagnostics from 'node:diagnostics_channel';
+import type { Outcome } from '@picket/core';
+
+/** What `picket:request`'s events carry; the same object from start to asyncEnd. */
+export interface RequestMessage {
+  service: string;
+  method: string;
+  /** The path, query credentials redacted. */
+  path: string;
+  /** Set when the call ended with a response: its status and how many attempts it took. */
+  result?: { statusCode: number; attempts: number };
+  /** Set when the call failed. */
+  error?: unknown;
+}
+
+/** What `picket:attempt:start` and `picket:attempt:end` carry. */
+export interface AttemptMessage {
+  service: string;
+  method: string;
+  path: string;
+  /** The instance's URL (records never carry credentials). */
+  instance: string;
+  /** 1 for a call's first attempt. */
+  attempt: number;
+  hedge: boolean;
+  retry: boolean;
+  /** On `picket:attempt:end`: how the attempt ended, as reported to the balancer. */
+  outcome?: Outcome;
+}
+
+export const requestChannel = diagnostics.tracingChannel<RequestMessage, RequestMessage>('picket:request');
+export const attemptStartChannel = diagnostics.channel('picket:attempt:start');
+export const attemptEndChannel = diagnostics.channel('picket:attempt:end');
