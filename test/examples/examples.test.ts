@@ -28,6 +28,7 @@ describe('examples', () => {
       'global-fetch',
       'graceful-shutdown',
       'hot-standby',
+      'metrics',
       'microservices',
     ]);
     for (const dir of dirs) expect(existsSync(join(ROOT, 'examples', dir, 'README.md')), dir).toBe(true);
@@ -69,6 +70,25 @@ describe('examples', () => {
     expect(out).toMatch(/api\.post\('\/orders'\) → 201 \{"created":\{"item":7,"quantity":2\}/);
     expect(out).toMatch(/AxiosError ERR_BAD_REQUEST, status 404; retried: 0/);
     expect(out).toContain('axios behaved as axios, balanced by Picket.');
+  });
+
+  it('metrics: Prometheus scrapes every Picket series from the global OpenTelemetry SDK', async () => {
+    const out = await run('metrics');
+    // 60 calls: each counted once per call, and at least once per attempt.
+    const calls = [...out.matchAll(/picket_client_request_duration_count\{.*\} (\d+)/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(60);
+    const attempts = [...out.matchAll(/http_client_request_duration_count\{.*\} (\d+)/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(attempts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(60);
+    expect(out).toMatch(
+      /http_client_request_duration_count\{[^}]*server_port="\d+"[^}]*http_response_status_code="503"/,
+    );
+    expect(out).toMatch(/picket_client_retries_total\{[^}]*reason="http_503"/);
+    expect(out).toMatch(/picket_client_instances\{picket_service="inventory",state="healthy"[^}]*\} 2/);
+    expect(out).toMatch(/picket_client_instance_in_flight: 2 series/);
   });
 
   it('hot-standby: the backup takes over when the active fails and hands back when it recovers', async () => {
