@@ -11,6 +11,7 @@ type Renderer = (result: never, plots: readonly PlotRef[]) => string;
 const RENDERERS: Record<string, Renderer> = {
   'core-pick': corePick,
   'pick-gc': pickGc,
+  'observe-cost': observeCost,
   'health-checks': healthChecks,
   'http-steady': httpSteady,
   'steady-state': steadyState,
@@ -63,6 +64,29 @@ function discoveryUpdate(result: {
     `Unchanged snapshots (nothing reaches the balancer), median ms; \`client.snapshot()\` of ${result.instances.toLocaleString('en')} instances takes ${result.snapshotBuildMs} ms${result.etcd === undefined ? '' : `; etcd: ${result.etcd}`}:`,
     '',
     table(['scenario', 'cost'], unchanged),
+  ].join('\n');
+}
+
+function observeCost(result: {
+  rounds: number;
+  perRound: number;
+  rows: { setup: string; nsPerRequest: number; ratio: number; target?: number; withinTarget?: boolean }[];
+}): string {
+  return [
+    '## What observing costs (`bench/observe-cost.ts`)',
+    '',
+    `Client CPU per request against the same client with \`metrics: false\`, every pool an in-process answerer (so Picket's own work is what is measured: the ratios would be far smaller beside real sockets), median of ${result.rounds} paired rounds of ${result.perRound.toLocaleString('en')} requests:`,
+    '',
+    table(
+      ['setup', 'ns/request', 'ratio', 'target', 'within target'],
+      result.rows.map((r) => [
+        r.setup,
+        r.nsPerRequest,
+        r.ratio,
+        r.target === undefined ? '' : `≤ ${r.target}`,
+        r.withinTarget === undefined ? '' : r.withinTarget ? 'yes' : 'no',
+      ]),
+    ),
   ].join('\n');
 }
 

@@ -22,6 +22,7 @@ const benches = [
   'http-steady.ts',
   'core-pick.ts',
   'pick-gc.ts',
+  'observe-cost.ts',
   'health-checks.ts',
   'discovery-update.ts',
 ].filter((file) => existsSync(`${here}${file}`) && (only === undefined || file.startsWith(only)));
