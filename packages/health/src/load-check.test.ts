@@ -179,6 +179,10 @@ describe('loadCheck against fixed reports', () => {
     const alone = await judge({ status: 'up', loadAvg1: 2 }, { max: { loadAvgPerCpu: 1 } });
     expect(alone.ok).toBe(true);
     expect(alone.reason).toMatch(/: up; not reported, so not judged: loadAvgPerCpu \(no cpus\)$/);
+    // Java's OperatingSystemMXBean gives -1 where it cannot tell the load average: not reported.
+    const unknown = await judge({ status: 'up', loadAvg1: -1, cpus: 4 }, { max: { loadAvgPerCpu: 1 } });
+    expect(unknown.ok).toBe(true);
+    expect(unknown.reason).toMatch(/: up; not reported, so not judged: loadAvgPerCpu \(no loadAvg1\)$/);
     // `null` is how many serializers write a figure they do not have: not reported, not invalid.
     const nulls = await judge({ status: 'up', cpu: null, inFlight: 4 }, { max: { cpu: 0.5, inFlight: 10 } });
     expect(nulls.ok).toBe(true);

@@ -37,8 +37,15 @@ export const loadReportSchema = z.object({
   ),
   /** The process's CPU time over the last sample window, as a fraction of one core (1 = one core busy). */
   cpu: figure(nonNegative),
-  /** The machine's 1-minute load average. */
-  loadAvg1: figure(nonNegative),
+  /**
+   * The machine's 1-minute load average. A negative one is Java's "not available"
+   * (`OperatingSystemMXBean.getSystemLoadAverage()` returns -1 where it cannot tell, on Windows
+   * for one): not reported, not invalid.
+   */
+  loadAvg1: z.preprocess(
+    (value) => (typeof value === 'number' && value < 0 ? undefined : notReported(value)),
+    nonNegative.optional(),
+  ),
   /** CPUs available to the process (`os.availableParallelism()`). */
   cpus: figure(count.min(1, { error: 'must be at least 1' })),
   /** 99th percentile event-loop delay over the last sample window, ms. */
