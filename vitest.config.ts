@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@picket\/http\/axios$/, replacement: here('./packages/http/src/axios.ts') },
       { find: /^@picket\/(core|health|discovery|http)$/, replacement: here('./packages/$1/src/index.ts') },
       { find: /^picket\/axios$/, replacement: here('./src/axios.ts') },
+      { find: /^picket\/dashboard$/, replacement: here('./src/dashboard.ts') },
       { find: /^picket$/, replacement: here('./src/index.ts') },
     ],
   },
