@@ -187,6 +187,34 @@ describe('axiosAdapter cancellation', () => {
   });
 });
 
+describe('axiosAdapter upload failures', () => {
+  it.each([21, 0])(
+    "fails with the upload's own error as axios does, its attempt released first (maxRedirects %i)",
+    async (maxRedirects) => {
+      const failing = () => {
+        let sent = false;
+        return new Readable({
+          read() {
+            if (sent) setImmediate(() => this.destroy(new Error('the file could not be read')));
+            else this.push(Buffer.alloc(1024, 1));
+            sent = true;
+          },
+        });
+      };
+      const own = track(createClient({ service: 'inventory', discovery: [server.url] }));
+      const { axios: a, picket } = await sideBySide(own, server.url).run(() => ({
+        method: 'POST',
+        url: '/x',
+        data: failing(),
+        maxRedirects,
+      }));
+      expect(picket).toEqual(a);
+      expect(picket.error?.message).toBe('the file could not be read');
+      expect(own.snapshot().instances[0]).toMatchObject({ active: 0, failures: 0 });
+    },
+  );
+});
+
 describe('axiosAdapter timeouts', () => {
   it('lets a body that keeps trickling in outlast timeout, as a socket idle time', async () => {
     const { axios: a, picket } = await both.run({ url: '/trickle', timeout: 300 });

@@ -83,6 +83,13 @@ export class ServiceSocket extends EventEmitter {
   }
 }
 
+// axios destroys its request with these when it gives up on it (timeout, cancel): an abort.
+const GIVING_UP = new Set(['ERR_CANCELED', 'ECONNABORTED', 'ETIMEDOUT']);
+
+function isCancel(error: Error): boolean {
+  return GIVING_UP.has((error as { code?: string }).code ?? '') || error.name === 'CanceledError';
+}
+
 const BUFFERING = 0;
 const STREAMING = 1;
 const SENT = 2;
@@ -106,6 +113,8 @@ export class ServiceRequest extends Writable {
   #upload: PassThrough | null = null;
   /** The response has ended or failed: destroying the request no longer aborts anything. */
   #over = false;
+  /** The client's call, until it has settled. */
+  #pending: Promise<void> | null = null;
 
   constructor(client: ServiceClient, options: RequestOptions, onResponse?: (res: ServiceResponse) => void) {
     super({ autoDestroy: false, decodeStrings: true });
@@ -251,7 +260,7 @@ export class ServiceRequest extends Writable {
     for (const [key, [, value]] of this.#headers) {
       if (key !== 'host') headers[key] = typeof value === 'number' ? String(value) : value;
     }
-    this.#client
+    this.#pending = this.#client
       .request({
         path: this.path,
         method: this.method as Dispatcher.HttpMethod,
@@ -263,7 +272,10 @@ export class ServiceRequest extends Writable {
       .then(
         (data) => this.#respond(data),
         (error: unknown) => this.#fail(error),
-      );
+      )
+      .finally(() => {
+        this.#pending = null;
+      });
   }
 
   #respond(data: Dispatcher.ResponseData): void {
@@ -299,12 +311,32 @@ export class ServiceRequest extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (!this.#over) {
-      this.#abort();
-      this.#resLost();
-    }
     this.#socket.release();
+    if (this.#over) {
+      callback(error);
+      return;
+    }
+    const settled = error === null ? null : this.failUpload(error);
+    if (settled !== null) {
+      void settled.then(() => callback(error));
+      return;
+    }
+    this.#abort();
+    this.#resLost();
     callback(error);
+  }
+
+  /**
+   * For a destroy with `error` while the body streams and no answer has come: when the error is
+   * the upload's (its source, or maxBodyLength), not axios giving up, the body fails with it as
+   * undici fails a stream body, and the client fails the call as the caller's own, once. Resolves
+   * when that call has ended and its attempt is released; null for any other destroy.
+   */
+  failUpload(error: Error): Promise<void> | null {
+    const pending = this.res === null ? this.#pending : null;
+    if (pending === null || this.#upload === null || isCancel(error)) return null;
+    this.#upload.destroy(error);
+    return pending;
   }
 
   // As a socket's end reaches its response: on a later tick, after what the destroyer emits now.

@@ -110,9 +110,27 @@ export function serviceTransport(client: ServiceClient): (config: InternalAxiosR
         };
       }
       const protocol = options.protocol === 'https:' ? 'https' : 'http';
-      return wrapped[protocol].request(options, callback);
+      return settlingFirst(wrapped[protocol].request(options, callback));
     },
   });
+}
+
+/**
+ * follow-redirects' request emits the error it is destroyed with at once; for an upload that
+ * failed, it waits here until the service's call has ended, so that the attempt is released by
+ * the time axios rejects (as with `maxRedirects: 0`, where the ServiceRequest itself waits).
+ */
+function settlingFirst(outer: Writable): Writable {
+  const destroy = outer.destroy;
+  outer.destroy = function (this: Writable & { _currentRequest?: unknown }, error?: Error) {
+    const current = this._currentRequest;
+    const settled =
+      error !== undefined && current instanceof ServiceRequest ? current.failUpload(error) : null;
+    if (settled === null) return destroy.call(this, error);
+    void settled.then(() => destroy.call(this, error));
+    return this;
+  };
+  return outer;
 }
 
 function hostPort(options: RequestOptions): string {
