@@ -25,6 +25,7 @@ export {
   type LoadReporter,
   type LoadReporterOptions,
   loadReporter,
+  NOT_PROCESSED_HEADER,
 } from './reporter.ts';
 export { createHealthChecker } from './scheduler.ts';
 export { type TcpCheckOptions, tcpCheck } from './tcp-check.ts';

@@ -20,7 +20,24 @@ export interface LoadReporterOptions {
   weight?: number | (() => number | undefined);
   /** Window over which CPU, event-loop delay and utilisation are measured, ms. Default 1000. */
   sampleIntervalMs?: number;
+  /**
+   * Sheds load: a request that arrives while the server is over a limit is answered at once with
+   * 503, `Retry-After` and `picket-not-processed: true` (Finagle's "nack"), and never reaches the
+   * application. A Picket caller retries it on another instance, for any method, since the server
+   * promises it did nothing. Off by default.
+   */
+  shed?: {
+    /** Requests in flight at which new ones are shed. */
+    maxInFlight?: number;
+    /** Event-loop delay (the last window's p99, ms) over which new requests are shed. */
+    eventLoopDelayMs?: number;
+    /** `Retry-After` sent with a shed request, seconds. Default 1. */
+    retryAfterSeconds?: number;
+  };
 }
+
+/** The header a shedding server sends: the request was not processed, so any method may be resent. */
+export const NOT_PROCESSED_HEADER = 'picket-not-processed';
 
 type Next = (error?: unknown) => void;
 
@@ -72,6 +89,22 @@ const schema = z.strictObject({
     )
     .optional(),
   sampleIntervalMs: positiveMs.default(1000),
+  shed: z
+    .strictObject({
+      maxInFlight: z
+        .number({ error: 'must be a positive integer' })
+        .int({ error: 'must be a positive integer' })
+        .min(1, { error: 'must be a positive integer' })
+        .optional(),
+      eventLoopDelayMs: positiveMs.optional(),
+      retryAfterSeconds: z
+        .number({ error: 'must be a whole number of seconds from 0 to 3600' })
+        .int({ error: 'must be a whole number of seconds from 0 to 3600' })
+        .min(0, { error: 'must be a whole number of seconds from 0 to 3600' })
+        .max(3600, { error: 'must be a whole number of seconds from 0 to 3600' })
+        .default(1),
+    })
+    .optional(),
 });
 
 // monitorEventLoopDelay records the gap between ticks of a timer this often; the delay is the excess.
@@ -220,6 +253,25 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
+  const shed = o.shed;
+  /** Over a shedding limit: the request is refused, unread by the application. */
+  function overloaded(): boolean {
+    if (shed === undefined) return false;
+    if (shed.maxInFlight !== undefined && inFlight() >= shed.maxInFlight) return true;
+    return shed.eventLoopDelayMs !== undefined && sampler.current().eventLoopDelayMs > shed.eventLoopDelayMs;
+  }
+
+  function refuse(res: ServerResponse): void {
+    const body = 'overloaded: not processed, retry elsewhere';
+    res.writeHead(503, {
+      'content-type': 'text/plain',
+      'retry-after': String(shed?.retryAfterSeconds ?? 1),
+      [NOT_PROCESSED_HEADER]: 'true',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
     if (pathOf(req) === o.path) {
       serve(req, res);
@@ -228,6 +280,10 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
     if (next === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('Not Found');
+      return;
+    }
+    if (overloaded()) {
+      refuse(res);
       return;
     }
     track(req, res);
@@ -262,6 +318,11 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
       if (pathOf(ctx.req) === o.path) {
         ctx.respond = false; // Koa must not write a response of its own
         serve(ctx.req, ctx.res);
+        return Promise.resolve();
+      }
+      if (overloaded()) {
+        ctx.respond = false;
+        refuse(ctx.res);
         return Promise.resolve();
       }
       track(ctx.req, ctx.res);

@@ -48,6 +48,9 @@ import { Retries, type RoundRunner } from './retry-loop.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
+/** Sent by a server that shed the request unread (loadReporter's `shed` in @picket/health). */
+const NOT_PROCESSED = 'picket-not-processed';
+
 const CONTEXT = Object.freeze({});
 // A request's safety to send again (RequestState.#safety).
 const UNKNOWN = 0;
@@ -420,6 +423,11 @@ export class RequestState
       a.cancel(error, undefined);
       this.#failed(a, error, 'other');
       return;
+    }
+    if (statusCode === 503 && headers[NOT_PROCESSED] !== undefined && isReplayableBody(this.opts.body)) {
+      // A shedding server (loadReporter's `shed`) promises it did nothing with the request: it
+      // may be sent again for any method, as after a refused connection.
+      a.unprocessed = true;
     }
     if (retry.enabled && statusCode >= 400) {
       const delay = statusRetryDelay(retry, statusCode, headers);
