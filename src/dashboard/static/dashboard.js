@@ -120,9 +120,19 @@ function row(instance, closed) {
   const errorRate = instance.errorRate;
   const tr = h(
     'tr',
-    { class: `instance${BAD.has(state) ? ' bad' : ''}`, 'data-instance': instance.id, 'data-state': state },
+    {
+      class: `instance${BAD.has(state) ? ' bad' : ''}`,
+      'data-instance': instance.id,
+      'data-url': instance.url,
+      'data-state': state,
+    },
     h('td', null, h('span', { class: 'pill', 'data-state': state }, state)),
-    h('td', null, h('div', { class: 'id' }, instance.id), h('div', { class: 'url' }, instance.url)),
+    h(
+      'td',
+      null,
+      h('div', { class: 'id' }, instance.id),
+      instance.url === instance.id ? null : h('div', { class: 'url' }, instance.url),
+    ),
     h('td', null, instance.zone ?? h('span', { class: 'dim' }, '–')),
     h('td', { class: 'num' }, instance.priority),
     h(
@@ -208,7 +218,7 @@ function renderService(service) {
   s.section.setAttribute('data-service', service.service);
   s.section.setAttribute('data-closed', String(service.closed));
   const healthy = service.instances.filter((i) => i.state === 'healthy').length;
-  s.header.replaceChildren(
+  const parts = [
     h('h2', null, service.service),
     h('span', { class: 'count' }, `${healthy} of ${service.instances.length} healthy`),
     h(
@@ -224,7 +234,8 @@ function renderService(service) {
     service.discovery.lastError === null
       ? null
       : h('span', { class: 'badge discovery', title: service.discovery.lastError }, 'discovery error'),
-  );
+  ];
+  s.header.replaceChildren(...parts.filter((part) => part !== null));
   const instances = [...service.instances].sort(
     (a, b) =>
       a.priority - b.priority ||
