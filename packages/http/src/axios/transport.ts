@@ -39,7 +39,8 @@ let followRedirects: FollowRedirects | undefined;
 // The copy axios resolves, so that redirects follow the same rules as axios's own adapter.
 function loadFollowRedirects(): FollowRedirects {
   if (followRedirects !== undefined) return followRedirects;
-  const local = typeof require === 'function' ? require : createRequire(import.meta.url);
+  // __filename in the CommonJS build (where import.meta is empty), import.meta.url in ESM.
+  const local = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
   try {
     followRedirects = createRequire(local.resolve('axios'))('follow-redirects') as FollowRedirects;
   } catch {
