@@ -3,7 +3,7 @@
 
 import { type HealthCheck, httpCheck, loadCheck, tcpCheck } from '@picket/health';
 import { type DiscoverySpec, parseDiscoverySpec } from './spec.ts';
-import { milliseconds, parse, required, UsageError } from './usage.ts';
+import { milliseconds, type Parsed, parse, required, UsageError } from './usage.ts';
 
 export const WATCH_USAGE = `Usage: picket watch --service NAME --discovery SPEC [options]
 
@@ -27,6 +27,10 @@ Options:
   --rate N           requests per second for --request (default 10)
   --once             print once, after every instance has been checked, and exit
   --json             JSON instead of the table: one object per line, or a single one with --once
+  --web              the web dashboard instead of the table: prints its URL (and opens it in a
+                     browser when run in a terminal); read-only, on loopback
+  --web-port N       port for --web (default 0: any free port)
+  --web-host HOST    address for --web to listen on (default 127.0.0.1)
   -h, --help         show this help
 
 Exit status: 0 normally; with --once, 1 when no instance is healthy or discovery failed;
@@ -45,6 +49,8 @@ export interface WatchSettings {
   rate: number;
   once: boolean;
   json: boolean;
+  /** `--web`: the dashboard's address, or undefined for the table. */
+  web: { host: string; port: number } | undefined;
 }
 
 function checkOf(kind: string, path: string | undefined, timeout: number): HealthCheck | undefined {
@@ -62,6 +68,31 @@ function checkOf(kind: string, path: string | undefined, timeout: number): Healt
   }
 }
 
+function webOf(values: Parsed['values']): WatchSettings['web'] {
+  const port = values['web-port'];
+  const host = values['web-host'];
+  if (values.web !== true) {
+    if (port !== undefined || host !== undefined)
+      throw new UsageError('`--web-port` and `--web-host` need `--web`');
+    return undefined;
+  }
+  if (values.once === true || values.json === true) {
+    throw new UsageError(
+      '`--web` shows the page instead of the table: it takes neither `--once` nor `--json`',
+    );
+  }
+  const n = port === undefined ? 0 : /^\d+$/.test(String(port).trim()) ? Number(port) : Number.NaN;
+  if (!(n >= 0 && n <= 65535)) {
+    throw new UsageError(
+      `\`--web-port\` must be a port number from 0 (any free port) to 65535, got ${JSON.stringify(port)}`,
+    );
+  }
+  if (host !== undefined && (typeof host !== 'string' || host.trim() === '')) {
+    throw new UsageError('`--web-host` must be a host name or IP address');
+  }
+  return { host: typeof host === 'string' ? host.trim() : '127.0.0.1', port: n };
+}
+
 export function settingsFrom(args: readonly string[]): WatchSettings {
   const { values, positionals } = parse(
     args,
@@ -76,6 +107,9 @@ export function settingsFrom(args: readonly string[]): WatchSettings {
       rate: { type: 'string' },
       once: { type: 'boolean' },
       json: { type: 'boolean' },
+      web: { type: 'boolean' },
+      'web-port': { type: 'string' },
+      'web-host': { type: 'string' },
     },
     true,
   );
@@ -125,6 +159,7 @@ export function settingsFrom(args: readonly string[]): WatchSettings {
   return {
     service,
     spec,
+    web: webOf(values),
     check,
     checkLabel,
     interval,

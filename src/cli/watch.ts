@@ -7,6 +7,8 @@ import type { Instance } from '@picket/core';
 import { type CheckResult, createHealthChecker, type HealthChecker } from '@picket/health';
 import type { Client, ClientInstanceSnapshot, ClientSnapshot } from '@picket/http';
 import { createClient } from '../client.ts';
+import { dashboard } from '../dashboard.ts';
+import { openInBrowser } from './browser.ts';
 import { describeSpec, discoveryFor } from './spec.ts';
 import { SlidingStats } from './stats.ts';
 import { type Column, createScreen, formatMs, renderTable, stateColor } from './table.ts';
@@ -280,6 +282,32 @@ async function live(
   return EXIT_OK;
 }
 
+/** `--web`: the dashboard of the watched client, until `stop` aborts. */
+async function web(
+  watcher: Watcher,
+  out: Writable & { isTTY?: boolean },
+  stop: AbortSignal,
+  address: { host: string; port: number },
+): Promise<number> {
+  const board = await dashboard({
+    clients: [watcher.client],
+    ...address,
+    intervalMs: Math.max(100, Math.min(watcher.settings.interval, 2000)),
+  });
+  try {
+    out.write(`Dashboard of ${watcher.settings.service}: ${board.url}  (Ctrl-C stops it)\n`);
+    if (out.isTTY === true) openInBrowser(board.url);
+    await new Promise<void>((resolve) => {
+      if (stop.aborted) resolve();
+      stop.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await watcher.stopTraffic();
+    return EXIT_OK;
+  } finally {
+    await board.close();
+  }
+}
+
 /** Runs `picket watch`; resolves with the exit code when `--once` is done or `stop` aborts. */
 export async function watchCommand(
   args: readonly string[],
@@ -290,6 +318,7 @@ export async function watchCommand(
   const watcher = new Watcher(settings);
   try {
     watcher.startTraffic();
+    if (settings.web !== undefined) return await web(watcher, out, stop, settings.web);
     return settings.once
       ? await once(watcher, out, settings.json)
       : await live(watcher, out, settings.json, stop);
