@@ -1,16 +1,15 @@
 // A ClientRequest that sends through a Picket client: what axios's Node adapter, and
 // follow-redirects between them, write to and listen on. Its body is collected when it is all
 // written at once (a Buffer or string: the client may then retry it), else streamed as it comes.
-// Its ServiceSocket stands for the connection as axios's timeouts see it: idle time counts from
-// the last byte moved, and destroying it loses the request or the response as a socket would.
+// Its ServiceSocket (service-socket.ts) stands for the connection as axios's timeouts see it.
 
-import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Client } from '../client.ts';
 import { redactPath } from '../redact.ts';
 import { connectionReset, requestError } from './node-errors.ts';
 import { ServiceResponse } from './service-response.ts';
+import { ServiceSocket } from './service-socket.ts';
 
 export type ServiceClient = Pick<Client, 'request' | 'service'>;
 
@@ -27,61 +26,6 @@ export interface RequestOptions {
 }
 
 type HeaderValue = string | string[] | number;
-
-/** The connection as axios sees it: `setTimeout` is idle time, `destroy` loses the exchange. */
-export class ServiceSocket extends EventEmitter {
-  destroyed = false;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #request: ServiceRequest;
-
-  constructor(request: ServiceRequest) {
-    super();
-    this.#request = request;
-  }
-
-  setTimeout(ms: number, callback?: () => void): this {
-    if (callback !== undefined) this.once('timeout', callback);
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = ms > 0 && !this.destroyed ? setTimeout(() => this.emit('timeout'), ms).unref() : undefined;
-    return this;
-  }
-
-  /** A byte moved: the idle timer starts again. */
-  activity(): void {
-    this.#timer?.refresh();
-  }
-
-  setKeepAlive(): this {
-    return this;
-  }
-
-  setNoDelay(): this {
-    return this;
-  }
-
-  ref(): this {
-    return this;
-  }
-
-  unref(): this {
-    return this;
-  }
-
-  destroy(error?: Error): this {
-    if (this.destroyed) return this;
-    this.destroyed = true;
-    this.release();
-    this.#request.connectionLost(error);
-    this.emit('close', error !== undefined);
-    return this;
-  }
-
-  /** The exchange is over: no more timeouts. */
-  release(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-}
 
 // axios destroys its request with these when it gives up on it (timeout, cancel): an abort.
 const GIVING_UP = new Set(['ERR_CANCELED', 'ECONNABORTED', 'ETIMEDOUT']);
