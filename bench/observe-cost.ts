@@ -15,47 +15,11 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { type ClientOptions, createClient } from '@picket/http';
-import { Dispatcher } from 'undici';
-import { PoolManager } from '../packages/http/src/pool/pools.ts';
+import { installAnswerers } from './lib/answerers.ts';
 import { median } from './lib/stats.ts';
 
-const BODY = Buffer.from('{"ok":true}');
-const HEADERS = { 'content-type': 'application/json', 'content-length': String(BODY.length) };
+installAnswerers();
 const noop = () => {};
-
-/** Answers every request on the next turn of the event loop, as a socket read would. */
-class Answerer extends Dispatcher {
-  override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const controller = {
-      abort: noop,
-      pause: noop,
-      resume: noop,
-      aborted: false,
-      paused: false,
-      reason: null,
-      rawHeaders: null,
-      rawTrailers: null,
-    } as unknown as Dispatcher.DispatchController;
-    setImmediate(() => {
-      handler.onRequestStart?.(controller, {});
-      handler.onResponseStart?.(controller, 200, HEADERS, 'OK');
-      handler.onResponseData?.(controller, BODY);
-      handler.onResponseEnd?.(controller, {});
-    });
-    return true;
-  }
-}
-
-const answerers = [new Answerer(), new Answerer(), new Answerer()];
-const byInstance = new Map<string, Answerer>();
-(PoolManager.prototype as unknown as { get: (i: { id: string }) => Dispatcher }).get = (instance) => {
-  let a = byInstance.get(instance.id);
-  if (a === undefined) {
-    a = answerers[byInstance.size % answerers.length]!;
-    byInstance.set(instance.id, a);
-  }
-  return a;
-};
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 6 : 20;

@@ -17,6 +17,7 @@ export const ErrorCode = {
   ABORTED: 'PICKET_ABORTED',
   HANDLER_FAILED: 'PICKET_HANDLER_FAILED',
   INVALID_REQUEST: 'PICKET_INVALID_REQUEST',
+  OVERLOADED: 'PICKET_OVERLOADED',
   /** A server Picket starts (the dashboard) cannot listen: its port is taken. */
   ADDRESS_IN_USE: 'PICKET_ADDRESS_IN_USE',
 } as const;

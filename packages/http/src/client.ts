@@ -27,7 +27,7 @@ import {
 } from './dispatcher/core.ts';
 import { Deadlines } from './dispatcher/deadlines.ts';
 import { PicketDispatcher } from './dispatcher/dispatcher.ts';
-import { clientClosedError, notDiscoveredError } from './errors.ts';
+import { clientClosedError, notDiscoveredError, overloadedError } from './errors.ts';
 import { type ClientFetchInit, clientFetch } from './fronts/fetch.ts';
 import { type ClientRequestOptions, clientRequest } from './fronts/request.ts';
 import { ClientMetrics, meterFor } from './observe/metrics.ts';
@@ -110,6 +110,7 @@ class PicketClient implements Client, DispatchCore {
   /** Requests waiting out a retry's backoff. */
   readonly #backingOff = new Set<BackingOff>();
   shutdown = OPEN;
+  retriesInFlight = 0;
   readonly metrics: ClientMetrics | null;
   #idle: PromiseWithResolvers<void> | null = null;
   #closing: Promise<void> | undefined;
@@ -329,6 +330,8 @@ class PicketClient implements Client, DispatchCore {
 
   #begin(): Error | undefined {
     if (this.#closing !== undefined) return clientClosedError(this.service);
+    const max = this.config.limits.maxRequests;
+    if (this.#active >= max) return overloadedError(this.service, 'maxRequests', max);
     if (this.#active++ === 0) this.#hold.ref();
     return undefined;
   }

@@ -172,6 +172,13 @@ const schema = z.object({
   breaker: offOr(breakerSchema).default(() => breakerSchema.parse({})),
   pool: poolSchema.prefault({}),
   tls: tlsSchema.prefault({}),
+  limits: z
+    .strictObject({
+      maxRequests: int(1, 'a positive integer').default(10_000),
+      maxPendingPerInstance: int(1, 'a positive integer').default(1024),
+      maxConcurrentRetries: int(1, 'a positive integer').default(256),
+    })
+    .prefault({}),
   metrics: offOr(
     z.strictObject({
       meterProvider: z
@@ -194,6 +201,7 @@ export type ClientConfig = Omit<z.output<typeof schema>, 'retry' | 'discovery'> 
 };
 export type RetryConfig = z.output<typeof retrySchema> & { enabled: boolean };
 export type BreakerConfig = z.output<typeof breakerSchema>;
+export type LimitsConfig = z.output<typeof schema>['limits'];
 export type PoolConfig = z.output<typeof poolSchema>;
 export type { TlsConfig };
 export type HedgeConfig = Exclude<z.output<typeof schema>['hedge'], false>;

@@ -185,6 +185,15 @@ export function handlerFailedError(
   );
 }
 
+/** A call refused at once because a limit (`limits.*`) is reached: never queued without bound. */
+export function overloadedError(service: string, limit: string, value: number, cause?: unknown): PicketError {
+  return new PicketError(
+    'PICKET_OVERLOADED',
+    `Service "${service}" is overloaded: \`limits.${limit}\` (${value}) is reached; the call was not sent`,
+    { cause, details: { limit, value } },
+  );
+}
+
 /** An attempt answered 408: the server says it did not receive the request whole. */
 export function unprocessedError(instanceUrl: string): PicketError {
   return new PicketError(

@@ -95,6 +95,21 @@ export interface ClientOptions
   /** TLS to `https` instances (`httpCheck` takes the same, for the checks). */
   tls?: TlsOptions;
   /**
+   * Bounds on what the client holds, so that overload fails fast instead of queueing without
+   * bound: a call beyond them fails at once with PICKET_OVERLOADED naming the limit.
+   */
+  limits?: {
+    /** Calls in flight at once on this client. Default 10000. */
+    maxRequests?: number;
+    /**
+     * Attempts waiting for a connection to one instance (its pool's queue). An instance at the
+     * cap is passed over for another; a call no instance can take fails. Default 1024.
+     */
+    maxPendingPerInstance?: number;
+    /** Retries and hedges in flight at once on this client (beyond them, none starts). Default 256. */
+    maxConcurrentRetries?: number;
+  };
+  /**
    * OpenTelemetry metrics. Default: recorded on the global meter provider, which is a no-op (and
    * costs nothing) until an application registers the SDK; `false` records nothing.
    */

@@ -38,8 +38,9 @@ export class AttemptLog {
   }
 
   /** An instance's breaker refused the request before anything was sent. */
-  refuse(instance: Instance, hedge: boolean): void {
-    this.push({ instance: instance.id, url: instance.url, error: 'breaker-open', hedge });
+  /** `instance` was passed over: its breaker is open, or its pool's queue is full (`overloaded`). */
+  refuse(instance: Instance, hedge: boolean, why: 'breaker-open' | 'overloaded' = 'breaker-open'): void {
+    this.push({ instance: instance.id, url: instance.url, error: why, hedge });
     this.exclude.add(instance.id);
     this.refused ??= new Set();
     this.refused.add(instance.id);

@@ -11,6 +11,7 @@ import type { BreakerEntry } from '../breaker/breakers.ts';
 import { attemptChannel } from '../channels.ts';
 import { callerFault, errorCode, errorKind } from '../errors.ts';
 import { type AttemptMessage, attemptEndChannel, attemptStartChannel } from '../observe/channels.ts';
+import type { InstancePool } from '../pool/pools.ts';
 import { redactPath } from '../redact.ts';
 import type { DeadlineQueue, Timed } from './deadlines.ts';
 import type { RequestState } from './request.ts';
@@ -58,6 +59,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
   breaker: BreakerEntry | null = null;
   /** 1 for the call's first attempt. */
   number = 0;
+  /** The instance's pool while this attempt waits in it for a connection (counted in its `pending`). */
+  waitingIn: InstancePool | null = null;
+  /** Counted in the client's retries in flight (a retry or a hedge). */
+  countedRetry = false;
   /** What the attempt failed with (an error code), for metrics. */
   errorType: string | undefined = undefined;
   /** The attempt's channel message, when `picket:attempt:*` has subscribers. */
@@ -136,6 +141,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Controller, _context: unknown): void {
     try {
+      this.#leaveQueue();
       this.controller = controller;
       if (this.phase === CANCELLED) controller.abort(this.cancelReason!);
     } catch (error) {
@@ -257,10 +263,23 @@ export class Attempt implements Dispatcher.DispatchHandler {
     return { ok: true, latencyMs: this.request.core.now() - this.startedAt };
   }
 
+  /** A connection took the attempt (or it ended before one did): it no longer waits in the pool. */
+  #leaveQueue(): void {
+    const slot = this.waitingIn;
+    if (slot === null) return;
+    this.waitingIn = null;
+    slot.pending--;
+  }
+
   /** Releases the pick and tells the breaker: failed, succeeded, or (undefined) neither. */
   #finish(outcome: Outcome, failed: boolean | undefined): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#leaveQueue();
+    if (this.countedRetry) {
+      this.countedRetry = false;
+      this.request.core.retriesInFlight--;
+    }
     this.#clearDeadline();
     const pick = this.pick!;
     this.pick = null;

@@ -69,6 +69,8 @@ export interface DispatchCore {
   stopWaiting(waiter: DiscoveryWaiter): void;
   /** The client's metrics; null when nothing is recorded (`metrics: false`, or no SDK). */
   readonly metrics: ClientMetrics | null;
+  /** Retries and hedges in flight now (`limits.maxConcurrentRetries`). */
+  retriesInFlight: number;
   /** OPEN, CLOSING or DESTROYED. */
   readonly shutdown: number;
   /** Notes a request waiting out a backoff, so that close() and destroy() can end the wait. */

@@ -3,7 +3,14 @@
 // enforces the overall timeout and each attempt's `perTryTimeout`. What the caller sees goes
 // through CallerSide (caller.ts).
 
-import { type Instance, isPicketError, type Outcome, type Pick, type PicketError } from '@picket/core';
+import {
+  type Instance,
+  isPicketError,
+  NEUTRAL,
+  type Outcome,
+  type Pick,
+  type PicketError,
+} from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
 import type { AttemptRecord } from '../contracts.ts';
@@ -14,6 +21,7 @@ import {
   handlerFailedError,
   invalidRequestError,
   notDiscoveredError,
+  overloadedError,
   perTryTimeoutError,
   timeoutError,
   unprocessedError,
@@ -94,6 +102,8 @@ export class RequestState
   #givingUp: PicketError | null = null;
   /** Waiting out a backoff before its next round (the client's backing-off set holds it). */
   #inBackoff = false;
+  /** Set when an instance was passed over for its full queue: the cap, for PICKET_OVERLOADED. */
+  #overloaded = 0;
   /** Attempts sent so far (the next one's number, less one). */
   attempts = 0;
   /** When the call started, on the client's clock. */
@@ -240,7 +250,16 @@ export class RequestState
           continue;
         }
       }
-      const pool = core.pools.get(instance);
+      const slot = core.pools.slot(instance);
+      const maxPending = core.config.limits.maxPendingPerInstance;
+      if (slot.pending >= maxPending) {
+        // Its pool's queue is full: pass it over for another instance.
+        pick.release(NEUTRAL);
+        if (breaker !== undefined) breakers!.settle(breaker, undefined, now, breakers!.isTrial(breaker));
+        this.#logged().refuse(instance, hedge, 'overloaded');
+        this.#overloaded = maxPending;
+        continue;
+      }
       const options = this.#optionsFor(instance);
       // The first attempt is the request itself; later ones (retries, hedges) are their own.
       const attempt: Attempt = this.#primary === null ? this : new Attempt();
@@ -261,12 +280,18 @@ export class RequestState
         this.#racing = null;
       }
       attempt.number = ++this.attempts;
+      if (attempt.number > 1) {
+        attempt.countedRetry = true;
+        core.retriesInFlight++;
+      }
       attempt.announce();
-      pool.dispatch(options, attempt);
+      attempt.waitingIn = slot;
+      slot.pending++;
+      slot.pool.dispatch(options, attempt);
       if (!hedge && attempt.phase === RACING && !this.done) this.#hedges?.arm();
       return true;
     }
-    this.#giveUp(this.#exhausted('too many instances refused by their breakers', undefined));
+    this.#giveUp(this.#exhausted('too many instances refused by their breakers or limits', undefined));
     return false;
   }
 
@@ -287,6 +312,10 @@ export class RequestState
       // After a turn of the event loop: a caller retrying in a tight loop must not starve the
       // timers and sockets (discovery, health checks) that would give it an instance.
       setImmediate(() => this.finishError(error));
+    } else if (this.#overloaded > 0 && this.attempts === 0) {
+      // Every instance it could go to has a full queue: refused at once, never queued.
+      const core = this.core;
+      this.finishError(overloadedError(core.service, 'maxPendingPerInstance', this.#overloaded, error));
     } else {
       this.#giveUp(this.#exhausted('no other instance is available', error));
     }
@@ -533,6 +562,9 @@ export class RequestState
   /** Null when another attempt may follow `failed` (and takes it from the budget), else why not. */
   #whyNot(failed: Attempt): string | null {
     if (this.core.shutdown !== OPEN) return 'the client is closing: no retry starts after close()';
+    const maxRetries = this.core.config.limits.maxConcurrentRetries;
+    if (this.core.retriesInFlight >= maxRetries)
+      return `\`limits.maxConcurrentRetries\` (${maxRetries}) retries are in flight`;
     const config = this.core.config.retry;
     this.#retries ??= new Retries(this, config);
     const why = whyNotRetry(config, {
@@ -569,6 +601,7 @@ export class RequestState
   sendHedge(delayMs: number): boolean {
     if (this.done || this.winner !== null || this.#live === 0) return false;
     if (this.core.shutdown !== OPEN) return false;
+    if (this.core.retriesInFlight >= this.core.config.limits.maxConcurrentRetries) return false;
     if (!this.core.budget.withdraw()) {
       this.core.metrics?.budgetExhausted();
       return false;

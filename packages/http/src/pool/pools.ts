@@ -14,10 +14,20 @@ export interface PoolStatsSnapshot {
   size: number;
 }
 
-interface Entry {
+/** An instance's pool, with the attempts waiting in it for a connection. */
+export class InstancePool {
   readonly pool: Pool;
   readonly origin: string;
+  /** Attempts handed to the pool that no connection has taken yet (`limits.maxPendingPerInstance`). */
+  pending = 0;
+
+  constructor(pool: Pool, origin: string) {
+    this.pool = pool;
+    this.origin = origin;
+  }
 }
+
+type Entry = InstancePool;
 
 export class PoolManager {
   readonly #pools = new Map<string, Entry>();
@@ -39,20 +49,25 @@ export class PoolManager {
     this.#secureConnect = tlsConnectOptions(tls, connect);
   }
 
-  /** The instance's pool, made on first use. Hot path: one Map lookup. */
+  /** The instance's pool, made on first use. */
   get(instance: Instance): Pool {
+    return this.slot(instance).pool;
+  }
+
+  /** The instance's pool and its count of waiting attempts. Hot path: one Map lookup. */
+  slot(instance: Instance): InstancePool {
     const entry = this.#pools.get(instance.id);
-    if (entry !== undefined && entry.origin === instance.origin) return entry.pool;
+    if (entry !== undefined && entry.origin === instance.origin) return entry;
     return this.#create(instance, entry);
   }
 
-  #create(instance: Instance, previous: Entry | undefined): Pool {
+  #create(instance: Instance, previous: Entry | undefined): InstancePool {
     // Same id, new address: drain the old pool and start afresh.
     if (previous !== undefined) this.#drain(previous.pool);
     const options = instance.secure ? { ...this.#options, connect: this.#secureConnect } : this.#options;
-    const pool = new Pool(instance.origin, options);
-    this.#pools.set(instance.id, { pool, origin: instance.origin });
-    return pool;
+    const entry = new InstancePool(new Pool(instance.origin, options), instance.origin);
+    this.#pools.set(instance.id, entry);
+    return entry;
   }
 
   /** Drains and forgets the pool of an instance that left. */
