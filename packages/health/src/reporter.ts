@@ -3,7 +3,7 @@
 // Usable as a node:http handler, Express/Connect middleware, with Fastify's raw req/res, and Koa.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseWith } from '@picket/core';
 import { z } from 'zod';
@@ -26,6 +26,13 @@ export interface LoadReporterOptions {
    * application. A Picket caller retries it on another instance, for any method, since the server
    * promises it did nothing. Off by default.
    */
+  /**
+   * In-band load reports (ORCA): `endpoint-load-metrics` on the responses of requests that ask
+   * for one with `endpoint-load-metrics-format: TEXT` or `JSON` (`'requested'`, the default), on
+   * every response (`'always'`, in TEXT unless asked for JSON), or never (`false`). The figures
+   * are the sample window's, formatted once per window.
+   */
+  inBand?: 'requested' | 'always' | false;
   shed?: {
     /** Requests in flight at which new ones are shed. */
     maxInFlight?: number;
@@ -89,6 +96,11 @@ const schema = z.strictObject({
     )
     .optional(),
   sampleIntervalMs: positiveMs.default(1000),
+  inBand: z
+    .union([z.literal('requested'), z.literal('always'), z.literal(false)], {
+      error: "must be 'requested', 'always' or false",
+    })
+    .default('requested'),
   shed: z
     .strictObject({
       maxInFlight: z
@@ -230,11 +242,65 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
     };
   }
 
+  // Responses finished, and those with a 5xx, since the reporter started: rates for in-band reports.
+  let answered = 0;
+  let failed = 0;
+  const finished = function (this: ServerResponse): void {
+    end();
+    answered++;
+    if (this.statusCode >= 500) failed++;
+  };
+
   function track(req: IncomingMessage, res: ServerResponse): void {
     if (tracked.has(req)) return;
     tracked.add(req);
     counted++;
-    res.once('close', end);
+    res.once('close', finished);
+  }
+
+  // The in-band report, formatted once per sample window.
+  let formattedFor: unknown;
+  let text = '';
+  let json = '';
+  let answeredBefore = 0;
+  let failedBefore = 0;
+  let windowStarted = performance.now();
+  function inBandReport(asJson: boolean): string {
+    const sample = sampler.current();
+    if (sample !== formattedFor) {
+      formattedFor = sample;
+      const now = performance.now();
+      const seconds = Math.max(0.001, (now - windowStarted) / 1000);
+      const rps = round((answered - answeredBefore) / seconds, 3);
+      const eps = round((failed - failedBefore) / seconds, 3);
+      answeredBefore = answered;
+      failedBefore = failed;
+      windowStarted = now;
+      const cpus = availableParallelism();
+      const figures = {
+        cpu_utilization: round(sample.cpu / cpus, 4),
+        mem_utilization: round(process.memoryUsage.rss() / (process.constrainedMemory() || totalmem()), 4),
+        application_utilization: sample.eventLoopUtilization,
+        rps_fractional: rps,
+        eps,
+      };
+      const named = { event_loop_delay_ms: sample.eventLoopDelayMs, in_flight: inFlight() };
+      text = `TEXT ${[
+        ...Object.entries(figures).map(([k, v]) => `${k}=${v}`),
+        ...Object.entries(named).map(([k, v]) => `named_metrics.${k}=${v}`),
+      ].join(', ')}`;
+      json = `JSON ${JSON.stringify({ ...figures, named_metrics: named })}`;
+    }
+    return asJson ? json : text;
+  }
+
+  /** Adds the in-band report to a response, when the request asks for one or always. */
+  function inBandHeader(req: IncomingMessage, res: ServerResponse): void {
+    if (o.inBand === false) return;
+    const asked = req.headers['endpoint-load-metrics-format'];
+    if (asked === undefined && o.inBand !== 'always') return;
+    const asJson = typeof asked === 'string' && asked.trim().toUpperCase() === 'JSON';
+    res.setHeader('endpoint-load-metrics', inBandReport(asJson));
   }
 
   function serve(req: IncomingMessage, res: ServerResponse): void {
@@ -287,6 +353,7 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
       return;
     }
     track(req, res);
+    inBandHeader(req, res);
     next();
   };
 
@@ -326,6 +393,7 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
         return Promise.resolve();
       }
       track(ctx.req, ctx.res);
+      inBandHeader(ctx.req, ctx.res);
       return next();
     },
     close(): void {

@@ -30,6 +30,7 @@ import { PicketDispatcher } from './dispatcher/dispatcher.ts';
 import { clientClosedError, notDiscoveredError, overloadedError } from './errors.ts';
 import { type ClientFetchInit, clientFetch } from './fronts/fetch.ts';
 import { type ClientRequestOptions, clientRequest } from './fronts/request.ts';
+import { InBandLoad } from './load/in-band.ts';
 import { ClientMetrics, meterFor } from './observe/metrics.ts';
 import type { ClientOptions } from './options.ts';
 import { PoolManager } from './pool/pools.ts';
@@ -111,6 +112,7 @@ class PicketClient implements Client, DispatchCore {
   readonly #backingOff = new Set<BackingOff>();
   shutdown = OPEN;
   retriesInFlight = 0;
+  readonly inBand: InBandLoad | null;
   readonly metrics: ClientMetrics | null;
   #idle: PromiseWithResolvers<void> | null = null;
   #closing: Promise<void> | undefined;
@@ -133,6 +135,12 @@ class PicketClient implements Client, DispatchCore {
           });
     this.budget = retryBudget(config.retry.enabled ? config.retry.budget : false);
     this.metrics = this.#metrics(config);
+    const strategy = config.strategy;
+    const weighted = (typeof strategy === 'string' ? strategy : strategy.name) === 'weighted-round-robin';
+    this.inBand =
+      weighted || config.loadReports !== undefined
+        ? new InBandLoad(this.balancer, config.loadReports?.max)
+        : null;
     // Latencies are kept only for hedging at the observed p95.
     this.latency = config.hedge !== false && config.hedge.delayMs === 'p95' ? new LatencyWindow() : undefined;
     this.deadlines = new Deadlines(
@@ -184,9 +192,14 @@ class PicketClient implements Client, DispatchCore {
     }
     this.#health = config.health?.(this.balancer);
     const metrics = this.metrics;
-    if (metrics !== null && this.#health?.on !== undefined) {
+    const inBand = this.inBand;
+    if ((metrics !== null || inBand !== null) && this.#health?.on !== undefined) {
       this.#unsubscribe.push(
-        this.#health.on('check', ({ result }) => metrics.healthCheck(result.layer, result.ok)),
+        this.#health.on('check', ({ instance, result }) => {
+          metrics?.healthCheck(result.layer, result.ok);
+          // A passing active check outranks an old in-band report: the instance is back.
+          if (result.ok) inBand?.clear(instance.id, 'an active check passed');
+        }),
       );
     }
     this.#health?.start();
@@ -438,6 +451,7 @@ class PicketClient implements Client, DispatchCore {
     this.deadlines.close();
     clearInterval(this.#hold);
     this.metrics?.close();
+    this.inBand?.close();
     await Promise.all([this.pools.close(), this.#provider?.close(), this.#health?.close()]);
     this.balancer.close();
     this.events.clear();

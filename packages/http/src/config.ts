@@ -179,6 +179,21 @@ const schema = z.object({
       maxConcurrentRetries: int(1, 'a positive integer').default(256),
     })
     .prefault({}),
+  loadReports: z
+    .strictObject({
+      max: z
+        .strictObject({
+          cpuUtilization: z.number({ error: 'must be a number' }).min(0, { error: 'must not be negative' }).optional(),
+          applicationUtilization: z
+            .number({ error: 'must be a number' })
+            .min(0, { error: 'must not be negative' })
+            .optional(),
+          eventLoopDelayMs: ms().optional(),
+          inFlight: int(1, 'a positive integer').optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   metrics: offOr(
     z.strictObject({
       meterProvider: z

@@ -20,7 +20,10 @@ export type HealthFactory = (balancer: Balancer) => {
   close(): Promise<void>;
   snapshot?(): unknown;
   /** Each completed check (for metrics). */
-  on?(name: 'check', fn: (payload: { result: { layer: string; ok: boolean } }) => void): () => void;
+  on?(
+    name: 'check',
+    fn: (payload: { instance: Instance; result: { layer: string; ok: boolean } }) => void,
+  ): () => void;
 };
 
 export type BreakerState = 'closed' | 'open' | 'half-open';

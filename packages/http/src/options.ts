@@ -3,6 +3,7 @@
 
 import type { BalancerOptions, InstanceRecord, Strategy, StrategyName, TlsOptions } from '@picket/core';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
+import type { LoadReportLimits } from './load/in-band.ts';
 import type { MetricsOptions } from './observe/metrics.ts';
 
 export type { TlsOptions };
@@ -109,6 +110,13 @@ export interface ClientOptions
     /** Retries and hedges in flight at once on this client (beyond them, none starts). Default 256. */
     maxConcurrentRetries?: number;
   };
+  /**
+   * In-band load reports (ORCA's `endpoint-load-metrics` response header): with `max`, an
+   * instance whose report is over a limit leaves rotation at once, until a report says it is
+   * under again. Reports are asked for (and read) only when `loadReports` is set or the strategy
+   * is `'weighted-round-robin'`.
+   */
+  loadReports?: { max?: LoadReportLimits };
   /**
    * OpenTelemetry metrics. Default: recorded on the global meter provider, which is a no-op (and
    * costs nothing) until an application registers the SDK; `false` records nothing.

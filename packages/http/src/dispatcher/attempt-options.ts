@@ -60,3 +60,17 @@ export function copyOptions(
     headers: withoutHost(source.headers),
   };
 }
+
+/** `headers` with `name: value` added (a copy: the caller's object is left alone). */
+export function withHeader(headers: Headers, name: string, value: string): Headers {
+  if (headers === null || headers === undefined) return { [name]: value };
+  if (Array.isArray(headers)) return [...headers, name, value] as Headers;
+  const out: Record<string, string | string[] | number | undefined> = {};
+  const entries =
+    typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function'
+      ? (headers as Iterable<[string, string | string[]]>)
+      : Object.entries(headers as object);
+  for (const [key, v] of entries) out[key] = v;
+  out[name] = value;
+  return out as Headers;
+}

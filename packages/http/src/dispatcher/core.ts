@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { BreakerRegistry } from '../breaker/breakers.ts';
 import type { ClientConfig } from '../config.ts';
 import type { ClientEvents } from '../contracts.ts';
+import type { InBandLoad } from '../load/in-band.ts';
 import type { ClientMetrics } from '../observe/metrics.ts';
 import type { PoolManager } from '../pool/pools.ts';
 import type { RetryBudget } from '../retry/budget.ts';
@@ -69,6 +70,8 @@ export interface DispatchCore {
   stopWaiting(waiter: DiscoveryWaiter): void;
   /** The client's metrics; null when nothing is recorded (`metrics: false`, or no SDK). */
   readonly metrics: ClientMetrics | null;
+  /** In-band load reports, when something uses them (else null: none are asked for or read). */
+  readonly inBand: InBandLoad | null;
   /** Retries and hedges in flight now (`limits.maxConcurrentRetries`). */
   retriesInFlight: number;
   /** OPEN, CLOSING or DESTROYED. */

@@ -26,6 +26,7 @@ import {
   timeoutError,
   unprocessedError,
 } from '../errors.ts';
+import { LOAD_FORMAT_HEADER } from '../load/orca.ts';
 import { type RequestMessage, requestChannel } from '../observe/channels.ts';
 import type { ClientMetrics } from '../observe/metrics.ts';
 import { redactPath } from '../redact.ts';
@@ -38,7 +39,7 @@ import {
 } from '../retry/policy.ts';
 import { Attempt, DISCARDING, LOST, RACING, WINNER } from './attempt.ts';
 import { AttemptLog, pickAgain } from './attempt-log.ts';
-import { copyOptions, hasHostHeader } from './attempt-options.ts';
+import { copyOptions, hasHostHeader, withHeader } from './attempt-options.ts';
 import { needsWatch, readableFailed, watchBody } from './body-watch.ts';
 import { CallerSide } from './caller.ts';
 import {
@@ -120,6 +121,9 @@ export class RequestState
     const method = opts.method ?? 'GET';
     this.method = method;
     if (needsWatch(opts.body)) this.opts = { ...opts, body: watchBody(opts.body, this) as never };
+    // Ask each instance for its load in the response, when something reads it.
+    if (core.inBand !== null)
+      this.opts = { ...this.opts, headers: withHeader(this.opts.headers, LOAD_FORMAT_HEADER, 'TEXT') };
     const hedge = core.config.hedge;
     this.#hedges = hedge !== false && this.#replayable() ? new Hedges(this, hedge.maxHedges) : null;
   }
@@ -436,6 +440,7 @@ export class RequestState
   // ── Events from attempts ────────────────────────────────────────────────────────────────
 
   attemptHeaders(a: Attempt, statusCode: number, headers: Headers, statusMessage: string | undefined): void {
+    this.core.inBand?.observe(a.instance, headers);
     if (this.done || this.winner !== null) {
       a.cancel(LOST, undefined);
       return;
