@@ -4,7 +4,8 @@
 // answerer that replies on the next event-loop turn with a small 200 response, and the same
 // answerers serve undici's `request` directly (the floor). Interleaved rounds; the figure is the
 // median over rounds of the paired difference, ns per request.
-// Not part of `npm run bench` (it patches PoolManager.prototype.slot, a diagnostic's licence).
+// It patches PoolManager.prototype.slot (a benchmark's licence: `npm run bench` runs each file
+// in a process of its own).
 // Run: node --conditions=picket-source bench/dispatch-overhead.ts [--rounds=N]
 
 import { type ClientOptions, createClient } from '@picket/http';
@@ -13,7 +14,8 @@ import { median } from './lib/stats.ts';
 
 const answerers = installAnswerers();
 
-const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 15);
+const quick = process.argv.includes('--quick');
+const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? (quick ? 5 : 15));
 const PER_ROUND = 30_000;
 const CONCURRENCY = 32;
 const urls = ['http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3'];

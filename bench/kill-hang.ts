@@ -49,7 +49,16 @@ const setups: [string, Factory][] = [
 if (haproxyTool().available)
   setups.push([
     'haproxy + checks',
-    async () => viaProxy(await startHaproxy(ports, { checkMs: 250 }), PATH, 'haproxy + checks'),
+    async () =>
+      viaProxy(
+        await startHaproxy(ports, {
+          checkMs: health.interval,
+          fall: health.unhealthyThreshold,
+          rise: health.healthyThreshold,
+        }),
+        PATH,
+        'haproxy + checks',
+      ),
   ]);
 if (!quick && nginxTool().available)
   setups.push(['nginx', async () => viaProxy(await startNginx(ports), PATH, 'nginx')]);
@@ -140,7 +149,8 @@ async function trial(kind: 'kill' | 'hang', make: Factory): Promise<Trial> {
   if (c.client !== undefined) {
     const lastFail = failedOnVictim.filter((t) => t < backAt).at(-1);
     const last = kind === 'kill' ? lastFail : lastPickAt;
-    lastToVictimMs = last === undefined || last === 0 ? 0 : round(last - faultAt, 1);
+    // None seen is not "0 ms": it stays absent, and the report says so.
+    lastToVictimMs = last === undefined || last === 0 ? undefined : round(last - faultAt, 1);
   }
   return {
     failed: arrivals.filter((a) => !a.ok).length,
@@ -168,6 +178,11 @@ const med = (ts: Trial[], f: (t: Trial) => number | undefined) => {
   const v = ts.map(f);
   return v.some((x) => x === undefined) ? undefined : round(median(v as number[]), 1);
 };
+// The median of the trials that saw one; undefined when none did.
+const medSeen = (ts: Trial[], f: (t: Trial) => number | undefined) => {
+  const v = ts.map(f).filter((x): x is number => x !== undefined);
+  return v.length === 0 ? undefined : round(median(v), 1);
+};
 const results = (['kill', 'hang'] as const).flatMap((kind) =>
   setups.map(([name]) => {
     const ts = trials.get(`${kind} ${name}`)!;
@@ -177,7 +192,8 @@ const results = (['kill', 'hang'] as const).flatMap((kind) =>
       requests: ts.reduce((n, t) => n + t.requests, 0),
       failed: med(ts, (t) => t.failed),
       stuck: med(ts, (t) => t.stuck),
-      lastToVictimMs: name.startsWith('picket') ? med(ts, (t) => t.lastToVictimMs) : undefined,
+      lastToVictimMs: name.startsWith('picket') ? medSeen(ts, (t) => t.lastToVictimMs) : undefined,
+      lastToVictimSeen: ts.filter((t) => t.lastToVictimMs !== undefined).length,
       returnMs: med(ts, (t) => t.returnMs),
     };
   }),
@@ -191,7 +207,11 @@ console.log(
     hangMs: HANG_MS,
     returnDeadlineMs: RETURN_DEADLINE_MS,
     rounds: ROUNDS,
-    health: { interval: health.interval, unhealthyThreshold: 2, healthyThreshold: 1 },
+    health: {
+      interval: health.interval,
+      unhealthyThreshold: health.unhealthyThreshold,
+      healthyThreshold: health.healthyThreshold,
+    },
     results,
   }),
 );

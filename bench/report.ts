@@ -12,6 +12,7 @@ const RENDERERS: Record<string, Renderer> = {
   'core-pick': corePick,
   'pick-gc': pickGc,
   'observe-cost': observeCost,
+  'dispatch-overhead': dispatchOverhead,
   'health-checks': healthChecks,
   'http-steady': httpSteady,
   'steady-state': steadyState,
@@ -64,6 +65,23 @@ function discoveryUpdate(result: {
     `Unchanged snapshots (nothing reaches the balancer), median ms; \`client.snapshot()\` of ${result.instances.toLocaleString('en')} instances takes ${result.snapshotBuildMs} ms${result.etcd === undefined ? '' : `; etcd: ${result.etcd}`}:`,
     '',
     table(['scenario', 'cost'], unchanged),
+  ].join('\n');
+}
+
+function dispatchOverhead(result: {
+  rounds: number;
+  perRound: number;
+  rows: Record<string, string | number>[];
+}): string {
+  return [
+    "## Picket's own work per request (`bench/dispatch-overhead.ts`)",
+    '',
+    `CPU per request with every pool an in-process answerer, against undici's \`request\` on the same answerers (the floor); median of ${result.rounds} paired rounds of ${result.perRound.toLocaleString('en')} requests:`,
+    '',
+    table(
+      Object.keys(result.rows[0] ?? {}),
+      result.rows.map((r) => Object.values(r)),
+    ),
   ].join('\n');
 }
 

@@ -23,6 +23,7 @@ const benches = [
   'core-pick.ts',
   'pick-gc.ts',
   'observe-cost.ts',
+  'dispatch-overhead.ts',
   'health-checks.ts',
   'discovery-update.ts',
 ].filter((file) => existsSync(`${here}${file}`) && (only === undefined || file.startsWith(only)));

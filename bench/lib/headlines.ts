@@ -25,6 +25,14 @@ export function headlines(results: Record<string, unknown>): string[] {
     );
     head = `- **Steady state** (${http.instances} instances, ${http.concurrency} callers, ${http.rounds} mirrored rounds): Picket's default (peak-EWMA) against raw undici Pools with a hand-written round robin — ${layouts.join('; ')}.`;
   }
+  const overhead = results['dispatch-overhead'] as { rows?: Record<string, string | number>[] } | undefined;
+  const own = overhead?.rows?.find((r) => r.setup === 'picket default')?.[
+    'over the floor, ns (paired median)'
+  ];
+  if (typeof own === 'number')
+    parts.push(
+      `Picket's own work is ${(own / 1000).toFixed(2)} µs per request over undici's (\`bench/dispatch-overhead.ts\`).`,
+    );
   if (steady?.contenders !== undefined) {
     const find = (name: string) => steady.contenders.find((c) => c.name === name);
     const def = find('picket peak-ewma');
@@ -71,7 +79,7 @@ export function headlines(results: Record<string, unknown>): string[] {
     const back = (v: number | undefined) =>
       v === undefined ? `not within ${kh.returnDeadlineMs / 1000} s` : `${v} ms`;
     lines.push(
-      `- **Kill and hang** at ${kh.ratePerSecond} GET/s (Picket with active checks): SIGKILL — ${kill?.failed ?? '—'} failed requests (raw round robin: ${raw?.failed ?? '—'}); no request goes to the dead instance ${kill?.lastToVictimMs ?? '—'} ms after the kill; restarted, it serves again after ${back(rrBack)} with round robin, ${back(kill?.returnMs)} with peak-EWMA (which remembers its failures' latency). SIGSTOP — ${hang?.failed ?? '—'} failed, ${hang?.stuck ?? '—'} requests over 500 ms (raw round robin: ${rawHang?.stuck ?? '—'}).`,
+      `- **Kill and hang** at ${kh.ratePerSecond} GET/s (Picket with active checks): SIGKILL — ${kill?.failed ?? '—'} failed requests (raw round robin: ${raw?.failed ?? '—'}); ${kill?.lastToVictimMs === undefined ? 'no request was seen going to the dead instance after the kill' : `no request goes to the dead instance ${kill.lastToVictimMs} ms after the kill`}; restarted, it serves again after ${back(rrBack)} with round robin, ${back(kill?.returnMs)} with peak-EWMA (which remembers its failures' latency). SIGSTOP — ${hang?.failed ?? '—'} failed, ${hang?.stuck ?? '—'} requests over 500 ms (raw round robin: ${rawHang?.stuck ?? '—'}).`,
     );
   }
   const pick = results['core-pick'] as CorePickResult | undefined;

@@ -29,6 +29,10 @@ export interface ProxyOptions {
   leastConn?: boolean;
   /** Active health checks every `checkMs` (HAProxy; nginx open source has none). */
   checkMs?: number;
+  /** Failed checks that take a server out (HAProxy's `fall`). Default 2. */
+  fall?: number;
+  /** Passed checks that bring it back (HAProxy's `rise`). Default 1. */
+  rise?: number;
   /** Path that answers 200 on every instance, for readiness. Default '/fast'. */
   probePath?: string;
 }
@@ -97,7 +101,10 @@ export async function startHaproxy(
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'picket-haproxy-'));
   const cfg = join(dir, 'haproxy.cfg');
-  const check = options.checkMs === undefined ? '' : ` check inter ${options.checkMs} fall 2 rise 1`;
+  const fall = options.fall ?? 2;
+  const rise = options.rise ?? 1;
+  const check =
+    options.checkMs === undefined ? '' : ` check inter ${options.checkMs} fall ${fall} rise ${rise}`;
   writeFileSync(
     cfg,
     [

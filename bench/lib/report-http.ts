@@ -196,6 +196,8 @@ export interface KillHangResult {
     failed: number | undefined;
     stuck: number | undefined;
     lastToVictimMs?: number;
+    /** Trials in which a request to the victim was seen at all. */
+    lastToVictimSeen?: number;
     returnMs?: number;
   }[];
 }
@@ -216,14 +218,18 @@ export function killHang(r: KillHangResult): string {
           x.setup,
           x.failed,
           x.stuck,
-          x.setup.startsWith('picket') ? ms(x.lastToVictimMs) : 'not visible',
+          !x.setup.startsWith('picket')
+            ? 'not visible'
+            : x.lastToVictimMs === undefined
+              ? 'none seen'
+              : ms(x.lastToVictimMs),
           x.returnMs === undefined ? `not within ${r.returnDeadlineMs / 1000} s` : ms(x.returnMs),
         ]),
     );
   return [
     '## Kill and hang under load (`bench/kill-hang.ts`)',
     '',
-    `Three instances, ${r.ratePerSecond} GET/s at a fixed rate. A fresh client or proxy per trial; medians over ${r.rounds} round(s). Picket's "last request" comes from its failed attempts (kill) and its pick counts (hang); inside a proxy it cannot be seen from the client. Checks: \`httpCheck\` every ${r.health.interval} ms, out after ${r.health.unhealthyThreshold} failures, back after ${r.health.healthyThreshold} success (HAProxy: \`inter ${r.health.interval} fall 2 rise 1\`). nginx (open source) has passive checks only (\`max_fails=1 fail_timeout=2s\`). Without active checks, Picket brings a killed instance back when outlier ejection ends (30 s the first time) and its breaker half-opens (10 s): by design, longer than this run waits.`,
+    `Three instances, ${r.ratePerSecond} GET/s at a fixed rate. A fresh client or proxy per trial; medians over ${r.rounds} round(s). Picket's "last request" comes from its failed attempts (kill) and its pick counts (hang); inside a proxy it cannot be seen from the client. Checks: \`httpCheck\` every ${r.health.interval} ms, out after ${r.health.unhealthyThreshold} failures, back after ${r.health.healthyThreshold} success (HAProxy: \`inter ${r.health.interval} fall ${r.health.unhealthyThreshold} rise ${r.health.healthyThreshold}\`). nginx (open source) has passive checks only (\`max_fails=1 fail_timeout=2s\`). Without active checks, Picket brings a killed instance back when outlier ejection ends (30 s the first time) and its breaker half-opens (10 s): by design, longer than this run waits.`,
     '',
     `**SIGKILL**, restarted on its port ${r.downMs} ms later:`,
     '',
