@@ -1,6 +1,7 @@
 // @picket/core: the balancer, its strategies and layers, instance records and errors.
 
 export { createBalancer } from './balancer.ts';
+export { callerIdFromEnvironment } from './caller-id.ts';
 export {
   type DurationRange,
   durationError,
@@ -39,6 +40,15 @@ export {
   weightedResponseTime,
 } from './strategies/weighted-response-time.ts';
 export type { LatencyTracking, Picker, Strategy, StrategyContext } from './strategy.ts';
+export {
+  createSubset,
+  type Subset,
+  type SubsetEvents,
+  type SubsetRole,
+  type SubsetSnapshot,
+} from './subset.ts';
+export type { PeerPlace, PeerSource, SubsetOptions } from './subset-options.ts';
+export { deterministicOrder, rendezvousOrder } from './subset-order.ts';
 export { type TlsConfig, type TlsOptions, tlsConnectOptions, tlsSchema } from './tls.ts';
 export type {
   Balancer,
