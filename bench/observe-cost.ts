@@ -1,7 +1,7 @@
 // What observing costs a client, in CPU per request, against the same client with
 // `metrics: false`: the default with no OpenTelemetry SDK registered (the API's no-op meter), the
-// SDK's MeterProvider with an in-memory reader, and Picket's diagnostics channels with
-// subscribers. Sockets would bury a few hundred nanoseconds in ±5% machine noise, so every
+// SDK's MeterProvider with an in-memory reader, reading in-band load reports (every answer carries
+// one), and Picket's diagnostics channels with subscribers. Sockets would bury a few hundred nanoseconds in ±5% machine noise, so every
 // instance's pool is an in-process answerer replying on the next event-loop turn (as
 // bench/dispatch-overhead.ts does). Interleaved, mirrored rounds; each figure is the median over
 // rounds of the paired ratio to `metrics: false`.
@@ -53,6 +53,11 @@ const variants: Variant[] = [
     name: 'OpenTelemetry SDK MeterProvider, in-memory reader',
     target: 1.05,
     client: client({ metrics: { meterProvider } }),
+  },
+  {
+    name: 'in-band load reports read (loadReports: {})',
+    target: 1.02,
+    client: client({ metrics: false, loadReports: {} }),
   },
   {
     name: 'diagnostics channels subscribed',

@@ -8,6 +8,7 @@ import { loadReporter } from '@picket/health';
 import { createClient } from '@picket/http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testResources } from '../fixtures/http-servers.ts';
+import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources();
 const servers: Server[] = [];
@@ -74,12 +75,19 @@ describe('in-band load reports', () => {
     expect(await served(client, 10)).toEqual({ a: 5, b: 5 });
     expect(a.headersSeen.every((h) => h === 'TEXT')).toBe(true);
     busy.inFlight = 50;
-    // The next report from a is over the limit: from then on, b serves everything.
-    await served(client, 2);
+    // The figures change once per sample window (50 ms): the first report of the next window from
+    // a is over the limit, and from then on b serves everything.
+    const view = () => client.snapshot().instances.find((i) => i.url === a.url);
+    await waitFor(
+      async () => {
+        await served(client, 1);
+        return view()?.state === 'unhealthy';
+      },
+      'a report over the limit to take a out',
+      { timeoutMs: 10_000 },
+    );
     expect(await served(client, 10)).toEqual({ b: 10 });
-    const view = client.snapshot().instances.find((i) => i.url === a.url);
-    expect(view?.state).toBe('unhealthy');
-    expect(view?.health['load-report']?.reason).toMatch(/in_flight 50 > 10/);
+    expect(view()?.health['load-report']?.reason).toMatch(/in_flight 50 > 10/);
 
     const plain = resources.track(createClient({ service: 'inventory', discovery: [b.url] }));
     const before = b.headersSeen.length;

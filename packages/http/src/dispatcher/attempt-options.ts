@@ -61,9 +61,20 @@ export function copyOptions(
   };
 }
 
+const ALONE = new Map<string, Headers>();
+
 /** `headers` with `name: value` added (a copy: the caller's object is left alone). */
 export function withHeader(headers: Headers, name: string, value: string): Headers {
-  if (headers === null || headers === undefined) return { [name]: value };
+  if (headers === null || headers === undefined) {
+    // Requests without headers of their own share one frozen object.
+    const key = `${name}\n${value}`;
+    let alone = ALONE.get(key);
+    if (alone === undefined) {
+      alone = Object.freeze({ [name]: value }) as Headers;
+      ALONE.set(key, alone);
+    }
+    return alone;
+  }
   if (Array.isArray(headers)) return [...headers, name, value] as Headers;
   const out: Record<string, string | string[] | number | undefined> = {};
   const entries =

@@ -6,7 +6,7 @@
 // for it.
 
 import type { Balancer, Instance } from '@picket/core';
-import { type OrcaReport, readLoadReport } from './orca.ts';
+import { LOAD_BIN_HEADER, LOAD_HEADER, LOAD_JSON_HEADER, type OrcaReport, readLoadReport } from './orca.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -55,7 +55,7 @@ export class InBandLoad {
 
   /** Reads the report in a response's headers, if any. No cost beyond three lookups without one. */
   observe(instance: Instance, headers: Headers): void {
-    const report = readLoadReport(headers);
+    const report = this.#read(headers);
     if (report === undefined) return;
     if (report === null) {
       this.malformed++;
@@ -64,6 +64,23 @@ export class InBandLoad {
     this.reports++;
     this.#balancer.reportLoad?.(instance.id, report);
     if (this.#max !== undefined) this.#judge(instance, report, this.#max);
+  }
+
+  // A server's figures change once per sample window, and it sends the same text until then:
+  // each distinct text is parsed once (a few dozen are kept).
+  readonly #parsed = new Map<string, OrcaReport | null>();
+
+  #read(headers: Headers): OrcaReport | null | undefined {
+    const raw = headers[LOAD_HEADER] ?? headers[LOAD_JSON_HEADER] ?? headers[LOAD_BIN_HEADER];
+    if (raw === undefined) return undefined;
+    const key = Array.isArray(raw) ? raw.join('\n') : raw;
+    const known = this.#parsed.get(key);
+    if (known !== undefined) return known;
+    const report = readLoadReport(headers);
+    if (report === undefined) return undefined;
+    if (this.#parsed.size >= 64) this.#parsed.clear();
+    this.#parsed.set(key, report);
+    return report;
   }
 
   #judge(instance: Instance, report: OrcaReport, max: LoadReportLimits): void {
