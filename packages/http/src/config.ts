@@ -15,6 +15,7 @@ import {
   STRATEGY_NAMES,
   type Strategy,
   type StrategyName,
+  subsetSchema,
   type TlsConfig,
   tlsSchema,
 } from '@picket/core';
@@ -183,7 +184,10 @@ const schema = z.object({
     .strictObject({
       max: z
         .strictObject({
-          cpuUtilization: z.number({ error: 'must be a number' }).min(0, { error: 'must not be negative' }).optional(),
+          cpuUtilization: z
+            .number({ error: 'must be a number' })
+            .min(0, { error: 'must not be negative' })
+            .optional(),
           applicationUtilization: z
             .number({ error: 'must be a number' })
             .min(0, { error: 'must not be negative' })
@@ -194,6 +198,7 @@ const schema = z.object({
         .optional(),
     })
     .optional(),
+  subset: offOr(subsetSchema).default(false),
   metrics: offOr(
     z.strictObject({
       meterProvider: z
