@@ -15,7 +15,6 @@ import {
   STRATEGY_NAMES,
   type Strategy,
   type StrategyName,
-  subsetSchema,
   type TlsConfig,
   tlsSchema,
 } from '@picket/core';
@@ -198,7 +197,6 @@ const schema = z.object({
         .optional(),
     })
     .optional(),
-  subset: offOr(subsetSchema).default(false),
   metrics: offOr(
     z.strictObject({
       meterProvider: z
