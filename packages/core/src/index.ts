@@ -47,7 +47,7 @@ export {
   type SubsetRole,
   type SubsetSnapshot,
 } from './subset.ts';
-export type { PeerPlace, PeerSource, SubsetOptions } from './subset-options.ts';
+export { type PeerPlace, type PeerSource, type SubsetOptions, subsetSchema } from './subset-options.ts';
 export { deterministicOrder, rendezvousOrder } from './subset-order.ts';
 export { type TlsConfig, type TlsOptions, tlsConnectOptions, tlsSchema } from './tls.ts';
 export type {

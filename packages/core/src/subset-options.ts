@@ -3,7 +3,6 @@
 
 import { z } from 'zod';
 import { callerIdFromEnvironment } from './caller-id.ts';
-import { PicketError } from './errors.ts';
 import { parseWith } from './options.ts';
 
 /** A caller's place among the instances of its own service, from its StatefulSet ordinal or the like. */
@@ -70,16 +69,23 @@ const sourceSchema = z.strictObject({
   self: z.string({ error: 'must be this process’s instance id' }).min(1, { error: 'must not be empty' }),
 });
 
-const schema = z.strictObject({
-  size: positiveInt,
-  mode: z
-    .enum(['random', 'deterministic'], { error: "must be 'random' or 'deterministic'" })
-    .default('random'),
-  callerId: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
-  peers: z
-    .union([placeSchema, sourceSchema], { error: 'must be { index, count } or { discovery, self }' })
-    .optional(),
-});
+/** The `subset` option's schema, for a client's options to embed (paths then read `subset.size`). */
+export const subsetSchema = z
+  .strictObject({
+    size: positiveInt,
+    mode: z
+      .enum(['random', 'deterministic'], { error: "must be 'random' or 'deterministic'" })
+      .default('random'),
+    callerId: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+    peers: z
+      .union([placeSchema, sourceSchema], { error: 'must be { index, count } or { discovery, self }' })
+      .optional(),
+  })
+  .refine((o) => o.mode !== 'deterministic' || o.peers !== undefined, {
+    error:
+      "is required with mode 'deterministic' ({ index, count } or { discovery, self }; or use mode 'random')",
+    path: ['peers'],
+  });
 
 export interface SubsetConfig {
   size: number;
@@ -90,13 +96,7 @@ export interface SubsetConfig {
 
 /** Parses `subset` options; PICKET_INVALID_OPTIONS names the field (`subset.size`) and its value. */
 export function parseSubsetOptions(options: unknown): SubsetConfig {
-  const parsed = parseWith(schema, options, 'Invalid subset options');
-  if (parsed.mode === 'deterministic' && parsed.peers === undefined) {
-    throw new PicketError(
-      'PICKET_INVALID_OPTIONS',
-      "Invalid subset options: `peers` is required with mode 'deterministic', got undefined; pass { index, count } or { discovery, self }, or use mode 'random'",
-    );
-  }
+  const parsed = parseWith(subsetSchema, options, 'Invalid subset options');
   return {
     size: parsed.size,
     mode: parsed.mode,

@@ -172,7 +172,9 @@ describe('createSubset', () => {
     expect(() => createSubset(lb, { size: 3, mode: 'sticky' as never })).toThrow(
       /`mode` must be 'random' or 'deterministic', got "sticky"/,
     );
-    expect(() => createSubset(lb, { size: 3, mode: 'deterministic' })).toThrow(/`peers` is required/);
+    expect(() => createSubset(lb, { size: 3, mode: 'deterministic' })).toThrow(
+      /`peers` is required with mode 'deterministic'/,
+    );
     expect(() => createSubset(lb, { size: 3, mode: 'deterministic', peers: { index: 3, count: 3 } })).toThrow(
       /`peers.index` must have index < count/,
     );

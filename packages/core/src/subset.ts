@@ -244,12 +244,14 @@ export class Subset {
 /**
  * Creates a subset filter for `balancer`: feed it discovery's snapshots with `update()` instead of
  * calling `balancer.update()`. `balancerOptions` are the balancer's own (its panic threshold
- * decides growth; its zone, the order). Validates options (PICKET_INVALID_OPTIONS); starts nothing.
+ * decides growth; its zone, the order). `apply`, when given, is called with each selection instead
+ * of `balancer.update()`. Validates options (PICKET_INVALID_OPTIONS); starts nothing.
  */
 export function createSubset(
   balancer: Balancer,
   options: SubsetOptions,
   balancerOptions?: BalancerOptions,
+  apply?: (instances: readonly Instance[]) => void,
 ): Subset {
-  return new Subset(balancer, options, balancerOptions);
+  return new Subset(balancer, options, balancerOptions, apply);
 }

@@ -5,6 +5,7 @@ import {
   type Balancer,
   type BalancerEvents,
   createBalancer,
+  createSubset,
   durationError,
   Emitter,
   type Instance,
@@ -12,6 +13,7 @@ import {
   isDuration,
   PicketError,
   POSITIVE_DURATION,
+  type Subset,
 } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import { BreakerRegistry } from './breaker/breakers.ts';
@@ -82,6 +84,8 @@ class PicketClient implements Client, DispatchCore {
   readonly service: string;
   readonly config: ClientConfig;
   readonly balancer: Balancer;
+  /** With `subset`: the filter between discovery and the balancer. */
+  readonly subset: Subset | undefined;
   readonly pools: PoolManager;
   readonly breakers: BreakerRegistry | undefined;
   readonly budget;
@@ -125,6 +129,10 @@ class PicketClient implements Client, DispatchCore {
     // balancer too, and its hot path reads no clock of its own.
     this.sharesClock = config.balancer.now === undefined;
     this.balancer = createBalancer(this.sharesClock ? { ...config.balancer, now } : config.balancer);
+    this.subset =
+      config.subset === false
+        ? undefined
+        : createSubset(this.balancer, config.subset, config.balancer, (instances) => this.#apply(instances));
     this.pools = new PoolManager(config.pool, config.tls);
     this.breakers =
       config.breaker === false
@@ -157,6 +165,10 @@ class PicketClient implements Client, DispatchCore {
         }
       }),
     );
+    if (this.subset !== undefined) {
+      this.#unsubscribe.push(this.subset.on('subset', (payload) => this.events.emit('subset', payload)));
+      this.subset.start();
+    }
     this.dispatcher = new PicketDispatcher(this, {
       begin: () => this.#begin(),
       close: () => this.close(),
@@ -274,9 +286,15 @@ class PicketClient implements Client, DispatchCore {
     this.#markSnapshot();
   }
 
+  // With subsetting, the subset filter chooses what reaches the balancer (through #apply).
+  #update(records: readonly InstanceRecord[]): void {
+    if (this.subset === undefined) this.#apply(records);
+    else this.subset.update(records);
+  }
+
   // Registries that announce a shutdown (Kubernetes' `terminating`) keep the instance listed so
   // that its in-flight requests finish; it takes no new ones (health source 'discovery').
-  #update(records: readonly InstanceRecord[]): void {
+  #apply(records: readonly InstanceRecord[]): void {
     this.balancer.update(records);
     for (const instance of this.balancer.instances()) {
       const terminating = instance.metadata.terminating === true;
@@ -399,7 +417,14 @@ class PicketClient implements Client, DispatchCore {
   }
 
   snapshot(): ClientSnapshot {
-    return describeClient(this, this.#provider, this.#discoveryError(), this.#health, this.#snapshotted);
+    return describeClient(
+      this,
+      this.#provider,
+      this.#discoveryError(),
+      this.#health,
+      this.#snapshotted,
+      this.subset,
+    );
   }
 
   on<K extends keyof ClientEvents>(name: K, fn: (payload: ClientEvents[K]) => void): () => void {
@@ -447,6 +472,7 @@ class PicketClient implements Client, DispatchCore {
       await this.#idle.promise;
     }
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.subset?.close();
     this.breakers?.close();
     this.deadlines.close();
     clearInterval(this.#hold);

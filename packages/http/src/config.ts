@@ -15,6 +15,7 @@ import {
   STRATEGY_NAMES,
   type Strategy,
   type StrategyName,
+  subsetSchema,
   type TlsConfig,
   tlsSchema,
 } from '@picket/core';
@@ -197,6 +198,7 @@ const schema = z.object({
         .optional(),
     })
     .optional(),
+  subset: offOr(subsetSchema).default(false),
   metrics: offOr(
     z.strictObject({
       meterProvider: z

@@ -1,7 +1,7 @@
 // The shapes @picket/http accepts from the packages it must not depend on (discovery, health),
 // matched structurally, and the events a client publishes.
 
-import type { Balancer, BalancerEvents, Instance, PicketError } from '@picket/core';
+import type { Balancer, BalancerEvents, Instance, PicketError, SubsetEvents } from '@picket/core';
 
 /** Anything shaped like a @picket/discovery provider. */
 export interface ProviderLike {
@@ -55,4 +55,6 @@ export interface ClientEvents extends BalancerEvents {
   retry: { method: string; path: string; attempt: AttemptRecord; next: number };
   /** A hedge was sent because no attempt had answered within the hedge delay. `path` is redacted. */
   hedge: { method: string; path: string; delayMs: number };
+  /** With `subset`: the instances in use changed (`grown`: how many beyond `size`). */
+  subset: SubsetEvents['subset'];
 }

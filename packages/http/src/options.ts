@@ -1,7 +1,14 @@
 // The client's options as users write them: every field with its unit and default. config.ts
 // parses them once into the fully-defaulted form the rest of the package reads.
 
-import type { BalancerOptions, InstanceRecord, Strategy, StrategyName, TlsOptions } from '@picket/core';
+import type {
+  BalancerOptions,
+  InstanceRecord,
+  Strategy,
+  StrategyName,
+  SubsetOptions,
+  TlsOptions,
+} from '@picket/core';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
 import type { LoadReportLimits } from './load/in-band.ts';
 import type { MetricsOptions } from './observe/metrics.ts';
@@ -117,6 +124,12 @@ export interface ClientOptions
    * is `'weighted-round-robin'`.
    */
   loadReports?: { max?: LoadReportLimits };
+  /**
+   * Use only a subset of the service's instances: `{ size, mode: 'random' | 'deterministic',
+   * callerId, peers }`. Instances outside it get no pool, no health check and no stats; it grows
+   * by the next candidates while fewer than `panicThreshold` of it are available. Off by default.
+   */
+  subset?: SubsetOptions | false;
   /**
    * OpenTelemetry metrics. Default: recorded on the global meter provider, which is a no-op (and
    * costs nothing) until an application registers the SDK; `false` records nothing.

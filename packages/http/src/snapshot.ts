@@ -1,6 +1,6 @@
 // client.snapshot(): the balancer's view of each instance, with its breaker and pool beside it.
 
-import type { InstanceSnapshot } from '@picket/core';
+import type { InstanceSnapshot, Subset, SubsetRole, SubsetSnapshot } from '@picket/core';
 import type { BreakerSnapshot } from './breaker/breakers.ts';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
 import type { DispatchCore } from './dispatcher/core.ts';
@@ -11,6 +11,8 @@ export interface ClientInstanceSnapshot extends InstanceSnapshot {
   breaker: BreakerSnapshot | undefined;
   /** Undefined before the instance's first request. */
   pool: PoolStatsSnapshot | undefined;
+  /** With `subset`: `'member'` or `'grown'`; undefined for one draining after it left the subset. */
+  subset?: SubsetRole;
 }
 
 export interface ClientSnapshot {
@@ -33,6 +35,8 @@ export interface ClientSnapshot {
   drainingPools: number;
   /** The health checker's own snapshot, when it has one. */
   health: unknown;
+  /** With `subset`: which of the service's instances are used and why. */
+  subset?: SubsetSnapshot;
 }
 
 export function describeClient(
@@ -41,6 +45,7 @@ export function describeClient(
   lastError: Error | undefined,
   health: ReturnType<HealthFactory> | undefined,
   ready: boolean,
+  subset?: Subset,
 ): ClientSnapshot {
   const balancer = core.balancer.snapshot();
   const now = core.now();
@@ -53,6 +58,7 @@ export function describeClient(
       ...i,
       breaker: core.breakers?.snapshot(i.id, now),
       pool: core.pools.stats(i.id),
+      ...(subset === undefined ? {} : { subset: subset.role(i.id) }),
     })),
     discovery: {
       provider: provider === undefined ? 'static' : (provider.name ?? 'provider'),
@@ -62,5 +68,6 @@ export function describeClient(
     retryBudget: core.budget.available(),
     drainingPools: core.pools.draining,
     health: health?.snapshot?.(),
+    ...(subset === undefined ? {} : { subset: subset.snapshot() }),
   };
 }
