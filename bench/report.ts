@@ -12,6 +12,7 @@ const RENDERERS: Record<string, Renderer> = {
   'core-pick': corePick,
   'pick-gc': pickGc,
   'observe-cost': observeCost,
+  'observe-sockets': observeSockets,
   'dispatch-overhead': dispatchOverhead,
   'health-checks': healthChecks,
   'http-steady': httpSteady,
@@ -94,6 +95,28 @@ function observeCost(result: {
     '## What observing costs (`bench/observe-cost.ts`)',
     '',
     `Client CPU per request against the same client with \`metrics: false\`, every pool an in-process answerer (so Picket's own work is what is measured: the ratios would be far smaller beside real sockets), median of ${result.rounds} paired rounds of ${result.perRound.toLocaleString('en')} requests:`,
+    '',
+    table(
+      ['setup', 'ns/request', 'ratio', 'target', 'within target'],
+      result.rows.map((r) => [
+        r.setup,
+        r.nsPerRequest,
+        r.ratio,
+        r.target === undefined ? '' : `≤ ${r.target}`,
+        r.withinTarget === undefined ? '' : r.withinTarget ? 'yes' : 'no',
+      ]),
+    ),
+  ].join('\n');
+}
+
+function observeSockets(result: {
+  rounds: number;
+  rows: { setup: string; nsPerRequest: number; ratio: number; target?: number; withinTarget?: boolean }[];
+}): string {
+  return [
+    '## What observing costs beside sockets (`bench/observe-sockets.ts`)',
+    '',
+    `Three local instance processes, 32 callers, ${result.rounds} mirrored rounds: client CPU per request against the same client with \`metrics: false\` (paired median ratio; the A/A control is this run's noise):`,
     '',
     table(
       ['setup', 'ns/request', 'ratio', 'target', 'within target'],

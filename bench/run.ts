@@ -23,6 +23,7 @@ const benches = [
   'core-pick.ts',
   'pick-gc.ts',
   'observe-cost.ts',
+  'observe-sockets.ts',
   'dispatch-overhead.ts',
   'health-checks.ts',
   'discovery-update.ts',

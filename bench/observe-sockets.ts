@@ -1,0 +1,97 @@
+// What observing costs a client beside real sockets: three local instance processes, 32 callers,
+// mirrored rounds of the same client with `metrics: false` (the baseline, and again as an A/A
+// control that shows this run's noise), with the default (no OpenTelemetry SDK registered: the
+// API's no-op meter), with the SDK's MeterProvider (in-memory reader), and with Picket's
+// diagnostics channels subscribed. Client CPU per request, paired ratio to the baseline (median
+// over rounds). bench/observe-cost.ts measures the same without sockets, where Picket's own work
+// is all there is to see.
+// Run: node --conditions=picket-source bench/observe-sockets.ts [--quick]
+
+import diagnostics from 'node:diagnostics_channel';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { spawnInstances } from '../test/fixtures/instances.ts';
+import { type Contender, picket } from './lib/contenders.ts';
+import { cpuPerRequest, runRounds } from './lib/rounds.ts';
+import { pairedRatio } from './lib/stats.ts';
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 4 : 20;
+const ROUND_MS = quick ? 600 : 800;
+const PATH = '/fast';
+const noop = () => {};
+
+const instances = await spawnInstances(3);
+const urls = instances.map((i) => i.url);
+const meterProvider = new MeterProvider({
+  readers: [
+    new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 60_000,
+    }),
+  ],
+});
+const tracing = diagnostics.tracingChannel('picket:request');
+const subscribers = { start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
+let subscribed = false;
+const channels = (on: boolean) => {
+  if (on === subscribed) return;
+  subscribed = on;
+  if (on) {
+    tracing.subscribe(subscribers);
+    diagnostics.subscribe('picket:attempt:start', noop);
+    diagnostics.subscribe('picket:attempt:end', noop);
+  } else {
+    tracing.unsubscribe(subscribers);
+    diagnostics.unsubscribe('picket:attempt:start', noop);
+    diagnostics.unsubscribe('picket:attempt:end', noop);
+  }
+};
+
+const variants: Array<{ contender: Contender; target?: number }> = [
+  { contender: picket('peak-ewma', urls, PATH, { metrics: false }, 'metrics: false (baseline)') },
+  { contender: picket('peak-ewma', urls, PATH, { metrics: false }, 'metrics: false again (A/A control)') },
+  { contender: picket('peak-ewma', urls, PATH, {}, 'default, no SDK registered'), target: 1.01 },
+  {
+    contender: picket(
+      'peak-ewma',
+      urls,
+      PATH,
+      { metrics: { meterProvider } },
+      'OpenTelemetry SDK MeterProvider',
+    ),
+    target: 1.05,
+  },
+  { contender: picket('peak-ewma', urls, PATH, { metrics: false }, 'diagnostics channels subscribed') },
+];
+const contenders = variants.map((v) => v.contender);
+const samples = await runRounds(contenders, {
+  rounds: ROUNDS,
+  roundMs: ROUND_MS,
+  warmupMs: quick ? 300 : 1000,
+  concurrency: 32,
+  mirrored: true,
+  before: async (c) => channels(c.name === 'diagnostics channels subscribed'),
+});
+channels(false);
+const base = samples.get(contenders[0]!.name)!;
+const rows = variants.map(({ contender, target }) => {
+  const s = samples.get(contender.name)!;
+  const ratio = pairedRatio(s, base, cpuPerRequest);
+  return {
+    setup: contender.name,
+    nsPerRequest: Math.round((s.reduce((a, x) => a + cpuPerRequest(x), 0) / s.length) * 1000),
+    ratio,
+    target,
+    withinTarget: target === undefined ? undefined : ratio <= target,
+  };
+});
+console.table(rows);
+await Promise.all(contenders.map((c) => c.close()));
+await meterProvider.shutdown();
+await Promise.all(instances.map((i) => i.close()));
+console.log(JSON.stringify({ bench: 'observe-sockets', rounds: ROUNDS, perRound: ROUND_MS, rows }));
