@@ -9,6 +9,7 @@ import { PicketError } from './errors.ts';
 import { type BalancerEvents, Emitter, type HealthState, type InstanceState } from './events.ts';
 import { type Instance, type InstanceRecord, toInstances } from './instance.ts';
 import { buildLevels, type Level } from './levels.ts';
+import type { LoadReport } from './load-report.ts';
 import { isFailure, type Outcome, type PickContext } from './outcome.ts';
 import { OutlierDetector } from './outlier.ts';
 import { randomUnit } from './random.ts';
@@ -19,6 +20,8 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   readonly #config: BalancerConfig;
   readonly #events = new Emitter<BalancerEvents>();
   readonly #ctx: StrategyContext;
+  /** In-flight picks over every instance, for strategies (`StrategyContext.load`). */
+  readonly #load = { inFlight: 0 };
   readonly #outlier: OutlierDetector | undefined;
   /** Every endpoint, including removed ones still draining. */
   readonly #byId = new Map<string, Endpoint>();
@@ -37,7 +40,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
 
   constructor(options?: BalancerOptions) {
     this.#config = parseBalancerOptions(options);
-    this.#ctx = { random: this.#config.random, now: this.#config.now };
+    this.#ctx = { random: this.#config.random, now: this.#config.now, load: this.#load };
     for (const source of this.#config.healthSources) this.#unknownMask |= this.#bit(source);
     const now = this.#config.now();
     if (this.#config.outlier !== undefined) {
@@ -140,11 +143,15 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     }
     if (endpoint === undefined) throw this.#noAvailable(ctx);
     endpoint.active++;
+    this.#load.inFlight++;
     return endpoint;
   }
 
   release(member: Endpoint, outcome: Outcome, now: number = this.#config.now()): void {
-    if (member.active > 0) member.active--;
+    if (member.active > 0) {
+      member.active--;
+      this.#load.inFlight--;
+    }
     if (outcome.neutral === true) {
       if (member.removed) this.#forgetIfDrained(member);
       return;
@@ -223,6 +230,10 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     member.reportedWeight = weight;
     this.#refreshWeight(member, this.#config.now());
     this.#dirty = true;
+  }
+
+  reportLoad(id: string, report: LoadReport): void {
+    this.#byId.get(id)?.load.record(report, this.#config.now());
   }
 
   snapshot(): BalancerSnapshot {

@@ -3,6 +3,7 @@
 // the end, which hold what a strategy derives from the instance id alone.
 
 import type { Instance } from './instance.ts';
+import { LoadReading } from './load-report.ts';
 import type { Outcome } from './outcome.ts';
 
 /** Who receives an endpoint's releases (the balancer). */
@@ -65,6 +66,9 @@ export class Endpoint {
   maglevOffsetHash = 0;
   /** Maglev's hash of the id for its permutation's skip, as int32. */
   maglevSkipHash = 0;
+
+  /** The latest load report the server sent (`Balancer.reportLoad`); the balancer writes it. */
+  readonly load = new LoadReading();
 
   constructor(instance: Instance, defaultRttMs: number, now: number, sink: ReleaseSink = detached) {
     this.instance = instance;

@@ -25,6 +25,7 @@ export {
   toInstance,
   toInstances,
 } from './instance.ts';
+export type { LoadReport } from './load-report.ts';
 export { describeIssues, formatPath, parseWith } from './options.ts';
 export { type ErrorKind, isFailure, NEUTRAL, type Outcome, type PickContext } from './outcome.ts';
 export { type RandomSource, seededRandom } from './random.ts';
@@ -39,6 +40,10 @@ export {
   type WeightedResponseTimeOptions,
   weightedResponseTime,
 } from './strategies/weighted-response-time.ts';
+export {
+  type WeightedRoundRobinOptions,
+  weightedRoundRobin,
+} from './strategies/weighted-round-robin.ts';
 export type { LatencyTracking, Picker, Strategy, StrategyContext } from './strategy.ts';
 export {
   createSubset,

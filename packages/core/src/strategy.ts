@@ -12,6 +12,17 @@ export interface StrategyContext {
   readonly random: RandomSource;
   /** The balancer's clock in ms. */
   readonly now: () => number;
+  /**
+   * Picks not yet released across the balancer, kept as they happen (bounded-load hashing reads
+   * it). Absent outside a balancer, where a picker sums its endpoints' `active` instead.
+   */
+  readonly load?: BalancerLoad;
+}
+
+/** Running totals the balancer keeps for strategies. */
+export interface BalancerLoad {
+  /** Picks not yet released (in-flight requests) over every instance. */
+  readonly inFlight: number;
 }
 
 export interface Picker {

@@ -2,6 +2,7 @@
 
 import type { BalancerEvents, HealthState, InstanceState } from './events.ts';
 import type { Instance, InstanceRecord } from './instance.ts';
+import type { LoadReport } from './load-report.ts';
 import type { Outcome, PickContext } from './outcome.ts';
 import type { RandomSource } from './random.ts';
 import type { Strategy } from './strategy.ts';
@@ -13,7 +14,8 @@ export type StrategyName =
   | 'peak-ewma'
   | 'weighted-response-time'
   | 'ring-hash'
-  | 'maglev';
+  | 'maglev'
+  | 'weighted-round-robin';
 
 export interface OutlierDetectionOptions {
   /** How often success-rate and failure-percentage ejection run, ms. Default 10000. */
@@ -147,6 +149,13 @@ export interface Balancer {
   setHealth(id: string, state: HealthState, reason?: string, source?: string): void;
   /** Sets a server-reported weight (undefined returns to the record's weight). */
   setWeight(id: string, weight: number | undefined): void;
+  /**
+   * Records the latest load report of an instance (ORCA figures, from a response header or a load
+   * check), stamped with the balancer's clock, for strategies that weigh by it (weighted round
+   * robin). Cheap enough for every response: a few field writes. Unknown ids are ignored; a
+   * figure that is negative or not finite counts as not reported.
+   */
+  reportLoad(id: string, report: LoadReport): void;
   /** Current instances (not those draining after removal). */
   instances(): readonly Instance[];
   snapshot(): BalancerSnapshot;

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
 import type { PickContext } from '../outcome.ts';
+import type { BalancerLoad } from '../strategy.ts';
 
 /** The exclude set of a pick, or undefined when nothing is excluded (the fast path). */
 export function exclusions(ctx: PickContext | undefined): ReadonlySet<string> | undefined {
@@ -24,6 +25,25 @@ export function sameWeights(endpoints: readonly Endpoint[]): boolean {
   const first = weightOf(endpoints[0]!);
   for (let i = 1; i < n; i++) if (weightOf(endpoints[i]!) !== first) return false;
   return true;
+}
+
+/**
+ * Round robin's turn: the index of the first endpoint from `start` on (wrapping) not in
+ * `exclude`, or -1 when every one is excluded.
+ */
+export function nextAllowed(
+  endpoints: readonly Endpoint[],
+  start: number,
+  exclude: ReadonlySet<string> | undefined,
+): number {
+  const n = endpoints.length;
+  if (exclude === undefined) return start < n ? start : -1;
+  let index = start;
+  for (let tried = 0; tried < n; tried++) {
+    if (!exclude.has(endpoints[index]!.instance.id)) return index;
+    index = index + 1 === n ? 0 : index + 1;
+  }
+  return -1;
 }
 
 /**
@@ -53,4 +73,31 @@ export function integerIn(min: number, max: number, fallback: number) {
     .min(min, { error: range })
     .max(max, { error: range })
     .default(fallback);
+}
+
+/**
+ * `hashBalanceFactor` of the hashing strategies (bounded-load consistent hashing): a finite
+ * number of at least 1, or unset for off.
+ */
+export const hashBalanceFactor = z
+  .number({ error: 'must be a number of at least 1 (1.25 is a common choice), or unset' })
+  .min(1, { error: 'must be a number of at least 1 (1.25 is a common choice), or unset' })
+  .max(Number.MAX_VALUE, { error: 'must be a finite number of at least 1, or unset' })
+  .optional();
+
+/**
+ * In-flight picks over `endpoints` as a bounded-load picker counts them: the balancer's running
+ * total when there is one (O(1)), else the sum of their `active` (a picker outside a balancer).
+ */
+export function inFlightOf(load: BalancerLoad | undefined, endpoints: readonly Endpoint[]): number {
+  if (load !== undefined) return load.inFlight;
+  let total = 0;
+  for (let i = 0; i < endpoints.length; i++) total += endpoints[i]!.active;
+  return total;
+}
+
+/** The weight a bounded-load picker shares load by: an endpoint weighing 0 counts as 1. */
+export function loadWeight(endpoint: Endpoint): number {
+  const w = weightOf(endpoint);
+  return w > 0 ? w : 1;
 }

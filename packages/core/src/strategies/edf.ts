@@ -23,6 +23,11 @@ export class EdfScheduler {
   private due = 0;
   /** Whether that endpoint was removed from the heap, or is still its top. */
   private popped = false;
+  /**
+   * The deadline `push` and `siftDown` place: handed over here rather than as an argument, since
+   * V8 boxes a double passed to a call it does not inline (an allocation per pick).
+   */
+  private readonly key = new Float64Array(1);
 
   /** Empties the scheduler for `n` endpoints, reusing its arrays when they are large enough. */
   reset(n: number): void {
@@ -41,7 +46,8 @@ export class EdfScheduler {
    * started together do not all pick the same endpoint first.
    */
   add(index: number, weight: number, phase: number): void {
-    this.push(index, weight > 0 ? phase / weight : Number.POSITIVE_INFINITY);
+    this.key[0] = weight > 0 ? phase / weight : Number.POSITIVE_INFINITY;
+    this.push(index);
   }
 
   /**
@@ -74,18 +80,34 @@ export class EdfScheduler {
     // Skipped endpoints are due no earlier than the one picked: owed at most one turn, so an
     // endpoint excluded for a long while does not take a burst of picks when it comes back.
     const floor = found >= 0 && this.due < Number.POSITIVE_INFINITY ? this.due : Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < held; i++) this.push(this.heldItems[i]!, Math.max(this.heldKeys[i]!, floor));
+    for (let i = 0; i < held; i++) {
+      this.key[0] = Math.max(this.heldKeys[i]!, floor);
+      this.push(this.heldItems[i]!);
+    }
     return found;
   }
 
   /** Puts back the endpoint returned by `take`, due again 1/weight from now. */
   reschedule(index: number, weight: number): void {
+    this.key[0] = weight;
+    this.advance(index);
+  }
+
+  /** `reschedule` with the weight at `weights[index]`, so that no double crosses a call. */
+  rescheduleFrom(index: number, weights: Float64Array): void {
+    this.key[0] = weights[index]!;
+    this.advance(index);
+  }
+
+  /** Reschedules endpoint `index`, whose weight is in `key[0]`. */
+  private advance(index: number): void {
+    const weight = this.key[0]!;
     // An endpoint of weight 0 is due at infinity; time only moves on finite deadlines.
     if (this.due < Number.POSITIVE_INFINITY) this.now = this.due;
     if (this.now > REBASE_AT) this.rebase();
-    const next = weight > 0 ? this.now + 1 / weight : Number.POSITIVE_INFINITY;
-    if (this.popped) this.push(index, next);
-    else this.siftDown(index, next);
+    this.key[0] = weight > 0 ? this.now + 1 / weight : Number.POSITIVE_INFINITY;
+    if (this.popped) this.push(index);
+    else this.siftDown(index);
   }
 
   private rebase(): void {
@@ -95,7 +117,9 @@ export class EdfScheduler {
     this.now = 0;
   }
 
-  private push(index: number, key: number): void {
+  /** Adds endpoint `index` due at `key[0]`. */
+  private push(index: number): void {
+    const key = this.key[0]!;
     const keys = this.keys;
     const items = this.items;
     let i = this.size++;
@@ -112,11 +136,15 @@ export class EdfScheduler {
 
   private pop(): void {
     const last = --this.size;
-    if (last > 0) this.siftDown(this.items[last]!, this.keys[last]!);
+    if (last > 0) {
+      this.key[0] = this.keys[last]!;
+      this.siftDown(this.items[last]!);
+    }
   }
 
-  /** Replaces the top with `index` due at `key` and moves it down to where it belongs. */
-  private siftDown(index: number, key: number): void {
+  /** Replaces the top with `index` due at `key[0]` and moves it down to where it belongs. */
+  private siftDown(index: number): void {
+    const key = this.key[0]!;
     const keys = this.keys;
     const items = this.items;
     const size = this.size;

@@ -4,7 +4,7 @@ import { STRATEGY_NAMES, strategyByName } from './index.ts';
 import { thrown } from './testing.ts';
 
 describe('strategyByName', () => {
-  it('knows all seven strategies', () => {
+  it('knows all eight strategies', () => {
     expect([...STRATEGY_NAMES].sort()).toEqual(
       [
         'least-request',
@@ -14,6 +14,7 @@ describe('strategyByName', () => {
         'ring-hash',
         'round-robin',
         'weighted-response-time',
+        'weighted-round-robin',
       ].sort(),
     );
   });

@@ -11,6 +11,7 @@ import { random } from './random.ts';
 import { ringHash } from './ring-hash.ts';
 import { roundRobin } from './round-robin.ts';
 import { weightedResponseTime } from './weighted-response-time.ts';
+import { weightedRoundRobin } from './weighted-round-robin.ts';
 
 const FACTORIES: Readonly<Record<StrategyName, () => Strategy>> = {
   'round-robin': roundRobin,
@@ -20,6 +21,7 @@ const FACTORIES: Readonly<Record<StrategyName, () => Strategy>> = {
   'weighted-response-time': weightedResponseTime,
   'ring-hash': ringHash,
   maglev: maglev,
+  'weighted-round-robin': weightedRoundRobin,
 };
 
 /** Every strategy name `strategyByName` accepts. */

@@ -1,6 +1,8 @@
 // Maglev consistent hashing (Google's, with Envoy's weighting): a lookup table of prime size in
 // which each endpoint fills slots along its own permutation, taking turns in proportion to weight.
 // Keys spread almost exactly evenly, and removing an endpoint moves little more than its keys.
+// With `hashBalanceFactor`, bounded loads as in ring-hash.ts: an endpoint over its bound is passed
+// over for the owner of the next slot in the table.
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
@@ -8,8 +10,8 @@ import { hashKeyBits, hashStringBits } from '../hash.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomIndex } from '../random.ts';
-import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
-import { allExcluded, exclusions, weightOf } from './common.ts';
+import type { BalancerLoad, Picker, Strategy, StrategyContext } from '../strategy.ts';
+import { allExcluded, exclusions, hashBalanceFactor, inFlightOf, loadWeight, weightOf } from './common.ts';
 
 export interface MaglevOptions {
   /**
@@ -17,6 +19,12 @@ export interface MaglevOptions {
    * for an even spread. Default 65537.
    */
   tableSize?: number;
+  /**
+   * Bounded load: an endpoint whose in-flight requests would pass this factor × its weighted share
+   * of all in-flight requests (+1) is passed over for the owner of the next slot. At least 1; 1.25
+   * is a common choice. Unset (the default): off.
+   */
+  hashBalanceFactor?: number;
 }
 
 const MAX_TABLE = 5_000_011;
@@ -35,6 +43,7 @@ const schema = z.strictObject(
       .max(MAX_TABLE, { error: `must be a prime number up to ${MAX_TABLE}` })
       .refine(isPrime, { error: `must be a prime number up to ${MAX_TABLE} (65537 and 5000011 are)` })
       .default(65537),
+    hashBalanceFactor,
   },
   { error: 'must be an object' },
 );
@@ -80,13 +89,19 @@ function canonicalOrder(endpoints: readonly Endpoint[], hashes: Uint32Array): In
 class MaglevPicker implements Picker {
   private readonly random: RandomSource;
   private readonly size: number;
+  /** `hashBalanceFactor`, or 0 when off. */
+  private readonly factor: number;
+  private readonly load: BalancerLoad | undefined;
   private endpoints: readonly Endpoint[] = [];
+  private totalWeight = 0;
   /** Slot → endpoint index; -1 only when there are no endpoints. */
   private readonly table: Int32Array;
 
-  constructor(random: RandomSource, size: number) {
-    this.random = random;
+  constructor(ctx: StrategyContext, size: number, factor: number) {
+    this.random = ctx.random;
+    this.load = ctx.load;
     this.size = size;
+    this.factor = factor;
     this.table = new Int32Array(size).fill(-1);
   }
 
@@ -96,6 +111,9 @@ class MaglevPicker implements Picker {
     const m = this.size;
     const table = this.table;
     table.fill(-1);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += loadWeight(endpoints[i]!);
+    this.totalWeight = total;
     if (n === 0) return;
     // An id's hashes are computed once and kept on its endpoint: an update rehashes only the
     // instances that joined.
@@ -151,8 +169,9 @@ class MaglevPicker implements Picker {
     const key = ctx?.key;
     const slot = key === undefined ? randomIndex(this.random, m) : (hashKeyBits(key) >>> 0) % m;
     const table = this.table;
-    const first = endpoints[table[slot]!]!;
     const exclude = exclusions(ctx);
+    if (this.factor > 0) return this.bounded(slot, exclude);
+    const first = endpoints[table[slot]!]!;
     if (exclude === undefined || !exclude.has(first.instance.id)) return first;
     if (allExcluded(endpoints, exclude)) return undefined;
     // Walk forward to the next allowed endpoint: neighbouring slots belong to random endpoints,
@@ -164,6 +183,24 @@ class MaglevPicker implements Picker {
     }
     return undefined;
   }
+
+  /** From `slot` on, the first allowed endpoint with room under its bound (see ring-hash.ts). */
+  private bounded(slot: number, exclude: ReadonlySet<string> | undefined): Endpoint | undefined {
+    const endpoints = this.endpoints;
+    if (exclude !== undefined && allExcluded(endpoints, exclude)) return undefined;
+    const table = this.table;
+    const m = this.size;
+    const perWeight = (this.factor * (inFlightOf(this.load, endpoints) + 1)) / this.totalWeight;
+    let fallback: Endpoint | undefined;
+    for (let step = 0; step < m; step++) {
+      const k = slot + step < m ? slot + step : slot + step - m;
+      const endpoint = endpoints[table[k]!]!;
+      if (exclude?.has(endpoint.instance.id)) continue;
+      if (endpoint.active + 1 <= Math.ceil(perWeight * loadWeight(endpoint))) return endpoint;
+      fallback ??= endpoint;
+    }
+    return fallback;
+  }
 }
 
 /**
@@ -171,9 +208,13 @@ class MaglevPicker implements Picker {
  * spread and O(1) lookup, at the cost of slightly more keys moving when membership changes.
  */
 export function maglev(options?: MaglevOptions): Strategy {
-  const { tableSize } = parseWith(schema, options ?? {}, 'Invalid maglev() options');
+  const { tableSize, hashBalanceFactor: factor } = parseWith(
+    schema,
+    options ?? {},
+    'Invalid maglev() options',
+  );
   return {
     name: 'maglev',
-    create: (ctx: StrategyContext) => new MaglevPicker(ctx.random, tableSize),
+    create: (ctx: StrategyContext) => new MaglevPicker(ctx, tableSize, factor ?? 0),
   };
 }

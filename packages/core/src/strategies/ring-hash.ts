@@ -1,6 +1,9 @@
 // Ring hash (ketama-style consistent hashing): each endpoint owns points on a 32-bit ring in
 // proportion to its weight, and a key goes to the owner of the first point at or after its hash.
-// Removing one of N endpoints moves only the keys it owned, about 1/N of them.
+// Removing one of N endpoints moves only the keys it owned, about 1/N of them. With
+// `hashBalanceFactor`, consistent hashing with bounded loads (Mirrokni, Thorup and Zadimoghaddam,
+// 2016; Envoy's option): an endpoint already at its share of factor × the in-flight load is passed
+// over for the next one clockwise, so keys stay put while load is even and move only as needed.
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
@@ -8,14 +11,21 @@ import { hashKeyBits, hashString } from '../hash.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomUnit } from '../random.ts';
-import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
-import { allExcluded, exclusions, integerIn, weightOf } from './common.ts';
+import type { BalancerLoad, Picker, Strategy, StrategyContext } from '../strategy.ts';
+import { allExcluded, exclusions, hashBalanceFactor, inFlightOf, integerIn, loadWeight } from './common.ts';
 
 export interface RingHashOptions {
   /** Fewest points on the ring; more points follow weights more closely. Default 1024. */
   minRingSize?: number;
   /** Most points on the ring, bounding memory and rebuild time. Default 8388608 (2^23). */
   maxRingSize?: number;
+  /**
+   * Bounded load: an endpoint whose in-flight requests would pass this factor × its weighted share
+   * of all in-flight requests (+1) is passed over for the next endpoint on the ring. At least 1;
+   * 1.25 is a common choice (the smaller, the more even the load and the more keys move). Unset
+   * (the default): off, keys never move for load.
+   */
+  hashBalanceFactor?: number;
 }
 
 const MAX_RING = 2 ** 23;
@@ -25,6 +35,7 @@ const schema = z
     {
       minRingSize: integerIn(1, MAX_RING, 1024),
       maxRingSize: integerIn(1, MAX_RING, MAX_RING),
+      hashBalanceFactor,
     },
     { error: 'must be an object' },
   )
@@ -49,10 +60,7 @@ function pointsPerWeight(totalWeight: number, minWeight: number, minRing: number
 }
 
 /** Weight on the ring: an endpoint weighing 0 is still reachable, as if it weighed 1. */
-function ringWeight(endpoint: Endpoint): number {
-  const w = weightOf(endpoint);
-  return w > 0 ? w : 1;
-}
+const ringWeight = loadWeight;
 
 /**
  * Sorts the points by hash, and points of equal hash by the id of their owner, so that the ring
@@ -99,15 +107,21 @@ class RingHashPicker implements Picker {
   private readonly random: RandomSource;
   private readonly minRing: number;
   private readonly maxRing: number;
+  /** `hashBalanceFactor`, or 0 when off. */
+  private readonly factor: number;
+  private readonly load: BalancerLoad | undefined;
   private endpoints: readonly Endpoint[] = [];
+  private totalWeight = 0;
   /** Sorted point hashes, and the endpoint index owning each point. */
   private points = new Uint32Array(0);
   private owners = new Int32Array(0);
 
-  constructor(random: RandomSource, minRing: number, maxRing: number) {
-    this.random = random;
+  constructor(ctx: StrategyContext, minRing: number, maxRing: number, factor: number) {
+    this.random = ctx.random;
+    this.load = ctx.load;
     this.minRing = minRing;
     this.maxRing = maxRing;
+    this.factor = factor;
   }
 
   rebuild(endpoints: readonly Endpoint[]): void {
@@ -120,6 +134,7 @@ class RingHashPicker implements Picker {
       total += w;
       if (w < min) min = w;
     }
+    this.totalWeight = total;
     const scale = n === 0 ? 0 : pointsPerWeight(total, min, this.minRing, this.maxRing);
     let size = 0;
     for (let i = 0; i < n; i++) size += Math.max(1, Math.round(scale * ringWeight(endpoints[i]!)));
@@ -158,6 +173,7 @@ class RingHashPicker implements Picker {
     if (lo === size) lo = 0;
     const endpoints = this.endpoints;
     const exclude = exclusions(ctx);
+    if (this.factor > 0) return this.bounded(lo, exclude);
     const first = endpoints[this.owners[lo]!]!;
     if (exclude === undefined || !exclude.has(first.instance.id)) return first;
     if (allExcluded(endpoints, exclude)) return undefined;
@@ -170,6 +186,29 @@ class RingHashPicker implements Picker {
     }
     return undefined;
   }
+
+  /**
+   * From point `start` clockwise, the first allowed endpoint with room under its bound:
+   * ceil(factor × (in-flight + 1) × weight / total weight). One always has room unless retries
+   * exclude the rest; then the first allowed endpoint is taken over its bound.
+   */
+  private bounded(start: number, exclude: ReadonlySet<string> | undefined): Endpoint | undefined {
+    const endpoints = this.endpoints;
+    if (exclude !== undefined && allExcluded(endpoints, exclude)) return undefined;
+    const owners = this.owners;
+    const size = owners.length;
+    const perWeight = (this.factor * (inFlightOf(this.load, endpoints) + 1)) / this.totalWeight;
+    let fallback: Endpoint | undefined;
+    for (let step = 0; step < size; step++) {
+      let k = start + step;
+      if (k >= size) k -= size;
+      const endpoint = endpoints[owners[k]!]!;
+      if (exclude?.has(endpoint.instance.id)) continue;
+      if (endpoint.active + 1 <= Math.ceil(perWeight * ringWeight(endpoint))) return endpoint;
+      fallback ??= endpoint;
+    }
+    return fallback;
+  }
 }
 
 /**
@@ -177,9 +216,10 @@ class RingHashPicker implements Picker {
  * membership changes move few keys. Requests without a key go to a random point.
  */
 export function ringHash(options?: RingHashOptions): Strategy {
-  const { minRingSize, maxRingSize } = parseWith(schema, options ?? {}, 'Invalid ringHash() options');
+  const o = parseWith(schema, options ?? {}, 'Invalid ringHash() options');
+  const factor = o.hashBalanceFactor ?? 0;
   return {
     name: 'ring-hash',
-    create: (ctx: StrategyContext) => new RingHashPicker(ctx.random, minRingSize, maxRingSize),
+    create: (ctx: StrategyContext) => new RingHashPicker(ctx, o.minRingSize, o.maxRingSize, factor),
   };
 }

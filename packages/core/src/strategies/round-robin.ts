@@ -10,7 +10,7 @@ import type { Endpoint } from '../endpoint.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomIndex } from '../random.ts';
 import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
-import { exclusions, sameWeights, weightOf } from './common.ts';
+import { exclusions, nextAllowed, sameWeights, weightOf } from './common.ts';
 import { EdfScheduler } from './edf.ts';
 
 class RoundRobinPicker implements Picker {
@@ -47,16 +47,10 @@ class RoundRobinPicker implements Picker {
       this.schedule.reschedule(index, weightOf(endpoint));
       return endpoint;
     }
-    let index = this.next;
-    for (let tried = 0; tried < n; tried++) {
-      const endpoint = endpoints[index]!;
-      index = index + 1 === n ? 0 : index + 1;
-      if (exclude === undefined || !exclude.has(endpoint.instance.id)) {
-        this.next = index;
-        return endpoint;
-      }
-    }
-    return undefined;
+    const index = nextAllowed(endpoints, this.next, exclude);
+    if (index < 0) return undefined;
+    this.next = index + 1 === n ? 0 : index + 1;
+    return endpoints[index];
   }
 }
 
