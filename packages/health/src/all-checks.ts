@@ -30,22 +30,25 @@ export function allChecks(checks: readonly HealthCheck[]): HealthCheck {
       let latencyMs = 0;
       let weight: number | undefined;
       let status: CheckResult['status'];
+      let load: CheckResult['load'];
       for (const check of list) {
         const result = await check.run(instance, signal);
         results.push(...(result.results ?? [result]));
         latencyMs += result.latencyMs;
         weight = result.weight ?? weight;
         status = result.status ?? status;
+        load = result.load ?? load;
         if (!result.ok) {
           return withExtras(
             { ok: false, layer: result.layer, reason: result.reason, latencyMs, results },
             weight,
             status,
+            load,
           );
         }
       }
       const reason = results.map((r) => r.reason).join('; ');
-      return withExtras({ ok: true, layer: last.layer, reason, latencyMs, results }, weight, status);
+      return withExtras({ ok: true, layer: last.layer, reason, latencyMs, results }, weight, status, load);
     },
     async close(): Promise<void> {
       await Promise.all(list.map((check) => check.close?.()));
@@ -57,8 +60,10 @@ function withExtras(
   result: CheckResult,
   weight: number | undefined,
   status: CheckResult['status'],
+  load: CheckResult['load'],
 ): CheckResult {
   if (weight !== undefined) result.weight = weight;
   if (status !== undefined) result.status = status;
+  if (load !== undefined) result.load = load;
   return result;
 }

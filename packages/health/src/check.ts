@@ -1,7 +1,7 @@
 // The health-check contract: what one probe of one instance returns. Each check lives in its own
 // file (http-check.ts, tcp-check.ts, …); the scheduler only knows this interface.
 
-import type { Instance } from '@picket/core';
+import type { Instance, LoadReport } from '@picket/core';
 
 /** Which layer a check proves: L3 the host answers, L4 the port accepts, L7 the service works. */
 export type CheckLayer = 'l3' | 'l4' | 'l7' | 'load' | 'custom';
@@ -20,6 +20,11 @@ export interface CheckResult {
   latencyMs: number;
   /** A weight the instance should be balanced with (load checks with `weight` set). */
   weight?: number;
+  /**
+   * The server's load, for the balancer's `reportLoad` (load checks): what weighted round robin
+   * weighs instances by. The checker passes it on with every result that carries it.
+   */
+  load?: LoadReport;
   /**
    * The server's own status (load checks). `drain` and `down` take the instance out at once,
    * without waiting for `unhealthyThreshold` failures.

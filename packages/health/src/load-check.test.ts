@@ -95,6 +95,16 @@ describe('loadCheck against fixed reports', () => {
     }
   }
 
+  it('carries the load for the balancer: event-loop utilization, and cpu over cpus', async () => {
+    expect((await judge(base)).load).toEqual({ cpuUtilization: 0.0625, applicationUtilization: 0.2 });
+    // Without cpus, cpu is taken as it is (a fraction of one core).
+    const { cpus: _cpus, ...oneCore } = base;
+    expect((await judge(oneCore)).load).toEqual({ cpuUtilization: 0.25, applicationUtilization: 0.2 });
+    // A report of neither leaves the load out; a draining server's still counts.
+    expect((await judge({ status: 'up', inFlight: 3 })).load).toBeUndefined();
+    expect((await judge({ status: 'drain', cpu: 0.5, cpus: 2 })).load).toEqual({ cpuUtilization: 0.25 });
+  });
+
   it('applies every limit, and lists each one exceeded', async () => {
     const max = {
       cpu: 0.8,

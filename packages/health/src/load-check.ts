@@ -5,7 +5,14 @@
 // with ORCA reports. A report need carry only `status`: a limit on a figure it leaves out is not
 // judged, and the result says so, so that a server reporting what it knows stays in rotation.
 
-import { describeIssues, durationSchema, parseWith, type TlsOptions, tlsSchema } from '@picket/core';
+import {
+  type LoadReport as BalancerLoad,
+  describeIssues,
+  durationSchema,
+  parseWith,
+  type TlsOptions,
+  tlsSchema,
+} from '@picket/core';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { fn, headers, port, positiveMs, requestPath } from './fields.ts';
@@ -89,6 +96,23 @@ export function weightFromReport(report: LoadReport): number | undefined {
   return Math.max(1, Math.round(100 * (1 - Math.min(report.cpu, 0.99))));
 }
 
+/**
+ * The report's figures as the balancer takes them (`reportLoad`, for weighted round robin):
+ * event-loop utilization is a Node server's application utilization (the event loop is what
+ * saturates first); CPU is `cpu / cpus`, the share of the machine's CPUs in use, as ORCA's
+ * `cpu_utilization` (the raw `cpu`, a fraction of one core, when `cpus` is not reported).
+ * In-flight requests and event-loop delay are queue lengths, not utilizations: not mapped. No
+ * rps: the balancer's strategy measures the rate it sends at. Undefined when neither is there.
+ */
+export function balancerLoadOf(report: LoadReport): BalancerLoad | undefined {
+  const { cpu, cpus, eventLoopUtilization } = report;
+  if (cpu === undefined && eventLoopUtilization === undefined) return undefined;
+  const load: BalancerLoad = {};
+  if (cpu !== undefined) load.cpuUtilization = cpus === undefined ? cpu : cpu / cpus;
+  if (eventLoopUtilization !== undefined) load.applicationUtilization = eventLoopUtilization;
+  return load;
+}
+
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
@@ -136,6 +160,8 @@ export function loadCheck(options: LoadCheckOptions = {}): HealthCheck {
 
   function judge(report: LoadReport, head: string, latencyMs: number): CheckResult {
     const result: CheckResult = { ok: true, layer: 'load', reason: '', latencyMs, status: report.status };
+    const load = balancerLoadOf(report);
+    if (load !== undefined) result.load = load;
     let note = '';
     if (weighOf !== undefined) {
       try {

@@ -264,6 +264,7 @@ class Checker implements HealthChecker {
       this.#balancer.setWeight(id, undefined);
       entry.weight = undefined;
     }
+    if (result.load !== undefined) this.#balancer.reportLoad(id, result.load);
     if (to !== from) {
       const reason = transitionReason(entry, result, from, to);
       this.#balancer.setHealth(id, to, reason, this.#o.source);
