@@ -25,7 +25,6 @@ export {
   type LoadReporter,
   type LoadReporterOptions,
   loadReporter,
-  NOT_PROCESSED_HEADER,
 } from './reporter.ts';
 export { createHealthChecker } from './scheduler.ts';
 export { type TcpCheckOptions, tcpCheck } from './tcp-check.ts';
