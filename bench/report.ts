@@ -13,6 +13,7 @@ const RENDERERS: Record<string, Renderer> = {
   'pick-gc': pickGc,
   'observe-cost': observeCost,
   'observe-sockets': observeSockets,
+  overload,
   'dispatch-overhead': dispatchOverhead,
   'health-checks': healthChecks,
   'http-steady': httpSteady,
@@ -126,6 +127,58 @@ function observeSockets(result: {
         r.ratio,
         r.target === undefined ? '' : `≤ ${r.target}`,
         r.withinTarget === undefined ? '' : r.withinTarget ? 'yes' : 'no',
+      ]),
+    ),
+  ].join('\n');
+}
+
+function overload(result: {
+  capacityPerSecond: number;
+  offeredPerSecond: number;
+  ms: number;
+  patienceMs: number;
+  targets: { refusedP99Ms: number; goodputVsCapacity: number };
+  results: Array<{
+    setup: string;
+    goodputVsCapacity: number;
+    p50Ms?: number;
+    p99Ms?: number;
+    refused: number;
+    refusedP99Ms?: number;
+    refusedCodes: Record<string, number>;
+    longestWaitMs: number;
+    answeredLate?: number;
+  }>;
+}): string {
+  return [
+    '## Overload (`bench/overload.ts`)',
+    '',
+    `Three instances that serve ${result.capacityPerSecond} requests/s together, offered ${result.offeredPerSecond}/s open loop for ${result.ms / 1000} s. Goodput: answers within ${result.patienceMs} ms, against capacity (target ≥ ${result.targets.goodputVsCapacity} with limits and shedding); refused calls should fail in under ${result.targets.refusedP99Ms} ms, typed:`,
+    '',
+    table(
+      [
+        'setup',
+        'goodput / capacity',
+        'answered late',
+        'p50 ms',
+        'p99 ms',
+        'refused',
+        'refused p99 ms',
+        'how refused',
+        'longest wait ms',
+      ],
+      result.results.map((r) => [
+        r.setup,
+        r.goodputVsCapacity,
+        r.answeredLate,
+        r.p50Ms,
+        r.p99Ms,
+        r.refused,
+        r.refusedP99Ms,
+        Object.entries(r.refusedCodes)
+          .map(([code, n]) => `${code} ${n}`)
+          .join(', '),
+        r.longestWaitMs,
       ]),
     ),
   ].join('\n');

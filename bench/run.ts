@@ -24,6 +24,7 @@ const benches = [
   'pick-gc.ts',
   'observe-cost.ts',
   'observe-sockets.ts',
+  'overload.ts',
   'dispatch-overhead.ts',
   'health-checks.ts',
   'discovery-update.ts',

@@ -113,4 +113,26 @@ describe('load shedding', () => {
     expect(spare.orders).toEqual([]);
     expect(plain.requests).toBe(1);
   });
+
+  it('is load, not a fault: shed answers open no breaker and eject no instance', async () => {
+    // An instance that sheds everything (its one slot held), beside a spare.
+    const busy = await app({ maxInFlight: 1, retryAfterSeconds: 0 });
+    const spare = await app({ maxInFlight: 100 });
+    const client = inOrder(busy, spare, {
+      breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 },
+      outlierDetection: { consecutiveFailures: 2 },
+    });
+    const slow = client.request({ path: '/slow' });
+    await waitFor(() => busy.inFlight() === 1, 'the slow request to be in flight');
+    for (let i = 0; i < 10; i++) {
+      const res = await client.request({ path: '/orders', method: 'POST', body: `order-${i}` });
+      expect(res.statusCode).toBe(201);
+      await res.body.dump();
+    }
+    const view = client.snapshot().instances.find((i) => i.url === busy.url);
+    expect(view).toMatchObject({ state: 'healthy', failures: 0, ejections: 0 });
+    expect(view?.breaker?.state ?? 'closed').toBe('closed');
+    busy.release();
+    await (await slow).body.dump();
+  });
 });

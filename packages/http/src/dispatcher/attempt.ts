@@ -197,7 +197,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseEnd(_controller: Controller, trailers: Headers): void {
     try {
       const status = this.status;
-      this.#finish({ ok: status < 500, status, latencyMs: this.latencyMs }, status >= 500);
+      // A shedding server's "not processed" 503 is load, not a fault: no breaker or outlier
+      // detector may count it (they would take every instance out exactly when all are busy).
+      // Its in-flight count, which P2C weighs, already steers new requests elsewhere.
+      if (this.unprocessed) this.#finish(NEUTRAL, undefined);
+      else this.#finish({ ok: status < 500, status, latencyMs: this.latencyMs }, status >= 500);
       if (this.phase === WINNER) this.request.forwardEnd(trailers);
       else if (this.phase === DISCARDING) this.request.heldEnd(this, trailers);
     } catch (error) {
