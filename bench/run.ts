@@ -25,6 +25,7 @@ const benches = [
   'observe-cost.ts',
   'observe-sockets.ts',
   'overload.ts',
+  'subsetting.ts',
   'dispatch-overhead.ts',
   'health-checks.ts',
   'discovery-update.ts',
