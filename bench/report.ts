@@ -3,6 +3,7 @@
 
 import { headlines } from './lib/headlines.ts';
 import { type PlotRef, table } from './lib/markdown.ts';
+import { unevenCapacity } from './lib/report-capacity.ts';
 import { corePick, healthChecks, httpSteady, pickGc } from './lib/report-core.ts';
 import { killHang, linkerd, slowInstance, steadyState } from './lib/report-http.ts';
 
@@ -19,6 +20,7 @@ const RENDERERS: Record<string, Renderer> = {
   'http-steady': httpSteady,
   'steady-state': steadyState,
   'slow-instance': slowInstance,
+  'uneven-capacity': unevenCapacity,
   linkerd,
   'kill-hang': killHang,
 };

@@ -17,6 +17,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const benches = [
   'steady-state.ts',
   'slow-instance.ts',
+  'uneven-capacity.ts',
   'linkerd.ts',
   'kill-hang.ts',
   'http-steady.ts',
