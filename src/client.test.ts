@@ -26,4 +26,51 @@ describe('createClient (picket)', () => {
       /`health\.interval` must be a number of milliseconds from 1 to 2147483647, got -1$/,
     );
   });
+
+  it.each([
+    [{}, '{}'],
+    [5, '5'],
+  ])(
+    'rejects healthSources %j beside health, typed and by name (it threw a TypeError)',
+    async (sources, shown) => {
+      const held = process.getActiveResourcesInfo().length;
+      for (const health of [{ check: tcpCheck() }, () => ({ start() {}, async close() {} })]) {
+        const error = await rejection({
+          service: 's',
+          discovery: ['http://127.0.0.1:1'],
+          health,
+          healthSources: sources as never,
+        });
+        expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
+        expect(error.message).toBe(
+          `Invalid balancer options: \`healthSources\` must be an array of health source names, got ${shown}`,
+        );
+      }
+      // A client that failed to construct holds nothing that keeps the process alive.
+      expect(process.getActiveResourcesInfo().length).toBe(held);
+    },
+  );
+
+  it('rejects a record whose metadata holds a BigInt, naming the field (it threw a TypeError later)', async () => {
+    const error = await rejection({
+      service: 's',
+      discovery: [{ url: 'http://127.0.0.1:1', metadata: { n: 1n } }],
+    });
+    expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
+    expect(error.message).toContain(
+      'Invalid client options: `discovery[0]` is not a valid instance: `metadata.n` must be JSON data, not a BigInt, got 1n',
+    );
+  });
+
+  it.each([
+    ['http://127.0.0.1:0', 'must have a port between 1 and 65535'],
+    [
+      `http://${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}:80`,
+      'must have a host of at most 253 characters',
+    ],
+  ])('rejects the instance URL %s at construction, as the { host, port } form does', async (url, reason) => {
+    const error = await rejection({ service: 's', discovery: [url] });
+    expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
+    expect(error.message).toContain(`\`discovery[0]\` is not a valid instance: ${reason}`);
+  });
 });

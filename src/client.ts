@@ -50,6 +50,8 @@ export function createClient(options: ClientOptions): Client {
   });
 }
 
-function withSource(sources: readonly string[] | undefined, source: string): string[] {
-  return [...new Set([...(sources ?? []), source])];
+// Anything but a list is passed on as it is, for the balancer to refuse by name.
+function withSource(sources: readonly string[] | undefined, source: string): readonly string[] {
+  if (sources === undefined) return [source];
+  return Array.isArray(sources) ? [...new Set([...sources, source])] : sources;
 }

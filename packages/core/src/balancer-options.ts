@@ -80,7 +80,12 @@ const schema = z.strictObject({
     ])
     .optional(),
   outlierDetection: z.union([z.literal(false), outlierSchema]).default(outlierSchema.parse({})),
-  healthSources: z.array(z.string().min(1)).max(24, { error: 'must list at most 24 sources' }).default([]),
+  healthSources: z
+    .array(z.string({ error: 'must be a source name' }).min(1, { error: 'must not be empty' }), {
+      error: 'must be an array of health source names',
+    })
+    .max(24, { error: 'must list at most 24 sources' })
+    .default([]),
   random: z.custom<RandomSource>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
   now: z.custom<() => number>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
 });

@@ -8,6 +8,9 @@ function reasonFor(record: unknown): string {
   return result.reason;
 }
 
+// 254 characters: one more than a DNS name may have.
+const LONG_HOST = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}`;
+
 describe('instance records', () => {
   it('normalises a URL string with a stable id defaulting to the origin', () => {
     const i = toInstance('http://127.0.0.1:8001');
@@ -83,8 +86,51 @@ describe('instance records', () => {
     [{ name: 'x' }, 'must be a URL string or an object with `url` or `host` and `port`, got {"name":"x"}'],
     ['localhost:8080', 'must use http: or https:'],
     [null, 'must be a URL string or an object with `url` or `host` and `port`'],
+    // The URL form holds to a `{ host, port }` record's limits.
+    ['http://127.0.0.1:0', 'must have a port between 1 and 65535, got "http://127.0.0.1:0"'],
+    [{ url: 'https://h:0/api' }, '`url` must have a port between 1 and 65535, got "https://h:0/api"'],
+    [`http://${LONG_HOST}:80`, 'must have a host of at most 253 characters'],
+    [{ url: `http://${LONG_HOST}` }, '`url` must have a host of at most 253 characters'],
+    [{ host: LONG_HOST, port: 80 }, '`host` must be at most 253 characters'],
   ])('rejects %j with a message naming the field and value', (record, message) => {
     expect(reasonFor(record)).toContain(message);
+  });
+
+  it('accepts a host of exactly 253 characters in both forms', () => {
+    const host = LONG_HOST.slice(1);
+    expect(toInstance(`http://${host}:80`).host).toBe(host);
+    expect(toInstance({ host, port: 80 }).host).toBe(host);
+  });
+
+  it('rejects metadata that is not JSON data, naming the field, instead of throwing later', () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(reasonFor({ url: 'http://h:1', metadata: { n: 1n } })).toBe(
+      '`metadata.n` must be JSON data, not a BigInt, got 1n',
+    );
+    expect(reasonFor({ host: 'h', port: 1, metadata: { list: [1, { deep: 2n }] } })).toBe(
+      '`metadata.list[1].deep` must be JSON data, not a BigInt, got 2n',
+    );
+    expect(reasonFor({ url: 'http://h:1', metadata: circular })).toMatch(
+      /^`metadata(\.self)+` must be JSON data, not a circular reference/,
+    );
+    const throwing = {
+      toJSON() {
+        throw new Error('no JSON here');
+      },
+    };
+    expect(reasonFor({ url: 'http://h:1', metadata: { t: throwing } })).toMatch(
+      /^`metadata` must be JSON data/,
+    );
+    // A Date, a function: JSON takes them (as a string, by leaving it out).
+    expect(
+      toInstance({ url: 'http://h:1', metadata: { at: new Date(0), f: () => 1 } }).metadata,
+    ).toHaveProperty('at');
+  });
+
+  it('describes a record JSON cannot print without throwing itself', () => {
+    expect(reasonFor({ colour: 1n })).toContain('must be a URL string or an object');
+    expect(() => toInstances(1n as never)).toThrow(/Expected an array of instance records, got 1n/);
   });
 
   it('throws PICKET_INVALID_INSTANCE naming the index', () => {

@@ -2,7 +2,7 @@
 // normalised into immutable `Instance`s with a stable id.
 
 import { z } from 'zod';
-import { PicketError } from './errors.ts';
+import { describeValue, PicketError } from './errors.ts';
 import { describeIssues } from './options.ts';
 
 /** A record as discovery or the user gives it. */
@@ -70,8 +70,62 @@ const common = {
     .int({ error: 'must be an integer' })
     .min(0, { error: 'must be at least 0' })
     .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` }),
-  metadata: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
+  // Metadata is compared and keyed as JSON (discovery, the balancer): it must serialise.
+  metadata: z.record(z.string(), z.unknown(), { error: 'must be an object' }).superRefine((value, ctx) => {
+    const problem = jsonProblem(value, []);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', ...problem });
+  }),
 };
+
+/** Where `value` stops being JSON data, with why; undefined when JSON.stringify takes it. */
+function jsonProblem(
+  value: unknown,
+  path: PropertyKey[],
+): { path: PropertyKey[]; message: string } | undefined {
+  try {
+    JSON.stringify(value);
+    return undefined;
+  } catch (error) {
+    return locateJsonProblem(value, path, []) ?? { path, message: `must be JSON data (${String(error)})` };
+  }
+}
+
+function locateJsonProblem(
+  value: unknown,
+  path: PropertyKey[],
+  ancestors: object[],
+): { path: PropertyKey[]; message: string } | undefined {
+  if (typeof value === 'bigint') return { path, message: 'must be JSON data, not a BigInt' };
+  if (value === null || typeof value !== 'object') return undefined;
+  if (ancestors.includes(value)) return { path, message: 'must be JSON data, not a circular reference' };
+  ancestors.push(value);
+  const array = Array.isArray(value);
+  for (const key of Object.keys(value)) {
+    const at = [...path, array ? Number(key) : key];
+    const found = locateJsonProblem((value as Record<string, unknown>)[key], at, ancestors);
+    if (found !== undefined) return found;
+  }
+  ancestors.pop();
+  return undefined;
+}
+
+/**
+ * True when `value` is plain JSON data at a glance: strings, numbers, booleans, null, and plain
+ * objects and arrays of them, a few levels deep. Anything else (a BigInt, a function, a Date, a
+ * deep or circular structure) is left to the schema, which checks it exactly.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  if (value === null) return true;
+  const type = typeof value;
+  if (type !== 'object') return type === 'string' || type === 'number' || type === 'boolean';
+  if (depth === 0) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false;
+  for (const key in value) {
+    if (!isPlainJson((value as Record<string, unknown>)[key], depth - 1)) return false;
+  }
+  return true;
+}
 
 const urlField = z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
   let url: URL;
@@ -87,6 +141,11 @@ const urlField = z.string({ error: 'must be a string' }).superRefine((value, ctx
     ctx.addIssue({ code: 'custom', message: 'must not carry credentials; pass them as headers' });
   } else if (url.search !== '' || url.hash !== '') {
     ctx.addIssue({ code: 'custom', message: 'must not have a query or fragment' });
+  } else if (url.port === '0') {
+    // The same limits as a `{ host, port }` record's.
+    ctx.addIssue({ code: 'custom', message: 'must have a port between 1 and 65535' });
+  } else if (url.hostname.replace(/^\[|\]$/g, '').length > 253) {
+    ctx.addIssue({ code: 'custom', message: 'must have a host of at most 253 characters' });
   }
 });
 
@@ -217,7 +276,10 @@ function fastCheck(record: unknown): Instance | undefined {
   }
   if (
     metadata !== undefined &&
-    (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+    (metadata === null ||
+      typeof metadata !== 'object' ||
+      Array.isArray(metadata) ||
+      !isPlainJson(metadata, 4))
   ) {
     return undefined;
   }
@@ -263,7 +325,7 @@ export function checkWithSchema(record: unknown): InstanceCheck {
     const issues = chooseBranchIssues(parsed.error, record);
     const reason =
       issues.length === 1 && issues[0]?.path.length === 0 && issues[0].code !== 'unrecognized_keys'
-        ? `${issues[0]?.message}, got ${JSON.stringify(record) ?? String(record)}`
+        ? `${issues[0]?.message}, got ${describeValue(record)}`
         : describeIssues(issues, record);
     return { ok: false, reason };
   }
@@ -299,7 +361,7 @@ export function toInstances(records: readonly unknown[]): Instance[] {
   if (!Array.isArray(records)) {
     throw new PicketError(
       'PICKET_INVALID_INSTANCE',
-      `Expected an array of instance records, got ${JSON.stringify(records) ?? String(records)}`,
+      `Expected an array of instance records, got ${describeValue(records)}`,
     );
   }
   const seen = new Set<string>();

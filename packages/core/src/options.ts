@@ -3,6 +3,7 @@
 
 import type { z } from 'zod';
 import { describeValue, type ErrorCode, PicketError } from './errors.ts';
+import type { Balancer } from './types.ts';
 
 type Issue = z.core.$ZodIssue;
 
@@ -57,4 +58,20 @@ export function parseWith<S extends z.ZodType>(
   throw new PicketError(code, `${what}: ${describeIssues(result.error.issues, input)}`, {
     cause: result.error,
   });
+}
+
+const BALANCER_METHODS = ['on', 'update', 'pick', 'instances', 'setHealth', 'setWeight'] as const;
+
+/**
+ * Throws PICKET_INVALID_OPTIONS unless `value` has a balancer's shape (what createBalancer()
+ * makes), for factories that take one beside their options: `${what} needs a balancer …`.
+ */
+export function assertBalancer(value: unknown, what: string): asserts value is Balancer {
+  const v = value as Record<string, unknown> | null;
+  if (v !== null && typeof v === 'object' && BALANCER_METHODS.every((m) => typeof v[m] === 'function'))
+    return;
+  throw new PicketError(
+    'PICKET_INVALID_OPTIONS',
+    `${what} needs a balancer from createBalancer(), got ${describeValue(value)}`,
+  );
 }

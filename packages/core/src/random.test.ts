@@ -2,6 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { randomIndex, randomUnit, seededRandom, unseededRandom } from './random.ts';
 
 describe('seededRandom', () => {
+  it('refuses a seed that is not a finite number, typed (a BigInt or an object threw a TypeError)', () => {
+    for (const [seed, shown] of [
+      [5n, '5n'],
+      [Object.create(null), '{}'],
+      [Number.NaN, 'NaN'],
+      ['42', '"42"'],
+    ] as const) {
+      expect(() => seededRandom(seed as never)).toThrow(
+        `seededRandom: \`seed\` must be a finite number, got ${shown}`,
+      );
+    }
+  });
+
   it("keeps mulberry32's reference sequence", () => {
     const random = seededRandom(42);
     expect([random(), random(), random()]).toEqual([

@@ -4,6 +4,8 @@
 // closure held in a field are the ones it tends not to inline, so drawing through the closure
 // cost a young-generation GC every few hundred thousand picks.
 
+import { describeValue, PicketError } from './errors.ts';
+
 export type RandomSource = () => number;
 
 const STATE = Symbol('picket.random.state');
@@ -27,6 +29,12 @@ function step(state: Int32Array): number {
 
 /** A small, fast, seedable generator (mulberry32). Not for cryptography. */
 export function seededRandom(seed: number): RandomSource {
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+    throw new PicketError(
+      'PICKET_INVALID_OPTIONS',
+      `seededRandom: \`seed\` must be a finite number, got ${describeValue(seed)}`,
+    );
+  }
   const state = new Int32Array(1);
   state[0] = seed;
   const random: Seeded = () => (step(state) >>> 0) / 4294967296;

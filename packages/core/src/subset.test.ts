@@ -27,6 +27,14 @@ function make(subset: Parameters<typeof createSubset>[1], options: BalancerOptio
 }
 
 describe('createSubset', () => {
+  it('refuses something that is not a balancer, typed (it threw a TypeError reading `on`)', () => {
+    for (const notBalancer of [new Map(), {}, null]) {
+      expect(() => createSubset(notBalancer as never, { size: 2 })).toThrow(
+        /^createSubset needs a balancer from createBalancer\(\), got /,
+      );
+    }
+  });
+
   it('hands the balancer only the caller’s rendezvous top `size`', () => {
     const { lb, filter } = make({ size: 5, callerId: 'orders-0' });
     const list = urls(40);

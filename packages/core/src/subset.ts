@@ -5,6 +5,7 @@
 import { type BalancerConfig, parseBalancerOptions } from './balancer-options.ts';
 import { Emitter, type InstanceState } from './events.ts';
 import { type Instance, type InstanceRecord, toInstances } from './instance.ts';
+import { assertBalancer } from './options.ts';
 import {
   type PeerPlace,
   parseSubsetOptions,
@@ -253,5 +254,6 @@ export function createSubset(
   balancerOptions?: BalancerOptions,
   apply?: (instances: readonly Instance[]) => void,
 ): Subset {
+  assertBalancer(balancer, 'createSubset');
   return new Subset(balancer, options, balancerOptions, apply);
 }

@@ -32,6 +32,14 @@ afterEach(() => {
 });
 
 describe('createProvider', () => {
+  it('refuses a spec that is not one, typed and by field (null threw a TypeError)', () => {
+    expect(() => createProvider(null as never)).toThrow(/^Invalid provider spec: /);
+    expect(() => createProvider({ name: 'x' } as never)).toThrow(
+      'Invalid provider spec: `run` must be a function, got undefined',
+    );
+    expect(() => createProvider({ name: '', run: () => {} })).toThrow('`name` must not be empty');
+  });
+
   it('runs once however often start() is called, and not before', () => {
     const run = vi.fn();
     const provider = createProvider({ name: 'test', run });
@@ -51,6 +59,15 @@ describe('createProvider', () => {
       expect.stringContaining('`port`'),
     ]);
     expect(events.invalid[0]?.provider).toBe('test');
+  });
+
+  it('skips a record whose metadata JSON cannot hold, saying which field', () => {
+    const { provider, events, ctx } = withContext();
+    ctx().publish(['http://10.0.0.1:80', { url: 'http://10.0.0.2:80', metadata: { n: 1n } }]);
+    expect(provider.current()?.map((i) => i.url)).toEqual(['http://10.0.0.1:80']);
+    expect(events.invalid.map((e) => e.reason)).toEqual([
+      '`metadata.n` must be JSON data, not a BigInt, got 1n',
+    ]);
   });
 
   it('reports an invalid record once while it stays, and again when it comes back', () => {

@@ -9,6 +9,7 @@ import {
   type Instance,
   isPicketError,
   PicketError,
+  parseWith,
 } from '@picket/core';
 import { z } from 'zod';
 import type { Backoff } from './backoff.ts';
@@ -84,8 +85,20 @@ export interface ProviderSpec {
   lastError?: () => PicketError | undefined;
 }
 
+const functionField = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', {
+  error: 'must be a function',
+});
+const specSchema = z.strictObject({
+  name: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }),
+  limits: z.strictObject(limitsShape).optional(),
+  secrets: functionField.optional(),
+  run: functionField,
+  lastError: functionField.optional(),
+});
+
 /** Builds a Provider around `spec.run`. The constructor does no I/O; start() begins it. */
 export function createProvider(spec: ProviderSpec): Provider {
+  parseWith(specSchema, spec, 'Invalid provider spec');
   const { name } = spec;
   const limits = spec.limits ?? DEFAULT_LIMITS;
   const emitter = new Emitter<ProviderEvents>();

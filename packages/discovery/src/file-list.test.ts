@@ -1,7 +1,7 @@
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPicketError } from '@picket/core';
+import { type Instance, isPicketError } from '@picket/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fileList } from './file-list.ts';
 import type { Provider } from './provider.ts';
@@ -48,6 +48,27 @@ describe('fileList', () => {
       ['http://127.0.0.1:8001', 1],
       ['http://127.0.0.1:8002', 3],
     ]);
+  });
+
+  it('reads JSON and YAML files that start with a UTF-8 byte order mark (as Windows editors write)', async () => {
+    const cases: [string, string][] = [
+      ['instances.json', json(['http://127.0.0.1:8001'])],
+      ['instances.yaml', '- http://127.0.0.1:8001\n'],
+    ];
+    for (const [name, text] of cases) {
+      const path = join(dir, name);
+      await writeFile(path, `\uFEFF${text}`);
+      const p = track(fileList(path));
+      const errors: string[] = [];
+      p.on('discovery-error', ({ error }) => errors.push(error.message));
+      p.start();
+      const first = await Promise.race([
+        untilInstances(p, (l) => l.length > 0),
+        nextEvent(p, 'discovery-error').then(({ error }) => error),
+      ]);
+      expect(errors).toEqual([]);
+      expect(urls(first as readonly Instance[])).toEqual(['http://127.0.0.1:8001']);
+    }
   });
 
   it('follows an atomic replace (write a temporary file, rename it over)', async () => {

@@ -66,7 +66,9 @@ async function readBounded(path: string, maxBytes: number): Promise<string> {
       if (total > maxBytes) throw new Error(`file is larger than \`maxBytes\` (${maxBytes})`);
       chunks.push(buffer.subarray(0, bytesRead));
     }
-    return Buffer.concat(chunks).toString('utf8');
+    const text = Buffer.concat(chunks).toString('utf8');
+    // Editors on Windows start UTF-8 files with a byte order mark, which JSON.parse refuses.
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } finally {
     await handle.close();
   }

@@ -33,7 +33,8 @@ export function measure(
   try {
     text = JSON.stringify(record);
   } catch {
-    return { key: undefined, tooLarge: 'cannot be serialised as JSON' };
+    // A BigInt or a cycle: record validation refuses it, naming the field.
+    return { key: undefined, tooLarge: undefined };
   }
   if (text === undefined) return { key: undefined, tooLarge: undefined };
   const tooLarge =

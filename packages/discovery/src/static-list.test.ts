@@ -26,6 +26,19 @@ describe('staticList', () => {
     expect(() => staticList('http://a:1' as never)).toThrow(/expected an array/);
   });
 
+  it('rejects a record whose metadata holds a BigInt, naming the field (it threw an untyped TypeError on set())', async () => {
+    const record = { url: 'http://127.0.0.1:8001', metadata: { n: 1n } };
+    expect(() => staticList([record])).toThrow(
+      'Invalid instance record at index 0: `metadata.n` must be JSON data, not a BigInt, got 1n',
+    );
+    const list = staticList(['http://127.0.0.1:8001']);
+    try {
+      expect(() => list.set([record])).toThrow(/`metadata\.n` must be JSON data/);
+    } finally {
+      await list.close();
+    }
+  });
+
   it('set() replaces the list and publishes it', async () => {
     const p = staticList(['http://127.0.0.1:8001']);
     p.start();

@@ -66,6 +66,14 @@ describe('customCheck', () => {
 });
 
 describe('allChecks', () => {
+  it('refuses a list with a hole, naming the index (it threw a TypeError reading `layer`)', () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const sparse = [tcpCheck(), ,] as never;
+    expect(() => allChecks(sparse)).toThrow(
+      'allChecks: `[1]` must be a health check such as tcpCheck() or httpCheck(), got undefined',
+    );
+  });
+
   let server: TestServer;
   beforeAll(async () => {
     server = await testServer();

@@ -12,14 +12,15 @@ export function allChecks(checks: readonly HealthCheck[]): HealthCheck {
       `allChecks expects a non-empty array of checks, got ${describeValue(checks)}`,
     );
   }
-  checks.forEach((check, i) => {
-    if (!isHealthCheck(check)) {
+  // By index, not forEach: a hole in a sparse array is a missing check, not one to skip.
+  for (let i = 0; i < checks.length; i++) {
+    if (!isHealthCheck(checks[i])) {
       throw new PicketError(
         'PICKET_INVALID_OPTIONS',
-        `allChecks: \`[${i}]\` must be a health check such as tcpCheck() or httpCheck(), got ${describeValue(check)}`,
+        `allChecks: \`[${i}]\` must be a health check such as tcpCheck() or httpCheck(), got ${describeValue(checks[i])}`,
       );
     }
-  });
+  }
   const list = [...checks];
   const last = list[list.length - 1] as HealthCheck;
 

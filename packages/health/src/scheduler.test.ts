@@ -59,6 +59,19 @@ afterEach(async () => {
 });
 
 describe('createHealthChecker', () => {
+  it('refuses something that is not a balancer at once, typed, instead of failing at start()', () => {
+    let error: unknown;
+    try {
+      createHealthChecker({} as never, { check: new FakeCheck() });
+    } catch (e) {
+      error = e;
+    }
+    expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toBe(
+      'createHealthChecker needs a balancer from createBalancer(), got {}',
+    );
+  });
+
   it("decides a new instance's state from its first result, at once", async () => {
     setup(['a', 'b']);
     check.outcomes.set('b', false);

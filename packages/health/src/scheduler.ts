@@ -3,7 +3,7 @@
 // balancer with rise/fall hysteresis. Instances that stay across a discovery refresh keep their
 // state (Ribbon reset every instance to alive on each refresh); instances that leave stop at once.
 
-import { type Balancer, Emitter, type Instance, PicketError } from '@picket/core';
+import { assertBalancer, type Balancer, Emitter, type Instance, PicketError } from '@picket/core';
 import type { CheckResult } from './check.ts';
 import type { HealthChecker, HealthCheckerEvents } from './checker.ts';
 import { type HealthOptions, parseHealthOptions, type ResolvedHealthOptions } from './options.ts';
@@ -298,5 +298,6 @@ class Checker implements HealthChecker {
  * instances are not preferred before their first check; the checker also marks them itself.
  */
 export function createHealthChecker(balancer: Balancer, options: HealthOptions): HealthChecker {
+  assertBalancer(balancer, 'createHealthChecker');
   return new Checker(balancer, parseHealthOptions(options));
 }

@@ -3,7 +3,7 @@
 // undici Agent. With `setGlobalDispatcher(agent)`, undici's fetch and Node's built-in fetch both
 // become load-balanced for the named services.
 
-import { PicketError } from '@picket/core';
+import { describeValue, PicketError } from '@picket/core';
 import { Agent, Dispatcher, Dispatcher1Wrapper } from 'undici';
 import type { Client } from './client.ts';
 
@@ -102,6 +102,12 @@ export class PicketAgent extends Dispatcher {
 export function createAgent(options: AgentOptions): PicketAgent {
   if (options === null || typeof options !== 'object' || options.services === undefined) {
     throw new PicketError('PICKET_INVALID_OPTIONS', 'Invalid agent options: `services` is required');
+  }
+  if (options.services === null || typeof options.services !== 'object') {
+    throw new PicketError(
+      'PICKET_INVALID_OPTIONS',
+      `Invalid agent options: \`services\` must be an object of clients by host name or a list of clients, got ${describeValue(options.services)}`,
+    );
   }
   return new PicketAgent(options);
 }

@@ -99,6 +99,14 @@ describe('createClient lifecycle', () => {
     await expect(c.ready({ timeoutMs: 50 })).rejects.toMatchObject({ code: 'PICKET_TIMEOUT' });
   });
 
+  it('holds nothing after a constructor that throws on a balancer option (its hold timer kept the process alive)', () => {
+    const held = process.getActiveResourcesInfo().length;
+    expect(() =>
+      createClient({ service: 's', discovery: ['http://127.0.0.1:1'], panicThreshold: 200 }),
+    ).toThrow(/`panicThreshold`/);
+    expect(process.getActiveResourcesInfo().length).toBe(held);
+  });
+
   it('rejects ready() with a timeoutMs a timer cannot hold at once, typed, instead of timing out after 1 ms', async () => {
     const c = client({ service: 's', discovery: fakeProvider() });
     for (const [timeoutMs, shown] of [

@@ -108,8 +108,10 @@ class PicketClient implements Client, DispatchCore {
    * Holds the event loop while a request is in flight, as undici's sockets and fetch do: the
    * timers a request waits on (backoff, deadlines, the clock) are unref'd so that an idle client
    * never keeps a process alive. Ref'd when the first request starts, unref'd when the last ends.
+   * Unref'd from the start: a constructor that throws (an invalid balancer option) must not
+   * leave it holding the process.
    */
-  readonly #hold = setInterval(noop, MAX_TIMER_MS);
+  readonly #hold = setInterval(noop, MAX_TIMER_MS).unref();
   /** Requests made before discovery's first snapshot, waiting for it. */
   readonly #waiting = new Set<DiscoveryWaiter>();
   /** Requests waiting out a retry's backoff. */
@@ -155,7 +157,6 @@ class PicketClient implements Client, DispatchCore {
       config.perTryTimeout === undefined ? [config.timeout] : [config.timeout, config.perTryTimeout],
       now,
     );
-    this.#hold.unref();
     this.#firstSnapshot.promise.catch(() => undefined);
     this.#unsubscribe.push(
       this.balancer.on('instances', ({ removed }) => {

@@ -219,4 +219,10 @@ describe('createAgent', () => {
     expect(() => createAgent({ services: { inventory: {} as never } })).toThrow(/services\.inventory/);
     expect(() => createAgent({ services: {}, fallback: new Agent() })).not.toThrow();
   });
+
+  it('rejects services that are neither an object nor a list, typed (null threw a TypeError)', () => {
+    expect(() => createAgent({ services: null as never })).toThrow(
+      'Invalid agent options: `services` must be an object of clients by host name or a list of clients, got null',
+    );
+  });
 });
