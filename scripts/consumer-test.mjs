@@ -176,6 +176,73 @@ async function typecheck(app, compilerOptions, files, declarations) {
   );
 }
 
+/**
+ * `picket watch --web`: the bin (dist/cli.js, a bundle of its own) finds the dashboard's page
+ * beside it in the installed package, and serves it until SIGINT.
+ */
+async function watchWeb(app) {
+  const servers = await startServers();
+  const t = performance.now();
+  // The linked bin itself, not through npx: npx does not pass SIGINT on to it.
+  const child = spawn(
+    join(app, 'node_modules/.bin/picket'),
+    ['watch', '--service', 'web', '--discovery', servers.urls.live, '--web'],
+    { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? signal)));
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no URL within 30 s')), 30_000);
+      const look = () => {
+        const match = /Dashboard of web: (http:\/\/\S+)/.exec(output);
+        if (match !== null) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      child.stdout.on('data', look);
+      child.on('close', () => reject(new Error(`exited: ${output}`)));
+    });
+    const res = await fetch(url);
+    const page = await res.text();
+    const events = await fetch(new URL('events', url), { signal: AbortSignal.timeout(10_000) });
+    const reader = events.body.getReader();
+    let stream = '';
+    while (!stream.includes('event: snapshot')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stream += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    child.kill('SIGINT');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(killer);
+    const ok =
+      res.status === 200 &&
+      page.includes('<title>Picket dashboard</title>') &&
+      stream.includes('event: snapshot') &&
+      code === 0;
+    report(
+      ok,
+      `picket watch --web (the linked bin) serves the page and its stream, and exits 0 on SIGINT (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      ok ? '' : `status ${res.status}, exit ${code}, stream ${stream.slice(0, 200)}\n${output}`,
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    report(false, 'picket watch --web (the linked bin)', `${error.message}\n${output}`);
+  } finally {
+    await servers.close();
+  }
+}
+
 async function installedVersion(name) {
   const manifest = JSON.parse(await readFile(join(root, 'node_modules', name, 'package.json'), 'utf8'));
   return `${name}@${manifest.version}`;
@@ -242,8 +309,20 @@ async function main() {
       report(ok, 'picket --help lists its commands', ok ? '' : help.slice(0, 300));
     }
 
-    const esmTypes = ['picket/dist/index.d.ts', 'picket/dist/axios.d.ts', '@picket/core/dist/index.d.ts'];
-    const cjsTypes = ['picket/dist/index.d.cts', 'picket/dist/axios.d.cts', '@picket/http/dist/index.d.cts'];
+    await watchWeb(app);
+
+    const esmTypes = [
+      'picket/dist/index.d.ts',
+      'picket/dist/axios.d.ts',
+      'picket/dist/dashboard.d.ts',
+      '@picket/core/dist/index.d.ts',
+    ];
+    const cjsTypes = [
+      'picket/dist/index.d.cts',
+      'picket/dist/axios.d.cts',
+      'picket/dist/dashboard.d.cts',
+      '@picket/http/dist/index.d.cts',
+    ];
     await typecheck(
       app,
       { module: 'nodenext', moduleResolution: 'nodenext' },

@@ -3,6 +3,7 @@
 const axios = require('axios');
 const picket = require('picket');
 const { axiosAdapter } = require('picket/axios');
+const { dashboard } = require('picket/dashboard');
 const { run } = require('./flows.cjs');
 
 run({
@@ -12,6 +13,7 @@ run({
   picket,
   axiosAdapter,
   axios,
+  dashboard,
 }).catch((error) => {
   console.log(`✗ cjs: ${error.stack}`);
   process.exitCode = 1;

@@ -2,6 +2,7 @@
 // under nodenext, with `import … = require()`.
 import picket = require('picket');
 import picketAxios = require('picket/axios');
+import picketDashboard = require('picket/dashboard');
 import axios = require('axios');
 
 export async function consume(): Promise<number> {
@@ -15,7 +16,11 @@ export async function consume(): Promise<number> {
     const res = await client.request('/items/42');
     const api = axios.create({ adapter: picketAxios.axiosAdapter(client) });
     const { status } = await api.get('/items/42');
-    return res.statusCode + status;
+    const board: picketDashboard.Dashboard = await picketDashboard.dashboard({ clients: [client] });
+    // @ts-expect-error: `clients` is required
+    picketDashboard.dashboard({ port: 0 });
+    await board.close();
+    return res.statusCode + status + board.url.length;
   } catch (error) {
     if (picket.isPicketError(error, 'PICKET_NO_AVAILABLE_INSTANCE')) return -1;
     throw error;

@@ -14,6 +14,7 @@ import {
   roundRobin,
 } from 'picket';
 import { axiosAdapter } from 'picket/axios';
+import { type Dashboard, type DashboardOptions, dashboard, type SnapshotMessage } from 'picket/dashboard';
 
 const options: ClientOptions = {
   service: 'inventory',
@@ -55,4 +56,14 @@ export async function consume(): Promise<number> {
   } finally {
     await Promise.all([inventory.close(), filed.close()]);
   }
+}
+
+export async function watch(clients: Client[]): Promise<string> {
+  const options: DashboardOptions = { clients, port: 9901, token: 'secret', intervalMs: 1000 };
+  // @ts-expect-error: a port is a number
+  dashboard({ clients, port: '9901' });
+  const board: Dashboard = await dashboard(options);
+  const shown: SnapshotMessage['services'][number]['instances'][number]['state'] = 'healthy';
+  await board.close();
+  return `${board.url} ${shown}`;
 }

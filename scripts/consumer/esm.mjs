@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import axios from 'axios';
 import * as picket from 'picket';
 import { axiosAdapter } from 'picket/axios';
+import { dashboard } from 'picket/dashboard';
 import flows from './flows.cjs';
 
 await flows.run({
@@ -13,4 +14,5 @@ await flows.run({
   picket,
   axiosAdapter,
   axios,
+  dashboard,
 });

@@ -46,4 +46,5 @@ module.exports = {
   // The umbrella re-exports every factory the README documents.
   picket: [...core, ...strategies, ...health, ...discovery, ...http],
   'picket/axios': ['axiosAdapter'],
+  'picket/dashboard': ['dashboard'],
 };

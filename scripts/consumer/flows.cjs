@@ -19,8 +19,9 @@ const FLOW_TIMEOUT_MS = 20_000;
  * @param {any} use.picket
  * @param {any} use.axiosAdapter
  * @param {any} use.axios
+ * @param {any} use.dashboard picket/dashboard's `dashboard`
  */
-async function run({ format, load, loadOther, picket, axiosAdapter, axios }) {
+async function run({ format, load, loadOther, picket, axiosAdapter, axios, dashboard }) {
   const servers = JSON.parse(process.env.PICKET_CONSUMER_SERVERS ?? '{}');
   const how = format === 'esm' ? 'import' : 'require';
   let failures = 0;
@@ -159,6 +160,30 @@ async function run({ format, load, loadOther, picket, axiosAdapter, axios }) {
     }),
   );
 
+  await check('picket/dashboard serves its page and an SSE snapshot from the installed package', () =>
+    withClient({ service: 'watched', discovery: [servers.live] }, async (client) => {
+      const board = await dashboard({ clients: [client], token: 't0ken', intervalMs: 200 });
+      try {
+        assert.match(board.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=t0ken$/);
+        const page = await get(board.url);
+        assert.equal(page.status, 200);
+        assert.match(page.body, /<title>Picket dashboard<\/title>/);
+        for (const file of ['dashboard.css', 'dashboard.js']) {
+          assert.equal((await get(new URL(file, board.url).href)).status, 200, file);
+        }
+        const message = await firstSnapshot(new URL('events?token=t0ken', board.url).href);
+        assert.deepEqual(
+          message.services.map((s) => [s.service, s.instances.map((i) => i.url)]),
+          [['watched', [servers.live]]],
+        );
+        assert.equal((await get(new URL('events', board.url).href)).status, 401);
+        return `${page.body.length} bytes of page`;
+      } finally {
+        await board.close();
+      }
+    }),
+  );
+
   await check('a typed error when every instance refuses', () =>
     withClient(
       {
@@ -210,6 +235,46 @@ async function until(condition, what, ms = 5_000) {
     if (Date.now() > end) throw new Error(`waited ${ms} ms for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** GET on a connection of its own: status and body. */
+function get(url) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The first `snapshot` message of a dashboard's SSE stream, parsed; the stream is then dropped. */
+function firstSnapshot(url) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`${url}: ${res.statusCode}`));
+        res.resume();
+        return;
+      }
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        buffer += chunk;
+        const match = /event: snapshot\ndata: (.*)\n\n/.exec(buffer);
+        if (match === null) return;
+        req.destroy();
+        resolve(JSON.parse(match[1]));
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** A control request to one of the test servers, on a connection of its own that closes after. */
