@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createBalancer } from './balancer.ts';
-import { isPicketError } from './errors.ts';
 import type { BalancerEvents } from './events.ts';
 import { seededRandom } from './random.ts';
 import type { BalancerOptions } from './types.ts';
@@ -48,11 +47,12 @@ describe('createBalancer', () => {
       /`slowStart.windowMs` must be a number of milliseconds from 1 to 2147483647, got 0/,
     );
     expect(() => createBalancer({ colour: 1 } as never)).toThrow(/unknown option `colour`/);
-    try {
-      createBalancer({ overprovisioningFactor: 0.5 });
-    } catch (error) {
-      expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
-    }
+    expect(() => createBalancer({ overprovisioningFactor: 0.5 })).toThrowError(
+      expect.objectContaining({
+        code: 'PICKET_INVALID_OPTIONS',
+        message: expect.stringContaining('`overprovisioningFactor` must be at least 1, got 0.5'),
+      }),
+    );
   });
 
   it('throws PICKET_NO_INSTANCES before any update', () => {
