@@ -511,6 +511,7 @@ describe('every public factory on arbitrary input', () => {
       'isFailure',
       'isInstance',
       'isPicketError',
+      'offOr',
       'parseWith',
       'redactHeaders',
       'redactUrl',

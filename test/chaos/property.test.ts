@@ -72,36 +72,42 @@ async function closes(client: Client): Promise<void> {
 
 // Mostly valid values, sometimes not: a record of fields each invalid now and then, so that
 // many generated option sets construct a client (and get exercised) rather than all being refused.
+// An invalid value is wrapped in `Bad`, so that the property knows a set must be refused, and why.
+class Bad {
+  readonly value: unknown;
+  constructor(value: unknown) {
+    this.value = value;
+  }
+}
 const sometimesBad = <T, U>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<U>) =>
-  fc.oneof({ arbitrary: valid, weight: 20 }, { arbitrary: invalid, weight: 1 });
+  fc.oneof({ arbitrary: valid, weight: 20 }, { arbitrary: invalid.map((v) => new Bad(v)), weight: 1 });
 const int = (min: number, max: number) => fc.integer({ min, max });
+const NOT_A_DURATION = [-1, Number.NaN, Number.POSITIVE_INFINITY, 3e9, '1s', null] as const;
 // Durations; the ones that add up across retries (backoff) stay short, so that a legitimately
-// slow call still ends well inside the deadline.
-const duration = sometimesBad(
-  int(1, 2000),
-  fc.constantFrom(0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1s', null),
-);
-const short = sometimesBad(int(0, 300), fc.constantFrom(-1, Number.NaN, '25'));
+// slow call still ends well inside the deadline. Timeouts and intervals refuse 0.
+const duration = sometimesBad(fc.oneof(int(1, 2000), fc.constant(1.5)), fc.constantFrom(0, ...NOT_A_DURATION));
+const short = sometimesBad(int(1, 300), fc.constantFrom(0, -1, Number.NaN, '25'));
 const loose = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) => fc.record(model, { requiredKeys: [] });
 
 const options = loose({
   strategy: sometimesBad(
     fc.constantFrom(...STRATEGY_NAMES),
-    fc.oneof(fc.string({ maxLength: 12 }), fc.integer()),
+    fc.oneof(
+      fc.string({ maxLength: 12 }).filter((s) => !(STRATEGY_NAMES as readonly string[]).includes(s)),
+      fc.integer(),
+    ),
   ),
   timeout: duration,
   perTryTimeout: duration,
   retry: fc.oneof(
     fc.constant(false),
     loose({
-      retries: sometimesBad(int(0, 3), fc.constantFrom(-1, 1.5)),
+      retries: sometimesBad(int(0, 3), fc.constantFrom(-1, 1.5, 101)),
       sameInstance: sometimesBad(int(0, 2), fc.constant(-1)),
       statuses: fc.array(sometimesBad(int(400, 599), int(0, 99)), { maxLength: 3 }),
       methods: fc.array(
-        sometimesBad(fc.constantFrom('GET', 'POST', 'PUT'), fc.constantFrom('', 42, 'get me')),
-        {
-          maxLength: 3,
-        },
+        sometimesBad(fc.constantFrom('GET', 'POST', 'put'), fc.constantFrom('', 42, 'get me', 'GET\n')),
+        { maxLength: 3 },
       ),
       backoff: loose({ baseMs: short, maxMs: short }),
       budget: fc.oneof(
@@ -115,10 +121,13 @@ const options = loose({
   ),
   hedge: fc.oneof(
     fc.constant(false),
-    loose({
-      delayMs: fc.oneof(short, fc.constant('p95')),
-      maxHedges: sometimesBad(int(1, 3), fc.constantFrom(0, -1)),
-    }),
+    fc.record(
+      {
+        delayMs: fc.oneof(short, fc.constant('p95')),
+        maxHedges: sometimesBad(int(1, 3), fc.constantFrom(0, -1, 11)),
+      },
+      { requiredKeys: ['delayMs'] },
+    ),
   ),
   breaker: fc.oneof(
     fc.constant(false),
@@ -133,39 +142,63 @@ const options = loose({
   pool: loose({
     connections: sometimesBad(fc.oneof(int(1, 4), fc.constant(null)), fc.constantFrom(0, -1)),
     keepAliveTimeout: duration,
-    pipelining: sometimesBad(int(1, 3), fc.constant(-1)),
+    pipelining: sometimesBad(int(0, 3), fc.constant(-1)),
     connectTimeout: duration,
-    bodyTimeout: duration,
+    // 0 is "no limit" here.
+    bodyTimeout: sometimesBad(int(0, 2000), fc.constantFrom(...NOT_A_DURATION)),
   }),
   panicThreshold: sometimesBad(int(0, 100), fc.constantFrom(-10, 110)),
   outlierDetection: fc.oneof(
     fc.constant(false),
     loose({ consecutiveFailures: sometimesBad(int(0, 6), fc.constant(-1)), baseEjectionMs: duration }),
   ),
-  slowStart: fc.oneof(fc.constant(false), loose({ windowMs: duration })),
+  slowStart: fc.oneof(fc.constant(false), fc.record({ windowMs: duration })),
 });
 /** Now and then an option nobody knows (refused by name), in one set out of eight. */
 const unknown = fc.oneof(
   { arbitrary: fc.constant(null), weight: 7 },
-  { arbitrary: fc.anything({ maxDepth: 1 }), weight: 1 },
+  { arbitrary: fc.anything({ maxDepth: 1 }).map((v) => new Bad(v)), weight: 1 },
 );
 
+/** `value` without its `Bad` wrappers; `bad` gets the path of each (as error messages write it). */
+function unwrap(value: unknown, bad: string[], path = ''): unknown {
+  if (value instanceof Bad) {
+    bad.push(path);
+    return value.value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => unwrap(v, bad, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, unwrap(v, bad, path === '' ? k : `${path}.${k}`)]),
+  );
+}
+
 describe('random client options', () => {
-  it('construct a client or throw PICKET_INVALID_OPTIONS; every call then settles, typed', async () => {
+  it('construct a client exactly when every option is valid, else throw PICKET_INVALID_OPTIONS naming one; every call then settles, typed', async () => {
     let built = 0;
+    let refused = 0;
     await fc.assert(
-      fc.asyncProperty(options, unknown, fc.boolean(), async (opts, extra, withDead) => {
+      fc.asyncProperty(options, unknown, fc.boolean(), async (generated, extra, withDead) => {
         const discovery = [server.url, ...(withDead ? [`http://127.0.0.1:${dead}`] : [])];
-        const odd = extra === null ? {} : { unknownOption: extra };
+        const bad: string[] = [];
+        const opts = unwrap({ ...generated, ...(extra === null ? {} : { unknownOption: extra }) }, bad);
         let client: Client;
         try {
-          client = createClient({ service: 'inventory', discovery, ...(opts as object), ...odd });
+          client = createClient({ service: 'inventory', discovery, ...(opts as object) });
         } catch (error) {
           expectPicketError(error, ['PICKET_INVALID_OPTIONS']);
+          const message = (error as Error).message;
+          expect(bad, `valid options refused: ${message}`).not.toEqual([]);
+          expect(
+            bad.some((path) => message.includes(`\`${path}\``)),
+            `${message} names none of ${bad.join(', ')}`,
+          ).toBe(true);
+          refused++;
           return;
         }
         built++;
         try {
+          expect(bad, 'invalid options accepted').toEqual([]);
           await exercise(client);
         } finally {
           await closes(client);
@@ -173,8 +206,9 @@ describe('random client options', () => {
       }),
       { numRuns: 80, seed: seed(7) },
     );
-    // The property must have exercised clients, not only refused options.
+    // The property must have exercised clients, and refused some sets.
     expect(built).toBeGreaterThan(15);
+    expect(refused).toBeGreaterThan(5);
   });
 });
 

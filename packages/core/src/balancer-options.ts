@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { coarseNow } from './clock.ts';
 import { durationSchema, POSITIVE_DURATION } from './duration.ts';
-import { parseWith } from './options.ts';
+import { offOr, parseWith } from './options.ts';
 import { type RandomSource, unseededRandom } from './random.ts';
 import { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
 import type { LatencyTracking, Strategy } from './strategy.ts';
@@ -53,10 +53,8 @@ const outlierSchema = z.strictObject({
   baseEjectionMs: positiveMs.default(30_000),
   maxEjectionMs: positiveMs.default(300_000),
   maxEjectionPercent: percent.default(10),
-  successRate: z.union([z.literal(false), successRateSchema]).default(successRateSchema.parse({})),
-  failurePercentage: z
-    .union([z.literal(false), failurePercentageSchema])
-    .default(failurePercentageSchema.parse({})),
+  successRate: offOr(successRateSchema).default(successRateSchema.parse({})),
+  failurePercentage: offOr(failurePercentageSchema).default(failurePercentageSchema.parse({})),
 });
 
 const slowStartSchema = z.strictObject({
@@ -72,14 +70,14 @@ const schema = z.strictObject({
     .number({ error: 'must be a number' })
     .min(1, { error: 'must be at least 1' })
     .default(1.4),
-  slowStart: z.union([z.literal(false), slowStartSchema]).default(false),
+  slowStart: offOr(slowStartSchema).default(false),
   zone: z
     .union([
       z.string().min(1, { error: 'must not be empty' }),
       z.strictObject({ local: z.string().min(1, { error: 'must not be empty' }) }),
     ])
     .optional(),
-  outlierDetection: z.union([z.literal(false), outlierSchema]).default(outlierSchema.parse({})),
+  outlierDetection: offOr(outlierSchema).default(outlierSchema.parse({})),
   healthSources: z
     .array(z.string({ error: 'must be a source name' }).min(1, { error: 'must not be empty' }), {
       error: 'must be an array of health source names',

@@ -26,7 +26,7 @@ export {
   toInstances,
 } from './instance.ts';
 export type { LoadReport } from './load-report.ts';
-export { assertBalancer, describeIssues, formatPath, parseWith } from './options.ts';
+export { assertBalancer, describeIssues, formatPath, offOr, parseWith } from './options.ts';
 export { type ErrorKind, isFailure, NEUTRAL, type Outcome, type PickContext } from './outcome.ts';
 export { type RandomSource, seededRandom } from './random.ts';
 export { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';

@@ -1,7 +1,7 @@
 // Parsing of options and records with zod, turning zod's issues into Picket errors that name the
 // field and the value that was given.
 
-import type { z } from 'zod';
+import { z } from 'zod';
 import { describeValue, type ErrorCode, PicketError } from './errors.ts';
 import type { Balancer } from './types.ts';
 
@@ -57,6 +57,22 @@ export function parseWith<S extends z.ZodType>(
   if (result.success) return result.data;
   throw new PicketError(code, `${what}: ${describeIssues(result.error.issues, input)}`, {
     cause: result.error,
+  });
+}
+
+/**
+ * `false` or an object checked by `schema`. A plain union would report only "Invalid input" for
+ * the whole object when a field has the wrong type; this reports the inner field's path and message.
+ */
+export function offOr<T extends z.ZodType>(schema: T) {
+  return z.unknown().transform((value, ctx): false | z.output<T> => {
+    if (value === false) return false;
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
+    }
+    return z.NEVER;
   });
 }
 

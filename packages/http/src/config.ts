@@ -9,6 +9,7 @@ import {
   durationSchema,
   type Instance,
   isDuration,
+  offOr,
   PicketError,
   POSITIVE_DURATION,
   parseWith,
@@ -38,22 +39,6 @@ const percent = z
   .min(0, { error: 'must be a percentage between 0 and 100' })
   .max(100, { error: 'must be a percentage between 0 and 100' });
 
-/**
- * `false` or an object checked by `schema`. A plain union would report only "Invalid input" for
- * the whole object; this reports the inner field's path and message.
- */
-function offOr<T extends z.ZodType>(schema: T) {
-  return z.unknown().transform((value, ctx): false | z.output<T> => {
-    if (value === false) return false;
-    const result = schema.safeParse(value);
-    if (result.success) return result.data;
-    for (const issue of result.error.issues) {
-      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
-    }
-    return z.NEVER;
-  });
-}
-
 // Only error statuses can be retried: a 2xx or 3xx is an answer.
 const statusCode = int(400, 'an HTTP error status (400-599)').max(599, {
   error: 'must be an HTTP error status (400-599)',
@@ -63,7 +48,12 @@ const retrySchema = z.strictObject({
   retries: int(0, 'a non-negative integer').max(100, { error: 'must be at most 100' }).default(2),
   sameInstance: int(0, 'a non-negative integer').max(100, { error: 'must be at most 100' }).default(0),
   methods: z
-    .array(z.string({ error: 'must be a method name' }).min(1, { error: 'must be a method name' }))
+    .array(
+      z
+        .string({ error: 'must be a method name' })
+        // RFC 9110's token: a name with a space or a newline would never match a request.
+        .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be a method name' }),
+    )
     .default([...IDEMPOTENT_METHODS])
     .transform((list) => new Set(list.map((m) => m.toUpperCase()))),
   statuses: z
