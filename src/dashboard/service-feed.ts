@@ -223,8 +223,7 @@ export class ServiceFeed {
     const rps = Math.round((requests / seconds) * 10) / 10;
     const tick = track.latency.tick();
     track.push(rps, tick.meanMs === undefined ? null : round(tick.meanMs));
-    const p50 = track.latency.quantile(0.5);
-    const p99 = track.latency.quantile(0.99);
+    const [p50, p99] = track.latency.quantiles([0.5, 0.99]);
     track.latency.advance();
     if (i.state !== 'ejected') track.ejectedUntil = null;
     return {
