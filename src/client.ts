@@ -31,6 +31,12 @@ export function createClient(options: ClientOptions): Client {
   if (typeof health === 'function') {
     return createHttpClient({ ...rest, healthSources: withSource(rest.healthSources, 'active'), health });
   }
+  if (health === null || typeof health !== 'object' || Array.isArray(health)) {
+    throw new PicketError(
+      'PICKET_INVALID_OPTIONS',
+      `Invalid client options: \`health\` must be health options ({ check, interval, … }), a health factory or false, got ${describeValue(health)}`,
+    );
+  }
   let parsed: HealthOptions;
   try {
     parsed = parseHealthOptions(health);

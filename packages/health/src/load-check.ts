@@ -74,7 +74,12 @@ const schema = z.strictObject({
       cpu: limit,
       loadAvgPerCpu: limit,
       eventLoopDelayMs: durationSchema().optional(),
-      eventLoopUtilization: limit,
+      // A share of the loop's time: a limit above 1 would never be passed.
+      eventLoopUtilization: z
+        .number({ error: 'must be a number from 0 to 1' })
+        .min(0, { error: 'must be a number from 0 to 1' })
+        .max(1, { error: 'must be a number from 0 to 1' })
+        .optional(),
       inFlight: limit,
       rssBytes: limit,
     })

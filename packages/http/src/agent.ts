@@ -109,5 +109,12 @@ export function createAgent(options: AgentOptions): PicketAgent {
       `Invalid agent options: \`services\` must be an object of clients by host name or a list of clients, got ${describeValue(options.services)}`,
     );
   }
+  const fallback: unknown = options.fallback;
+  if (fallback !== undefined && typeof (fallback as Dispatcher | null)?.dispatch !== 'function') {
+    throw new PicketError(
+      'PICKET_INVALID_OPTIONS',
+      `Invalid agent options: \`fallback\` must be an undici Dispatcher (such as an Agent), got ${describeValue(fallback)}`,
+    );
+  }
   return new PicketAgent(options);
 }

@@ -6,7 +6,7 @@
 // sessions, data: URLs) is refused, and the agents are ignored with a warning. axios is an
 // optional peer: only its types are imported here.
 
-import { isPicketError } from '@picket/core';
+import { describeValue, isPicketError, PicketError } from '@picket/core';
 import type { AxiosAdapter, AxiosError, AxiosResponse, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
 import { picketCause } from './axios/node-errors.ts';
 import type { ServiceClient } from './axios/service-request.ts';
@@ -54,9 +54,23 @@ function refusal(config: InternalAxiosRequestConfig): [string, string] | undefin
   return undefined;
 }
 
+/** Throws PICKET_INVALID_OPTIONS now for what would otherwise fail on the first request. */
+function checkOptions(options: unknown): asserts options is AxiosAdapterOptions {
+  const axios = (options as AxiosAdapterOptions | null)?.axios;
+  const problem =
+    options === null || typeof options !== 'object'
+      ? `expected an object, got ${describeValue(options)}`
+      : axios !== undefined && typeof (axios as Partial<AxiosStatic> | null)?.getAdapter !== 'function'
+        ? `\`axios\` must be the axios module (with getAdapter), got ${describeValue(axios)}`
+        : undefined;
+  if (problem !== undefined)
+    throw new PicketError('PICKET_INVALID_OPTIONS', `Invalid axiosAdapter options: ${problem}`);
+}
+
 /** An axios adapter that sends every request through `client`. */
 export function axiosAdapter(client: ServiceClient, options: AxiosAdapterOptions = {}): AxiosAdapter {
   const transport = serviceTransport(client);
+  checkOptions(options);
   const warned = new Set<string>();
   return async function picketAdapter(config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
     const axios: AxiosRuntime = options.axios ?? (await loadAxios());
