@@ -220,13 +220,15 @@ describe('createBalancer', () => {
   it('tracks peak latency: a slow answer counts at once, a failure is penalised', () => {
     const { lb, advance } = make({ outlierDetection: false });
     lb.update([urls[0] as string]);
+    // The first answer (connection setup) seeds the estimate at the default 30 ms.
+    lb.pick().release({ ok: true, latencyMs: 19 });
     lb.pick().release({ ok: true, latencyMs: 80 });
     expect(lb.snapshot().instances[0]?.latencyMs).toBeCloseTo(80, 5);
     advance(10_000);
     expect(lb.snapshot().instances[0]?.latencyMs).toBeCloseTo(80 / Math.E, 3);
     lb.pick().release({ ok: false, latencyMs: 1, status: 503 });
     expect(lb.snapshot().instances[0]?.latencyMs).toBe(250);
-    expect(lb.snapshot().instances[0]).toMatchObject({ requests: 2, failures: 1, meanLatencyMs: 40.5 });
+    expect(lb.snapshot().instances[0]).toMatchObject({ requests: 3, failures: 1, meanLatencyMs: 100 / 3 });
   });
 
   it("takes the caller's reading of its clock for a pick and a release, and never moves the EWMA's stamp back", () => {
@@ -235,6 +237,7 @@ describe('createBalancer', () => {
     const lb = createBalancer({ strategy: 'peak-ewma', now, outlierDetection: false });
     lb.update([urls[0] as string]);
     now.mockClear();
+    lb.pick(undefined, 1_000).release({ ok: true, latencyMs: 5 }, 1_005); // seeds it (see latency.ts)
     lb.pick(undefined, 1_000).release({ ok: true, latencyMs: 80 }, 1_080);
     // A faster answer reported 10 s later (one decay constant) pulls the average down by 1 - 1/e.
     const late = lb.pick(undefined, 11_000);

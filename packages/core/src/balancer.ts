@@ -8,6 +8,7 @@ import { Endpoint, type ReleaseSink } from './endpoint.ts';
 import { PicketError } from './errors.ts';
 import { type BalancerEvents, Emitter, type HealthState, type InstanceState } from './events.ts';
 import { type Instance, type InstanceRecord, toInstances } from './instance.ts';
+import { LatencyTracker } from './latency.ts';
 import { buildLevels, type Level } from './levels.ts';
 import type { LoadReport } from './load-report.ts';
 import { isFailure, type Outcome, type PickContext } from './outcome.ts';
@@ -23,6 +24,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   /** In-flight picks over every instance, for strategies (`StrategyContext.load`). */
   readonly #load = { inFlight: 0 };
   readonly #outlier: OutlierDetector | undefined;
+  readonly #latency: LatencyTracker;
   /** Every endpoint, including removed ones still draining. */
   readonly #byId = new Map<string, Endpoint>();
   #members: Endpoint[] = [];
@@ -41,6 +43,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   constructor(options?: BalancerOptions) {
     this.#config = parseBalancerOptions(options);
     this.#ctx = { random: this.#config.random, now: this.#config.now, load: this.#load };
+    this.#latency = new LatencyTracker(this.#config.latency);
     for (const source of this.#config.healthSources) this.#unknownMask |= this.#bit(source);
     const now = this.#config.now();
     if (this.#config.outlier !== undefined) {
@@ -82,6 +85,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       } else {
         if (member.removed) {
           member.removed = false;
+          this.#latency.forget(member);
           added.push(instance);
         } else if (member.instance !== instance && !sameRecord(member.instance, instance)) {
           updated.push(instance);
@@ -159,16 +163,8 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     const failed = isFailure(outcome);
     member.requests++;
     if (failed) member.failures++;
-    const latency = outcome.latencyMs;
-    if (latency !== undefined && latency >= 0) {
-      member.latencyTotalMs += latency;
-      member.latencySamples++;
-    }
-    this.#observeLatency(
-      member,
-      failed ? Math.max(latency ?? 0, this.#config.latency.failurePenaltyMs) : latency,
-      now,
-    );
+    this.#latency.clock[0] = now;
+    this.#latency.record(member, outcome, failed);
     if (member.removed) {
       this.#forgetIfDrained(member);
       return;
@@ -249,7 +245,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   }
 
   #createEndpoint(instance: Instance, now: number): Endpoint {
-    const member = new Endpoint(instance, this.#config.latency.defaultRttMs, now, this);
+    const member = new Endpoint(instance, this.#latency, this);
     member.unknownBits = this.#unknownMask;
     if (this.#config.slowStart !== undefined && this.#hadEndpoints) {
       member.warmingSince = now;
@@ -277,28 +273,13 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     return bit;
   }
 
-  #observeLatency(member: Endpoint, rtt: number | undefined, now: number): void {
-    if (rtt === undefined || !(rtt >= 0)) return;
-    const elapsed = now - member.ewmaStamp;
-    const w = elapsed <= 0 ? 1 : Math.exp(-elapsed / this.#config.latency.decayMs);
-    // Peak: a slower answer is believed at once; faster ones pull the average down over time.
-    member.ewmaMs = rtt > member.ewmaMs ? rtt : member.ewmaMs * w + rtt * (1 - w);
-    // Outcomes may be reported slightly out of order: the stamp never moves back.
-    if (elapsed > 0) member.ewmaStamp = now;
-  }
-
   /**
-   * An instance returning from unhealthy or ejected starts from the default RTT: the latency it
-   * had while failing (a freeze, the failure penalty) would otherwise keep it starved for as long
-   * as the EWMA takes to decay, although it was just judged fit again.
+   * An instance returning from unhealthy or ejected starts again from its peers' latency: the one
+   * it had while failing (a freeze, the failure penalty) would otherwise keep it starved for as
+   * long as the EWMA takes to decay, although it was just judged fit again.
    */
   #revive(member: Endpoint): void {
-    const now = this.#config.now();
-    const rtt = this.#config.latency.defaultRttMs;
-    if (member.ewmaAt(now, this.#config.latency.decayMs) > rtt) {
-      member.ewmaMs = rtt;
-      member.ewmaStamp = now;
-    }
+    this.#latency.forget(member);
   }
 
   #slowStartStep(): number {
@@ -351,6 +332,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
 
   #rebuild(now: number): void {
     this.#dirty = false;
+    this.#latency.recount(this.#byId.values(), now);
     const settings = {
       overprovisioningFactor: this.#config.overprovisioningFactor,
       panicThreshold: this.#config.panicThreshold,
@@ -469,7 +451,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       active: member.active,
       requests: member.requests,
       failures: member.failures,
-      latencyMs: member.ewmaAt(now, this.#config.latency.decayMs),
+      latencyMs: this.#latency.estimateAt(member, now),
       meanLatencyMs: member.latencySamples > 0 ? member.latencyTotalMs / member.latencySamples : undefined,
       ejections: member.timesEjected,
       ejectedUntil: member.ejectedUntil > now ? member.ejectedUntil : undefined,

@@ -3,6 +3,7 @@
 // the end, which hold what a strategy derives from the instance id alone.
 
 import type { Instance } from './instance.ts';
+import { LatencyTracker } from './latency.ts';
 import { LoadReading } from './load-report.ts';
 import type { Outcome } from './outcome.ts';
 
@@ -13,23 +14,34 @@ export interface ReleaseSink {
 
 /** For endpoints made outside a balancer (strategy unit tests): releases go nowhere. */
 const detached: ReleaseSink = { release() {} };
+const detachedLatency = new LatencyTracker({ decayMs: 10_000, defaultRttMs: 30, failurePenaltyMs: 250 });
 
 export class Endpoint {
   // Field order is layout: the fields every pick and release touch are declared (and so stored)
   // first, which matters at 10,000 instances where each pick is a cache miss.
   instance: Instance;
   readonly #sink: ReleaseSink;
+  /** The balancer's latency tracking: the peers' figure this endpoint is costed at while unsampled. */
+  readonly tracker: LatencyTracker;
   /** Picks not yet released (in-flight requests). */
   active = 0;
   /** Weight after slow start and any server-reported weight: what strategies balance on. */
   weight = 1;
-  /** Peak-EWMA of latency in ms as of `ewmaStamp`; decays towards 0 with time (see peak-ewma). */
+  /**
+   * Peak-EWMA of latency in ms as of `ewmaStamp`; decays towards 0 with time (see peak-ewma).
+   * Meaningful only once `sampled`: until then the endpoint is costed at `tracker.peersAt(now)`.
+   */
   ewmaMs = 0;
   /** Balancer clock (ms) of the last EWMA update. */
   ewmaStamp = 0;
-  /** Releases counted since the instance joined, failures among them, and summed latency. */
+  /** Has answered since it joined or last returned (from unhealthy, ejected or removed). */
+  sampled = false;
+  /** Its EWMA is in the tracker's peers' figure (sampled and pickable); the tracker's to set. */
+  counted = false;
+  /** Releases counted since the instance joined, failures among them. */
   requests = 0;
   failures = 0;
+  /** Summed latency and samples since the instance joined or last returned. */
   latencyTotalMs = 0;
   latencySamples = 0;
   /** Removed from discovery; kept until its in-flight picks are released. */
@@ -70,12 +82,11 @@ export class Endpoint {
   /** The latest load report the server sent (`Balancer.reportLoad`); the balancer writes it. */
   readonly load = new LoadReading();
 
-  constructor(instance: Instance, defaultRttMs: number, now: number, sink: ReleaseSink = detached) {
+  constructor(instance: Instance, tracker: LatencyTracker = detachedLatency, sink: ReleaseSink = detached) {
     this.instance = instance;
     this.#sink = sink;
+    this.tracker = tracker;
     this.weight = instance.weight;
-    this.ewmaMs = defaultRttMs;
-    this.ewmaStamp = now;
   }
 
   /**
@@ -84,6 +95,11 @@ export class Endpoint {
    */
   release(outcome: Outcome, now?: number): void {
     this.#sink.release(this, outcome, now);
+  }
+
+  /** Not removed, unhealthy or ejected: the balancer may pick it. */
+  pickableAt(now: number): boolean {
+    return !this.removed && this.unhealthyBits === 0 && this.ejectedUntil <= now;
   }
 
   /** Peak-EWMA latency decayed to `now` with time constant `decayMs`. */

@@ -38,10 +38,6 @@ export class Level {
   }
 }
 
-function isPickable(e: Endpoint, now: number): boolean {
-  return !e.removed && e.unhealthyBits === 0 && e.ejectedUntil <= now;
-}
-
 /**
  * Rebuilds `levels` (reusing Level objects by priority) from the current members.
  * Returns the levels in priority order, loads set.
@@ -72,7 +68,7 @@ export function buildLevels(
   for (const p of priorities) {
     const all = byPriority.get(p) ?? [];
     const level = previous.get(p) ?? new Level(p, strategy, ctx);
-    const available = all.filter((e) => isPickable(e, now));
+    const available = all.filter((e) => e.pickableAt(now));
     level.availableShare = all.length === 0 ? 0 : available.length / all.length;
     const h = Math.min(1, level.availableShare * settings.overprovisioningFactor);
     health.push(h);
@@ -118,7 +114,7 @@ function fillLevel(level: Level, all: readonly Endpoint[], settings: LevelSettin
   if (level.panic) {
     candidates = all.slice();
   } else {
-    const available = all.filter((e) => isPickable(e, now));
+    const available = all.filter((e) => e.pickableAt(now));
     // Instances whose health is not yet known are used only when no known-healthy one is.
     const known = available.filter((e) => e.unknownBits === 0);
     candidates = known.length > 0 ? known : available;

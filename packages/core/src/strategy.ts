@@ -39,7 +39,10 @@ export interface Picker {
 export interface LatencyTracking {
   /** Time constant of the exponential decay, ms. Default 10000. */
   decayMs: number;
-  /** Latency assumed for an instance with no samples yet, ms. Default 30. */
+  /**
+   * Latency assumed for an instance with no samples while none has any, ms; once some have, an
+   * instance without samples is costed at their mean. Default 30.
+   */
   defaultRttMs: number;
   /** Latency recorded for a failed request when it answered faster than this, ms. Default 250. */
   failurePenaltyMs: number;

@@ -120,9 +120,12 @@ export interface InstanceSnapshot {
   active: number;
   requests: number;
   failures: number;
-  /** Peak-EWMA latency now, ms. */
+  /**
+   * Latency the instance is costed at now, ms: its peak-EWMA, or while it has not answered since
+   * joining or returning, the mean of its peers' (the default RTT when none has answered).
+   */
   latencyMs: number;
-  /** Mean latency since joining, ms, or undefined with no samples. */
+  /** Mean latency since joining or last returning (from unhealthy, ejected, removed), ms, or undefined with no samples. */
   meanLatencyMs: number | undefined;
   /** Times ejected by outlier detection since joining. */
   ejections: number;

@@ -10,6 +10,7 @@ const TIMES = 20_000;
 function latency(endpoint: Endpoint, ms: number, stamp = 0): void {
   endpoint.ewmaMs = ms;
   endpoint.ewmaStamp = stamp;
+  endpoint.sampled = true;
 }
 
 describe('peakEwma', () => {
@@ -44,6 +45,31 @@ describe('peakEwma', () => {
     const s = shares(countPicks(makePicker(peakEwma(), endpoints), TIMES), endpoints, TIMES);
     expect(s[0]).toBeGreaterThan(0.64);
     expect(s[0]).toBeLessThan(0.69);
+  });
+
+  it('treats latencies within 25% of each other as equal, and lets the load decide between them', () => {
+    const endpoints = makeEndpoints(2);
+    latency(endpoints[0]!, 10);
+    latency(endpoints[1]!, 12.4);
+    const [a, b] = shares(countPicks(makePicker(peakEwma(), endpoints), TIMES), endpoints, TIMES);
+    expect(a).toBeGreaterThan(0.47);
+    expect(b).toBeGreaterThan(0.47);
+    endpoints[0]!.active = 1; // now the load decides: 10 × 2 against 12.4 × 1
+    expect(countPicks(makePicker(peakEwma(), endpoints), 100).get(urlOf(1))).toBe(100);
+    endpoints[0]!.active = 0;
+    latency(endpoints[1]!, 12.6); // beyond 25%: the lower latency wins every time
+    expect(countPicks(makePicker(peakEwma(), endpoints), 100).get(urlOf(0))).toBe(100);
+  });
+
+  it("costs an endpoint that has not answered yet at its peers' latency (the default RTT without any)", () => {
+    const endpoints = makeEndpoints(2);
+    latency(endpoints[0]!, 29);
+    // Unsampled, the other costs the tracker's peers' figure: the default 30 ms here, within 25%.
+    const [a] = shares(countPicks(makePicker(peakEwma(), endpoints), TIMES), endpoints, TIMES);
+    expect(a).toBeGreaterThan(0.47);
+    expect(a).toBeLessThan(0.53);
+    latency(endpoints[0]!, 20);
+    expect(countPicks(makePicker(peakEwma(), endpoints), 100).get(urlOf(0))).toBe(100);
   });
 
   it('moves traffic away from an endpoint with many requests in flight', () => {

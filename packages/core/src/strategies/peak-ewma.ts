@@ -1,6 +1,7 @@
 // Peak-EWMA, the default strategy (Finagle, Linkerd): of two distinct random endpoints, the one
 // with the lower cost = latency EWMA × (in-flight + 1), divided by weight when weights differ.
-// The EWMA decays with time, so an endpoint that was slow once is tried again later.
+// The EWMA decays with time, so an endpoint that was slow once is tried again later; one with no
+// sample yet is costed at its peers' mean (see latency.ts).
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
@@ -13,7 +14,10 @@ import { durationMs, exclusions, sameWeights, weightOf } from './common.ts';
 export interface PeakEwmaOptions {
   /** Time constant of the latency EWMA's decay, ms: how fast old latencies are forgotten. Default 10000. */
   decayMs?: number;
-  /** Latency assumed for an endpoint with no samples yet, ms. Default 30. */
+  /**
+   * Latency assumed for an endpoint with no samples while no other has any either, ms. Once some
+   * have, an endpoint without samples is costed at their mean. Default 30.
+   */
   defaultRttMs?: number;
   /** Latency recorded for a failed request that answered faster than this, ms. Default 250. */
   failurePenaltyMs?: number;
@@ -34,11 +38,23 @@ const schema = z.strictObject(
 // Rounds of two draws that may hit excluded endpoints before scanning the allowed ones.
 const ROUNDS = 3;
 
+// Latency estimates within this factor of each other count as the same, and the load alone
+// decides between two endpoints. Each estimate is an EWMA of noisy samples over ~10 s, so a gap
+// this small says nothing about the instances; compared exactly, it sent every serial request
+// to whichever instance happened to be estimated lowest (shares of 0/64/36% over three equal
+// ones), while a slow instance is slower by far more than this.
+const SAME_LATENCY = 1.25;
+
+// No number crosses a call on the pick path: estimates go to `latencies`, the time to `clock`.
+// V8 boxes a double passed to or returned from a call it does not inline, and which calls it
+// inlines depends on all the code around the pick; boxed, a pick allocated 16-32 bytes.
 class PeakEwmaPicker implements Picker {
   private readonly random: RandomSource;
   private readonly decayMs: number;
   private endpoints: readonly Endpoint[] = [];
   private weighted = false;
+  private readonly clock = new Float64Array(1);
+  private readonly latencies = new Float64Array(2);
 
   constructor(random: RandomSource, decayMs: number) {
     this.random = random;
@@ -59,6 +75,7 @@ class PeakEwmaPicker implements Picker {
       const only = endpoints[0]!;
       return exclude?.has(only.instance.id) ? undefined : only;
     }
+    this.clock[0] = now;
     for (let round = 0; round < ROUNDS; round++) {
       const i = randomIndex(this.random, n);
       let j = randomIndex(this.random, n - 1);
@@ -67,44 +84,56 @@ class PeakEwmaPicker implements Picker {
       const b = endpoints[j]!;
       // Both choices must be allowed, or the pick would degrade to a blind random one.
       if (exclude !== undefined && (exclude.has(a.instance.id) || exclude.has(b.instance.id))) continue;
+      this.estimate(a, 0);
+      this.estimate(b, 1);
       // `a` was drawn at random, so keeping it on a tie breaks ties at random.
-      return this.cheaper(b, a, now) ? b : a;
+      return this.cheaper(b, a, true) ? b : a;
     }
-    return this.cheapest(endpoints, exclude!, now);
+    return this.cheapest(endpoints, exclude!);
+  }
+
+  /** Writes the endpoint's latency estimate now to `latencies[slot]`. */
+  private estimate(endpoint: Endpoint, slot: number): void {
+    // An endpoint that has not answered yet (new, or back from unhealthy) costs what its peers
+    // do; their mean decays like an EWMA (see latency.ts).
+    const sampled = endpoint.sampled;
+    const ms = sampled ? endpoint.ewmaMs : endpoint.tracker.peersMs;
+    const elapsed = this.clock[0]! - (sampled ? endpoint.ewmaStamp : endpoint.tracker.peersStamp);
+    this.latencies[slot] = elapsed <= 0 ? ms : ms * Math.exp(-elapsed / this.decayMs);
   }
 
   /**
-   * Whether `b` costs less than `a`. The costs are compared in this small method, which `cost` is
-   * inlined into, rather than returned to `pick`: V8 boxes a double returned by a call it does not
-   * inline, and the call from `pick` was not inlined, so each pick allocated. pick-gc.test.ts
-   * keeps it that way.
+   * Whether `b` (estimate in `latencies[1]`) costs less than `a` (in `latencies[0]`): latency ×
+   * (in-flight + 1), divided by weight when weights differ; with `similar`, latencies within
+   * SAME_LATENCY of each other compare as equal.
    */
-  private cheaper(b: Endpoint, a: Endpoint, now: number): boolean {
-    return this.cost(b, now) < this.cost(a, now);
-  }
-
-  private cost(endpoint: Endpoint, now: number): number {
-    const cost = endpoint.ewmaAt(now, this.decayMs) * (endpoint.active + 1);
-    if (!this.weighted) return cost;
-    const weight = weightOf(endpoint);
-    return weight > 0 ? cost / weight : Number.POSITIVE_INFINITY;
+  private cheaper(b: Endpoint, a: Endpoint, similar: boolean): boolean {
+    let la = this.latencies[0]!;
+    let lb = this.latencies[1]!;
+    if (similar && la <= lb * SAME_LATENCY && lb <= la * SAME_LATENCY) {
+      la = 1;
+      lb = 1;
+    }
+    const ca = la * (a.active + 1);
+    const cb = lb * (b.active + 1);
+    if (!this.weighted) return cb < ca;
+    // Weight 0 (or not a finite positive number) costs infinitely much.
+    const wa = weightOf(a);
+    const wb = weightOf(b);
+    if (wb === 0) return false;
+    return wa === 0 || cb * wa < ca * wb;
   }
 
   /** Many endpoints excluded: the cheapest allowed one, by a linear scan. */
-  private cheapest(
-    endpoints: readonly Endpoint[],
-    exclude: ReadonlySet<string>,
-    now: number,
-  ): Endpoint | undefined {
+  private cheapest(endpoints: readonly Endpoint[], exclude: ReadonlySet<string>): Endpoint | undefined {
     let best: Endpoint | undefined;
-    let bestCost = Number.POSITIVE_INFINITY;
     for (let k = 0; k < endpoints.length; k++) {
       const endpoint = endpoints[k]!;
       if (exclude.has(endpoint.instance.id)) continue;
-      const cost = this.cost(endpoint, now);
-      if (best === undefined || cost < bestCost) {
+      this.estimate(endpoint, 1);
+      if (best === undefined || this.cheaper(endpoint, best, false)) {
         best = endpoint;
-        bestCost = cost;
+        this.latencies[0] = this.latencies[1]!;
       }
     }
     return best;

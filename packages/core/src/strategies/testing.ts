@@ -18,7 +18,7 @@ export function makeEndpoints(count: number, weights?: readonly number[]): Endpo
   for (let i = 0; i < count; i++) {
     const weight = weights?.[i];
     const record = weight === undefined ? urlOf(i) : { url: urlOf(i), weight };
-    out.push(new Endpoint(toInstance(record), 30, 0));
+    out.push(new Endpoint(toInstance(record)));
   }
   return out;
 }

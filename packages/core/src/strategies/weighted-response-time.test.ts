@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createBalancer } from '../balancer.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { isPicketError } from '../errors.ts';
+import { seededRandom } from '../random.ts';
 import { countPicks, makeEndpoints, makePicker, shares, thrown, urlOf } from './testing.ts';
 import { weightedResponseTime } from './weighted-response-time.ts';
 
@@ -92,6 +94,33 @@ describe('weightedResponseTime', () => {
     clock.now = 1500;
     picker.rebuild(endpoints);
     near(shares(countPicks(picker, TIMES, undefined, 1500), endpoints, TIMES)[0], 0.9);
+  });
+
+  it('counts an instance back from ejection as average, not by the latencies it had while failing', () => {
+    let now = 0;
+    const lb = createBalancer({
+      strategy: weightedResponseTime(),
+      random: seededRandom(3),
+      now: () => now,
+      outlierDetection: { consecutiveFailures: 5, maxEjectionPercent: 100 },
+    });
+    const ids = [urlOf(0), urlOf(1), urlOf(2)];
+    lb.update(ids);
+    for (let i = 0; i < 300; i++) lb.pick().release({ ok: true, latencyMs: 1 });
+    // The third times out five times in a row, at 2 s each, and is ejected for 30 s.
+    const others = new Set(ids.slice(0, 2));
+    for (let i = 0; i < 5; i++)
+      lb.pick({ exclude: others }).release({ ok: false, error: 'timeout', latencyMs: 2000 });
+    expect(lb.snapshot().instances[2]).toMatchObject({ state: 'ejected' });
+    now += 30_000;
+    const counts = new Map<string, number>();
+    for (let i = 0; i < TIMES; i++) {
+      const pick = lb.pick();
+      counts.set(pick.instance.id, (counts.get(pick.instance.id) ?? 0) + 1);
+      pick.release({ ok: true, latencyMs: 1 });
+    }
+    // Its mean latency since returning (none yet, then 1 ms), not ~100 ms from before.
+    near((counts.get(ids[2]!) ?? 0) / TIMES, 1 / 3);
   });
 
   it('never returns an excluded endpoint', () => {
