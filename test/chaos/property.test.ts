@@ -5,7 +5,7 @@
 // error; a provider fed garbage never throws; close() settles. Never an untyped throw, never a hang.
 // Generated hosts are loopback only and ports are ours, so no input reaches the network or DNS.
 
-import { STRATEGY_NAMES } from '@picket/core';
+import { checkInstance, STRATEGY_NAMES } from '@picket/core';
 import { createProvider, type ProviderContext } from '@picket/discovery';
 import fc from 'fast-check';
 import { type Client, createClient, type Provider } from 'picket';
@@ -85,7 +85,10 @@ const int = (min: number, max: number) => fc.integer({ min, max });
 const NOT_A_DURATION = [-1, Number.NaN, Number.POSITIVE_INFINITY, 3e9, '1s', null] as const;
 // Durations; the ones that add up across retries (backoff) stay short, so that a legitimately
 // slow call still ends well inside the deadline. Timeouts and intervals refuse 0.
-const duration = sometimesBad(fc.oneof(int(1, 2000), fc.constant(1.5)), fc.constantFrom(0, ...NOT_A_DURATION));
+const duration = sometimesBad(
+  fc.oneof(int(1, 2000), fc.constant(1.5)),
+  fc.constantFrom(0, ...NOT_A_DURATION),
+);
 const short = sometimesBad(int(1, 300), fc.constantFrom(0, -1, Number.NaN, '25'));
 const loose = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) => fc.record(model, { requiredKeys: [] });
 
@@ -212,47 +215,88 @@ describe('random client options', () => {
   });
 });
 
-const port = fc.oneof(
+// Records, each generated valid or wrapped in `Bad` (a record the balancer must refuse).
+const port = sometimesBad(
+  fc.oneof(
+    fc.constant(0).map(() => server.port),
+    fc.constant(0).map(() => dead),
+  ),
   fc.constantFrom(0, -1, 70_000, 1.5, Number.NaN),
-  fc.constant(0).map(() => server.port),
-  fc.constant(0).map(() => dead),
 );
-const host = fc.constantFrom('127.0.0.1', 'localhost', '', 'a b', '::1', '[::1]', 'x/y', '127.0.0.1:1');
-const url = fc.oneof(
-  fc
-    .tuple(
-      fc.constantFrom('http', 'https', 'ftp', 'HTTP'),
-      host,
-      port,
-      fc.constantFrom('', '/api', '/?q=1', '#f'),
-    )
-    .map(([scheme, h, p, rest]) => `${scheme}://${h}:${p}${rest}`),
-  fc.string({ maxLength: 20 }),
-);
+const hostName = fc.constantFrom('127.0.0.1', 'localhost');
+const host = sometimesBad(hostName, fc.constantFrom('', 'a b', 'x/y'));
+/** A URL from its parts: `Bad` when any part is. */
+const url = fc
+  .tuple(
+    sometimesBad(fc.constantFrom('http', 'HTTP'), fc.constantFrom('ftp', 'ws')),
+    sometimesBad(fc.oneof(hostName, fc.constant('[::1]')), fc.constantFrom('', 'a b', '::1')),
+    port,
+    sometimesBad(fc.constantFrom('', '/api'), fc.constantFrom('/?q=1', '#f')),
+  )
+  .map((parts) => {
+    const bad: string[] = [];
+    const [scheme, h, p, rest] = unwrap(parts, bad) as unknown[];
+    const text = `${scheme}://${h}:${p}${rest}`;
+    return bad.length > 0 ? new Bad(text) : text;
+  });
+/** Anything that is neither a URL string nor an object with `url` or `host`. */
+const garbage = fc
+  .anything({ maxDepth: 2 })
+  .filter((v) =>
+    typeof v === 'string'
+      ? !v.includes(':')
+      : !(v !== null && typeof v === 'object' && ('url' in v || 'host' in v)),
+  );
+const json = fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.string({ maxLength: 4 }), fc.integer()), {
+  maxKeys: 2,
+});
 const record = fc.oneof(
   url,
-  fc.anything({ maxDepth: 2 }),
+  garbage.map((v) => new Bad(v)),
   fc.record(
     {
       url,
-      id: fc.oneof(fc.string({ maxLength: 6 }), fc.integer()),
-      zone: fc.oneof(fc.string({ maxLength: 4 }), fc.integer()),
-      weight: fc.oneof(fc.double(), fc.integer({ min: -2, max: 10 })),
-      priority: fc.integer({ min: -1, max: 130 }),
-      metadata: fc.anything({ maxDepth: 1 }),
+      id: sometimesBad(fc.string({ minLength: 1, maxLength: 6 }), fc.constantFrom('', 42)),
+      zone: sometimesBad(fc.string({ maxLength: 4 }), fc.integer()),
+      weight: sometimesBad(
+        fc.oneof(fc.double({ min: 0.01, max: 1e6, noNaN: true }), int(1, 10)),
+        fc.constantFrom(0, -1, Number.NaN, 2e6),
+      ),
+      priority: sometimesBad(int(0, 127), fc.constantFrom(-1, 128, 1.5)),
+      metadata: sometimesBad(json, fc.constantFrom(5, 'x', null)),
     },
     { requiredKeys: ['url'] },
   ),
   fc.record(
-    { host, port, secure: fc.boolean(), weight: fc.integer({ min: -1, max: 3 }) },
+    { host, port, secure: fc.boolean(), weight: sometimesBad(int(1, 3), fc.constantFrom(0, -1)) },
     { requiredKeys: ['host', 'port'] },
   ),
 );
 
+/** The records without `Bad`, the indexes of the bad ones, and the ids of the good ones. */
+function unwrapRecords(generated: readonly unknown[]): { records: unknown[]; bad: number[]; ids: string[] } {
+  const bad: number[] = [];
+  const ids: string[] = [];
+  const records = generated.map((r, i) => {
+    const paths: string[] = [];
+    const record = unwrap(r, paths);
+    if (paths.length > 0) bad.push(i);
+    else {
+      const check = checkInstance(record);
+      if (!check.ok) throw new Error(`a record generated as valid is not: ${check.reason}`);
+      ids.push(check.instance.id);
+    }
+    return record;
+  });
+  return { records, bad, ids };
+}
+
 describe('random discovered records', () => {
-  it('as a static list: a client, or PICKET_INVALID_INSTANCE / PICKET_INVALID_OPTIONS; then calls settle, typed', async () => {
+  it('as a static list: a client exactly when every record is valid and ids are distinct, else PICKET_INVALID_OPTIONS naming a bad one; then calls settle, typed', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(record, { maxLength: 5 }), async (records) => {
+      fc.asyncProperty(fc.array(record, { maxLength: 5 }), async (generated) => {
+        const { records, bad, ids } = unwrapRecords(generated);
+        const repeated = new Set(ids).size < ids.length;
         let client: Client;
         try {
           client = createClient({
@@ -261,10 +305,19 @@ describe('random discovered records', () => {
             pool: { connectTimeout: 500 },
           });
         } catch (error) {
-          expectPicketError(error, ['PICKET_INVALID_INSTANCE', 'PICKET_INVALID_OPTIONS']);
+          expectPicketError(error, ['PICKET_INVALID_OPTIONS']);
+          const message = (error as Error).message;
+          expect(bad.length > 0 || repeated, `valid records refused: ${message}`).toBe(true);
+          if (!repeated) {
+            expect(
+              bad.some((i) => message.includes(`\`discovery[${i}]\``)),
+              `${message} names none of records ${bad.join(', ')}`,
+            ).toBe(true);
+          }
           return;
         }
         try {
+          expect({ bad, repeated }, 'invalid records accepted').toEqual({ bad: [], repeated: false });
           await exercise(client);
         } finally {
           await closes(client);
@@ -293,8 +346,14 @@ describe('random discovered records', () => {
           });
           try {
             await waitFor(() => ctx !== undefined, { timeoutMs: 2000 });
-            for (const records of rounds) {
+            let kept = new Set<string>();
+            for (const generated of rounds) {
+              const { records, ids } = unwrapRecords(generated);
               expect(() => ctx!.publish(records)).not.toThrow();
+              // Exactly the valid records are kept; a list of only invalid ones is a broken
+              // answer, and the last good list stays (documented).
+              if (ids.length > 0 || records.length === 0) kept = new Set(ids);
+              expect(new Set(client.snapshot().instances.map((i) => i.id))).toEqual(kept);
               for (const i of client.snapshot().instances) expect(i.url).toMatch(/^https?:\/\/[^\s/]+/);
               await exercise(client);
             }
