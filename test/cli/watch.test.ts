@@ -134,7 +134,7 @@ describe('picket watch --once', () => {
     ],
     [
       ['watch', '--service', 'inventory', '--discovery', 'http://a:1', '--interval', '1s'],
-      /`--interval` must be a positive whole number/,
+      /`--interval` must be a whole number of milliseconds from 1 to 2147483647, got "1s"/,
     ],
     [
       ['watch', '--service', 'inventory', '--discovery', 'http://a:1', '--rate', '5'],

@@ -23,6 +23,9 @@ function clientFor(backends: readonly Backend[]): Client {
       service: 'inventory',
       discovery: backends.map((b) => b.url),
       subset: { size: 3, callerId: 'orders-7' },
+      // Round robin: an instance that joins takes its turn at once (which instance a strategy
+      // favours is not what this test is about).
+      strategy: 'round-robin',
       health: {
         check: httpCheck({ path: '/health' }),
         interval: INTERVAL,

@@ -38,6 +38,8 @@ const BUFFERING = 0;
 const STREAMING = 1;
 const SENT = 2;
 
+function ignoreError(): void {}
+
 export class ServiceRequest extends Writable {
   readonly method: string;
   readonly path: string;
@@ -189,6 +191,10 @@ export class ServiceRequest extends Writable {
 
   #stream(): void {
     const upload = new PassThrough();
+    // Its failure reaches the call through undici's read of it (the iterator sees `errored` even
+    // when it was not waiting); an 'error' emitted while undici is not reading must not be an
+    // uncaught exception.
+    upload.on('error', ignoreError);
     this.#upload = upload;
     for (const chunk of this.#chunks) upload.write(chunk);
     this.#chunks = [];
