@@ -7,7 +7,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { PicketError } from '@picket/core';
-import { ATTEMPT_CHANNEL, type AttemptMessage } from '@picket/http';
+import { ATTEMPT_END_CHANNEL, type AttemptMessage } from '@picket/http';
 import { type DashboardOptions, type DashboardSettings, parseDashboardOptions } from './options.ts';
 import { ServiceFeed, WINDOW_MS } from './service-feed.ts';
 import { loadStaticFiles, type StaticFile } from './static-files.ts';
@@ -87,11 +87,11 @@ class DashboardServer implements Dashboard {
 
   readonly #onAttempt = (message: unknown): void => {
     const m = message as AttemptMessage;
-    this.#byClient.get(m.client)?.attempt(m.instance.id, m.outcome);
+    if (m.outcome !== undefined) this.#byClient.get(m.client)?.attempt(m.instanceId, m.outcome);
   };
 
   async start(): Promise<void> {
-    subscribe(ATTEMPT_CHANNEL, this.#onAttempt);
+    subscribe(ATTEMPT_END_CHANNEL, this.#onAttempt);
     const { host, port } = this.#settings;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -246,7 +246,7 @@ class DashboardServer implements Dashboard {
 
   async #shutDown(): Promise<void> {
     clearInterval(this.#timer);
-    unsubscribe(ATTEMPT_CHANNEL, this.#onAttempt);
+    unsubscribe(ATTEMPT_END_CHANNEL, this.#onAttempt);
     for (const feed of this.#feeds) feed.close();
     for (const res of this.#streams) res.end();
     this.#streams.clear();

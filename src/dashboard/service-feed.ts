@@ -1,6 +1,6 @@
 // One client as the dashboard sees it: its events turned into EventViews as they happen, and at
 // every tick its snapshot turned into a ServiceView, with rates from successive snapshots and
-// percentiles from the attempts the client publishes (see @picket/http's ATTEMPT_CHANNEL).
+// percentiles from the attempts the client publishes (`picket:attempt:end`, @picket/http's ATTEMPT_END_CHANNEL).
 
 import type { Outcome } from '@picket/core';
 import type { Client, ClientEvents, ClientInstanceSnapshot, ClientSnapshot } from '@picket/http';

@@ -2,7 +2,6 @@
 // retries, hedging, timeouts and circuit breakers; createAgent routes several services by host.
 
 export { type AgentOptions, createAgent, type PicketAgent } from './agent.ts';
-export { ATTEMPT_CHANNEL, type AttemptMessage } from './channels.ts';
 export { type Client, createClient } from './client.ts';
 export type {
   AttemptRecord,
@@ -14,6 +13,12 @@ export type {
 export type { PicketDispatchOptions } from './dispatcher/core.ts';
 export type { ClientFetchInit } from './fronts/fetch.ts';
 export type { ClientRequestOptions } from './fronts/request.ts';
+export {
+  ATTEMPT_END_CHANNEL,
+  ATTEMPT_START_CHANNEL,
+  type AttemptMessage,
+  type RequestMessage,
+} from './observe/channels.ts';
 export type {
   BreakerOptions,
   ClientOptions,

@@ -8,7 +8,6 @@
 import { type ErrorKind, type Instance, NEUTRAL, type Outcome, type Pick, PicketError } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
-import { attemptChannel } from '../channels.ts';
 import { callerFault, errorCode, errorKind } from '../errors.ts';
 import { type AttemptMessage, attemptEndChannel, attemptStartChannel } from '../observe/channels.ts';
 import type { InstancePool } from '../pool/pools.ts';
@@ -95,10 +94,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (!attemptStartChannel.hasSubscribers && !attemptEndChannel.hasSubscribers) return;
     const request = this.request;
     const message: AttemptMessage = {
+      client: request.core,
       service: request.core.service,
       method: request.method,
       path: redactPath(request.opts.path),
       instance: this.instance.url,
+      instanceId: this.instance.id,
       attempt: this.number,
       hedge: this.hedge,
       retry: this.number > 1 && !this.hedge,
@@ -291,8 +292,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // When the outcome was known: the response headers, or the error.
     const at = this.startedAt + (outcome.latencyMs ?? 0);
     pick.release(outcome, core.sharesClock ? at : undefined);
-    if (attemptChannel.hasSubscribers)
-      attemptChannel.publish({ client: core, instance: pick.instance, outcome });
     const breaker = this.breaker;
     if (breaker !== null) core.breakers!.settle(breaker, failed, at, this.trial);
     if (outcome.neutral !== true) {

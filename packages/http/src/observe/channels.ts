@@ -21,11 +21,15 @@ export interface RequestMessage {
 
 /** What `picket:attempt:start` and `picket:attempt:end` carry. */
 export interface AttemptMessage {
+  /** The client (the object `createClient` returned) the attempt belongs to. */
+  client: object;
   service: string;
   method: string;
   path: string;
   /** The instance's URL (records never carry credentials). */
   instance: string;
+  /** The instance's id. */
+  instanceId: string;
   /** 1 for a call's first attempt. */
   attempt: number;
   hedge: boolean;
@@ -35,5 +39,8 @@ export interface AttemptMessage {
 }
 
 export const requestChannel = diagnostics.tracingChannel<RequestMessage, RequestMessage>('picket:request');
-export const attemptStartChannel = diagnostics.channel('picket:attempt:start');
-export const attemptEndChannel = diagnostics.channel('picket:attempt:end');
+/** Channel names, for subscribers. */
+export const ATTEMPT_START_CHANNEL = 'picket:attempt:start';
+export const ATTEMPT_END_CHANNEL = 'picket:attempt:end';
+export const attemptStartChannel = diagnostics.channel(ATTEMPT_START_CHANNEL);
+export const attemptEndChannel = diagnostics.channel(ATTEMPT_END_CHANNEL);
