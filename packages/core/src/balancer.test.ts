@@ -306,7 +306,7 @@ describe('latency memory of a returning instance', () => {
     expect(lb.snapshot().instances.find((s) => s.id === a)?.latencyMs).toBe(30);
   });
 
-  it('starts again from the default RTT when its ejection ends', () => {
+  it('starts again from the default RTT (decayed since no instance had a sample) when its ejection ends', () => {
     let t = 0;
     const lb = createBalancer({
       strategy: 'peak-ewma',
@@ -327,7 +327,7 @@ describe('latency memory of a returning instance', () => {
     t += 2000;
     expect(lb.snapshot().instances.find((s) => s.id === b)).toMatchObject({
       state: 'healthy',
-      latencyMs: 30,
+      latencyMs: expect.closeTo(30 * Math.exp(-2000 / 10_000), 9),
     });
   });
 });

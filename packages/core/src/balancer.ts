@@ -43,9 +43,9 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   constructor(options?: BalancerOptions) {
     this.#config = parseBalancerOptions(options);
     this.#ctx = { random: this.#config.random, now: this.#config.now, load: this.#load };
-    this.#latency = new LatencyTracker(this.#config.latency);
     for (const source of this.#config.healthSources) this.#unknownMask |= this.#bit(source);
     const now = this.#config.now();
+    this.#latency = new LatencyTracker(this.#config.latency, now);
     if (this.#config.outlier !== undefined) {
       this.#outlier = new OutlierDetector(
         this.#config.outlier,

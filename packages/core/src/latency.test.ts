@@ -132,6 +132,16 @@ describe('peak-EWMA under light load', () => {
     expect(lb.snapshot().instances[0]!.latencyMs).toBe(80);
   });
 
+  it("starts from the default RTT decayed since the balancer's start, as an unused instance always did", () => {
+    const { lb, clock } = fleet(1, { outlierDetection: false });
+    lb.update(urls.slice(0, 2));
+    clock.now = 10_000; // a client made ten seconds before its first request
+    expect(lb.snapshot().instances[0]!.latencyMs).toBeCloseTo(30 / Math.E, 9);
+    lb.pick().release({ ok: true, latencyMs: 80 });
+    lb.pick().release({ ok: true, latencyMs: 1 });
+    for (const instance of lb.snapshot().instances) expect(instance.latencyMs).toBeCloseTo(30 / Math.E, 9);
+  });
+
   it('counts a failed first answer at once', () => {
     const { lb } = fleet(1, { outlierDetection: false });
     lb.update(urls.slice(0, 1));
@@ -142,10 +152,10 @@ describe('peak-EWMA under light load', () => {
 
 describe('LatencyTracker', () => {
   /** The peers' figure computed the slow way: the mean of the counted endpoints' decayed EWMAs. */
-  function bruteForce(endpoints: readonly Endpoint[], now: number, tracker: LatencyTracker): number {
+  function bruteForce(endpoints: readonly Endpoint[], now: number, decayMs: number): number | undefined {
     const counted = endpoints.filter((e) => e.counted);
-    if (counted.length === 0) return tracker.defaultRttMs;
-    return counted.reduce((sum, e) => sum + e.ewmaAt(now, tracker.decayMs), 0) / counted.length;
+    if (counted.length === 0) return undefined;
+    return counted.reduce((sum, e) => sum + e.ewmaAt(now, decayMs), 0) / counted.length;
   }
 
   function step(
@@ -179,7 +189,8 @@ describe('LatencyTracker', () => {
       const clock = { now: 1_000 };
       for (let i = 0; i < 20_000; i++) {
         step(random, tracker, endpoints, clock);
-        const expected = bruteForce(endpoints, clock.now, tracker);
+        const expected = bruteForce(endpoints, clock.now, tracker.decayMs);
+        if (expected === undefined) continue;
         expect(tracker.peersAt(clock.now)).toBeCloseTo(expected, Math.max(0, 9 - Math.log10(expected + 1)));
       }
     }
@@ -198,7 +209,9 @@ describe('LatencyTracker', () => {
     expect(tracker.peersAt(0)).toBeCloseTo(30, 9);
     tracker.forget(a!);
     tracker.forget(b!);
+    // None left: the default, decaying from then on.
     expect(tracker.peersAt(0)).toBe(30);
+    expect(tracker.peersAt(10_000)).toBeCloseTo(30 / Math.E, 9);
     expect([a!.sampled, a!.counted, a!.latencySamples]).toEqual([false, false, 0]);
   });
 });

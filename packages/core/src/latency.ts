@@ -7,7 +7,8 @@
 // average instance until it has answered again, instead of at a fixed default that loses every
 // comparison to peers measured at a fraction of it (Finagle costs such an endpoint
 // optimistically; gRPC's weighted round robin gives it its peers' mean weight). The default RTT
-// serves only while no endpoint has a sample. The mean, not the median: a running sum keeps it
+// serves only while no endpoint has a sample, decaying from when none had (the balancer's start),
+// as an endpoint's first estimate always did. The mean, not the median: a running sum keeps it
 // O(1) per release and per read, where a median needs an ordered structure; and an endpoint
 // without a sample needs only to be tried, which a mean raised by one slow peer still does (the
 // newcomer beats that peer), while its own answers decide from then on.
@@ -30,12 +31,12 @@ export class LatencyTracker {
   readonly defaultRttMs: number;
   readonly failurePenaltyMs: number;
   /**
-   * The peers' mean EWMA as of `peersStamp` (decays like an EWMA); `defaultRttMs` with no peers.
-   * Initialised with numbers (a field declared bare starts as undefined, and V8 then boxes every
-   * number stored in it).
+   * The peers' mean EWMA as of `peersStamp`, decaying like an EWMA; with no peers, `defaultRttMs`
+   * as of when the last left (or the tracker was made). Initialised with numbers: a field
+   * declared bare starts as undefined, and V8 then boxes every number stored in it.
    */
   peersMs = 0;
-  peersStamp = Number.POSITIVE_INFINITY;
+  peersStamp = 0;
   /**
    * The time of the release `record` takes, written by the caller just before the call: a number
    * passed to a call V8 does not inline is boxed on the heap, once per release.
@@ -49,15 +50,19 @@ export class LatencyTracker {
   /** e^((scaleFor − origin) / decayMs), for the last time asked. */
   #scale = 1;
   #scaleFor = 0;
+  /** No endpoint is counted, and `peersMs` is the default RTT. */
+  #empty = true;
 
-  constructor(config: LatencyTracking) {
+  /** `now`: the balancer's clock when it starts, from which the default RTT decays. */
+  constructor(config: LatencyTracking, now = 0) {
     this.decayMs = config.decayMs;
     this.defaultRttMs = config.defaultRttMs;
     this.failurePenaltyMs = config.failurePenaltyMs;
     this.peersMs = config.defaultRttMs;
+    this.peersStamp = now;
   }
 
-  /** The peers' mean EWMA decayed to `now`; `defaultRttMs` when no endpoint is sampled. */
+  /** The peers' mean EWMA decayed to `now`; with no sampled peer, the decayed default RTT. */
   peersAt(now: number): number {
     const elapsed = now - this.peersStamp;
     return elapsed <= 0 ? this.peersMs : this.peersMs * Math.exp(-elapsed / this.decayMs);
@@ -169,10 +174,15 @@ export class LatencyTracker {
   #publish(): void {
     if (this.#count === 0) {
       this.#sum = 0;
-      this.peersMs = this.defaultRttMs;
-      this.peersStamp = Number.POSITIVE_INFINITY;
+      // The default decays from when the last peer left, not from each rebuild without any.
+      if (!this.#empty) {
+        this.#empty = true;
+        this.peersMs = this.defaultRttMs;
+        this.peersStamp = this.#scaleFor;
+      }
       return;
     }
+    this.#empty = false;
     const mean = this.#sum / this.#scale / this.#count;
     // Rounding in the running sum must not make a latency negative.
     this.peersMs = Math.max(mean, 0);

@@ -47,14 +47,14 @@ describe('peakEwma', () => {
     expect(s[0]).toBeLessThan(0.69);
   });
 
-  it('treats latencies within 25% of each other as equal, and lets the load decide between them', () => {
+  it('treats latencies within 25% of each other as equal between endpoints with nothing in flight', () => {
     const endpoints = makeEndpoints(2);
     latency(endpoints[0]!, 10);
     latency(endpoints[1]!, 12.4);
     const [a, b] = shares(countPicks(makePicker(peakEwma(), endpoints), TIMES), endpoints, TIMES);
     expect(a).toBeGreaterThan(0.47);
     expect(b).toBeGreaterThan(0.47);
-    endpoints[0]!.active = 1; // now the load decides: 10 × 2 against 12.4 × 1
+    endpoints[0]!.active = 1; // under load the exact cost decides: 10 × 2 against 12.4 × 1
     expect(countPicks(makePicker(peakEwma(), endpoints), 100).get(urlOf(1))).toBe(100);
     endpoints[0]!.active = 0;
     latency(endpoints[1]!, 12.6); // beyond 25%: the lower latency wins every time

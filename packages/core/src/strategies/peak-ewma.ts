@@ -38,11 +38,13 @@ const schema = z.strictObject(
 // Rounds of two draws that may hit excluded endpoints before scanning the allowed ones.
 const ROUNDS = 3;
 
-// Latency estimates within this factor of each other count as the same, and the load alone
-// decides between two endpoints. Each estimate is an EWMA of noisy samples over ~10 s, so a gap
-// this small says nothing about the instances; compared exactly, it sent every serial request
-// to whichever instance happened to be estimated lowest (shares of 0/64/36% over three equal
-// ones), while a slow instance is slower by far more than this.
+// Between two endpoints with nothing in flight, latency estimates within this factor of each
+// other count as the same (the pick goes either way at random). Each estimate is an EWMA of
+// noisy samples over ~10 s, so a gap this small says nothing about the instances; compared
+// exactly, it sent every serial request to whichever instance happened to be estimated lowest
+// (shares of 0/64/36% over three equal ones), while a slow instance is slower by far more than
+// this. With requests in flight the exact cost decides, as it always did: there the in-flight
+// counts spread the load, and a slow instance re-probed at a coin's toss took twice its share.
 const SAME_LATENCY = 1.25;
 
 // No number crosses a call on the pick path: estimates go to `latencies`, the time to `clock`.
@@ -105,12 +107,12 @@ class PeakEwmaPicker implements Picker {
   /**
    * Whether `b` (estimate in `latencies[1]`) costs less than `a` (in `latencies[0]`): latency ×
    * (in-flight + 1), divided by weight when weights differ; with `similar`, latencies within
-   * SAME_LATENCY of each other compare as equal.
+   * SAME_LATENCY of each other compare as equal when neither endpoint has a request in flight.
    */
   private cheaper(b: Endpoint, a: Endpoint, similar: boolean): boolean {
     let la = this.latencies[0]!;
     let lb = this.latencies[1]!;
-    if (similar && la <= lb * SAME_LATENCY && lb <= la * SAME_LATENCY) {
+    if (similar && a.active === 0 && b.active === 0 && la <= lb * SAME_LATENCY && lb <= la * SAME_LATENCY) {
       la = 1;
       lb = 1;
     }
