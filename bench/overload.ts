@@ -114,10 +114,10 @@ async function run(name: string, shed: boolean, options: Record<string, unknown>
 const results = [
   await run('unbounded (defaults, no shedding)', false, {}),
   await run('bounded (shedding + limits)', true, {
-    // As many connections as an instance works on, and a short queue behind them: beyond that,
-    // the client refuses at once.
-    pool: { connections: CONCURRENT },
-    limits: { maxPendingPerInstance: CONCURRENT },
+    // Connections for what an instance works on and its short queue (its shed limit), and a
+    // small queue in the client behind them: beyond that, the client refuses at once.
+    pool: { connections: CONCURRENT * 2 },
+    limits: { maxPendingPerInstance: CONCURRENT / 2 },
     retry: { retries: 1, budget: { percent: 20 } },
   }),
 ];
