@@ -1,8 +1,8 @@
 // What observing costs a client beside real sockets: three local instance processes, 32 callers,
 // mirrored rounds of the same client with `metrics: false` (the baseline, and again as an A/A
 // control that shows this run's noise), with the default (no OpenTelemetry SDK registered: the
-// API's no-op meter), with the SDK's MeterProvider (in-memory reader), and with Picket's
-// diagnostics channels subscribed. Client CPU per request, paired ratio to the baseline (median
+// API's no-op meter), with the SDK's MeterProvider (in-memory reader), reading the in-band load
+// report every answer carries, and with Picket's diagnostics channels subscribed. Client CPU per request, paired ratio to the baseline (median
 // over rounds). bench/observe-cost.ts measures the same without sockets, where Picket's own work
 // is all there is to see.
 // Run: node --conditions=picket-source bench/observe-sockets.ts [--quick]
@@ -25,6 +25,8 @@ const ROUND_MS = quick ? 600 : 800;
 const PATH = '/fast';
 const noop = () => {};
 
+// Every answer carries an in-band load report; only the client that asks for reports reads it.
+process.env.INSTANCE_LOAD_REPORT = '1';
 const instances = await spawnInstances(3);
 const urls = instances.map((i) => i.url);
 const meterProvider = new MeterProvider({
@@ -65,6 +67,16 @@ const variants: Array<{ contender: Contender; target?: number }> = [
       'OpenTelemetry SDK MeterProvider',
     ),
     target: 1.05,
+  },
+  {
+    contender: picket(
+      'peak-ewma',
+      urls,
+      PATH,
+      { metrics: false, loadReports: {} },
+      'in-band load reports read (loadReports: {})',
+    ),
+    target: 1.02,
   },
   { contender: picket('peak-ewma', urls, PATH, { metrics: false }, 'diagnostics channels subscribed') },
 ];

@@ -15,6 +15,7 @@ const RENDERERS: Record<string, Renderer> = {
   'observe-cost': observeCost,
   'observe-sockets': observeSockets,
   overload,
+  'hot-key': hotKey,
   'dispatch-overhead': dispatchOverhead,
   'health-checks': healthChecks,
   'http-steady': httpSteady,
@@ -181,6 +182,42 @@ function overload(result: {
           .map(([code, n]) => `${code} ${n}`)
           .join(', '),
         r.longestWaitMs,
+      ]),
+    ),
+  ].join('\n');
+}
+
+function hotKey(result: {
+  instances: number;
+  requests: number;
+  hotShare: number;
+  rows: Array<{
+    strategy: string;
+    hashBalanceFactor?: number;
+    hottestVsMean: number;
+    worstOverBoundAtAdmission: number;
+    movedShare: number;
+  }>;
+}): string {
+  return [
+    '## A hot key under consistent hashing (`bench/hot-key.ts`)',
+    '',
+    `${result.instances} instances, ${result.requests.toLocaleString('en')} requests, one key sending ${Math.round(result.hotShare * 100)}% of them, each held in flight a while (simulated clock). With \`hashBalanceFactor\`, the instance taking a request may hold at most factor × the mean in flight, plus one (target):`,
+    '',
+    table(
+      [
+        'strategy',
+        'hashBalanceFactor',
+        'hottest / mean (any moment)',
+        'worst over factor × mean, at admission',
+        'requests moved off their key’s instance',
+      ],
+      result.rows.map((r) => [
+        r.strategy,
+        r.hashBalanceFactor ?? 'off',
+        r.hottestVsMean,
+        r.worstOverBoundAtAdmission,
+        r.movedShare,
       ]),
     ),
   ].join('\n');

@@ -26,6 +26,7 @@ const benches = [
   'observe-cost.ts',
   'observe-sockets.ts',
   'overload.ts',
+  'hot-key.ts',
   'subsetting.ts',
   'dispatch-overhead.ts',
   'health-checks.ts',

@@ -51,8 +51,10 @@ async function replaceFile(path: string, text: string): Promise<void> {
   await rename(temp, path);
 }
 
+// Round robin (smooth weighted): every valid instance takes its turn, whatever its estimates, so
+// "the client serves the valid ones" is about discovery, not about a strategy's preferences.
 function clientOn(provider: Provider): Client {
-  return closer.track(createClient({ service: 'inventory', discovery: provider }));
+  return closer.track(createClient({ service: 'inventory', discovery: provider, strategy: 'round-robin' }));
 }
 
 function collectInvalid(provider: Provider): ProviderEvents['invalid-record'][] {
