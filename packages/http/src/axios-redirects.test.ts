@@ -131,6 +131,18 @@ describe('axiosAdapter redirects', () => {
     expect(other.requests - before).toBe(2);
   });
 
+  it('applies maxBodyLength to a body a 307 sends again, as axios does', async () => {
+    // Within the limit: the body goes out on both hops. Over it: refused before anything is sent.
+    const fits = await both.run({ method: 'POST', url: '/r/307', data: 'x'.repeat(8), maxBodyLength: 10 });
+    expect(fits.picket).toEqual(fits.axios);
+    expect(fits.picket.data).toMatchObject({ method: 'POST', body: 'x'.repeat(8) });
+    const before = server.requests;
+    const over = await both.run({ method: 'POST', url: '/r/307', data: 'x'.repeat(20), maxBodyLength: 10 });
+    expect(over.picket).toEqual(over.axios);
+    expect(over.picket.error?.code).toBe('ERR_BAD_REQUEST');
+    expect(server.requests - before).toBe(0);
+  });
+
   it('applies maxContentLength to the last hop', async () => {
     const { axios, picket } = await both.run({ url: '/chain?n=1', maxContentLength: 10 });
     expect(picket).toEqual(axios);
