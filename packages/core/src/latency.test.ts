@@ -64,6 +64,41 @@ describe('peak-EWMA under light load', () => {
     }
   });
 
+  it('spreads serial requests over instances of weights 1 and 2, about a third to the lighter', () => {
+    for (const seed of SEEDS) {
+      const { lb, clock } = fleet(seed);
+      lb.update([urls[0]!, { url: urls[1]!, weight: 2 }]);
+      clock.now = 1000;
+      const counts = serial(lb, clock, 300, equal(seed));
+      expect(shareOf(counts, urls[0]!, 300), `seed ${seed}`).toBeGreaterThan(0.2);
+      expect(shareOf(counts, urls[0]!, 300), `seed ${seed}`).toBeLessThan(0.45);
+    }
+  });
+
+  it('spreads two callers over instances of weights 1 and 2, the lighter getting its share', () => {
+    for (const seed of SEEDS) {
+      const { lb, clock } = fleet(seed);
+      lb.update([urls[0]!, { url: urls[1]!, weight: 2 }]);
+      clock.now = 1000;
+      const latency = equal(seed);
+      const counts = new Map<string, number>();
+      // Two callers, their requests overlapping: one is always in flight when the other picks.
+      let held = lb.pick();
+      for (let i = 0; i < 300; i++) {
+        const next = lb.pick();
+        counts.set(next.instance.id, (counts.get(next.instance.id) ?? 0) + 1);
+        const latencyMs = latency();
+        clock.now += latencyMs;
+        held.release({ ok: true, status: 200, latencyMs });
+        held = next;
+        clock.now += 0.2;
+      }
+      held.release({ ok: true, status: 200, latencyMs: 0.5 });
+      // Capacity-proportional would be a third; starved, it got none.
+      expect(shareOf(counts, urls[0]!, 300), `seed ${seed}`).toBeGreaterThan(0.2);
+    }
+  });
+
   it('gives an instance added to a measured fleet its share at once', () => {
     for (const seed of SEEDS) {
       const { lb, clock } = fleet(seed);

@@ -106,7 +106,10 @@ describe('peakEwma', () => {
 
   it('divides cost by weight when weights differ', () => {
     const endpoints = makeEndpoints(2, [1, 3]);
-    expect(countPicks(makePicker(peakEwma(), endpoints), 100).get(urlOf(1))).toBe(100);
+    // Equal latencies, nothing in flight: in proportion to weight (3 to 1), not all to the heavier.
+    const even = countPicks(makePicker(peakEwma(), endpoints), 1000);
+    expect(even.get(urlOf(1))).toBeGreaterThan(650);
+    expect(even.get(urlOf(1))).toBeLessThan(850);
     latency(endpoints[0]!, 10); // 10 / 1 < 60 / 3
     latency(endpoints[1]!, 60);
     expect(countPicks(makePicker(peakEwma(), endpoints), 100).get(urlOf(0))).toBe(100);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
-import { type RandomSource, randomIndex } from '../random.ts';
+import { type RandomSource, randomIndex, randomUnit } from '../random.ts';
 import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
 import { durationMs, exclusions, sameWeights, weightOf } from './common.ts';
 
@@ -113,6 +113,15 @@ class PeakEwmaPicker implements Picker {
     let la = this.latencies[0]!;
     let lb = this.latencies[1]!;
     if (similar && a.active === 0 && b.active === 0 && la <= lb * SAME_LATENCY && lb <= la * SAME_LATENCY) {
+      if (this.weighted) {
+        // Equal by latency and both idle: in proportion to weight. Compared on (in-flight + 1) /
+        // weight, the heavier would win every time, and serial traffic would never try the other.
+        const wa = weightOf(a);
+        const wb = weightOf(b);
+        if (wb === 0) return false;
+        if (wa === 0) return true;
+        return randomUnit(this.random) * (wa + wb) < wb;
+      }
       la = 1;
       lb = 1;
     }
