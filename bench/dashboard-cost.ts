@@ -15,7 +15,7 @@ import { createClient } from '@picket/http';
 import { type Dashboard, dashboard } from '../src/dashboard.ts';
 import { freePort } from '../test/servers/ports.ts';
 import { installAnswerers } from './lib/answerers.ts';
-import { median } from './lib/stats.ts';
+import { median, ratioRows } from './lib/stats.ts';
 
 installAnswerers();
 
@@ -104,17 +104,9 @@ for (let r = 0; r < ROUNDS; r++) {
 reader.kill();
 await client.close();
 
-const base = samples.get(variants[0]!.name)!;
-const rows = variants.map((v) => {
-  const s = samples.get(v.name)!;
-  const ratio = Math.round(median(s.map((x, i) => x / base[i]!)) * 1000) / 1000;
-  return {
-    setup: v.name,
-    nsPerRequest: Math.round(median(s)),
-    ratio,
-    target: v.dashboard ? TARGET : undefined,
-    withinTarget: v.dashboard ? ratio <= TARGET : undefined,
-  };
-});
+const rows = ratioRows(
+  variants.map((v) => ({ name: v.name, target: v.dashboard ? TARGET : undefined })),
+  samples,
+);
 console.table(rows);
 console.log(JSON.stringify({ bench: 'dashboard-cost', rounds: ROUNDS, turnMs: TURN_MS, rows }));

@@ -16,7 +16,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { type ClientOptions, createClient } from '@picket/http';
 import { installAnswerers } from './lib/answerers.ts';
-import { median } from './lib/stats.ts';
+import { ratioRows } from './lib/stats.ts';
 
 installAnswerers();
 const noop = () => {};
@@ -99,18 +99,7 @@ for (let r = 0; r < rounds; r++) {
   const order = r % 2 === 0 ? variants : [...variants].reverse();
   for (const v of order) samples.get(v.name)!.push(await nsPerRequest(v));
 }
-const base = samples.get(variants[0]!.name)!;
-const rows = variants.map((v) => {
-  const s = samples.get(v.name)!;
-  const ratio = Math.round(median(s.map((x, i) => x / base[i]!)) * 1000) / 1000;
-  return {
-    setup: v.name,
-    nsPerRequest: Math.round(median(s)),
-    ratio,
-    target: v.target,
-    withinTarget: v.target === undefined ? undefined : ratio <= v.target,
-  };
-});
+const rows = ratioRows(variants, samples);
 console.table(rows);
 await Promise.all(variants.map((v) => v.client.close()));
 await meterProvider.shutdown();

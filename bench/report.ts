@@ -90,19 +90,24 @@ function dispatchOverhead(result: {
   ].join('\n');
 }
 
-function observeCost(result: {
-  rounds: number;
-  perRound: number;
-  rows: { setup: string; nsPerRequest: number; ratio: number; target?: number; withinTarget?: boolean }[];
-}): string {
+interface CostRow {
+  setup: string;
+  nsPerRequest: number;
+  ratio: number;
+  target?: number;
+  withinTarget?: boolean;
+}
+
+/** A cost section: each setup's CPU per request and its ratio to the baseline, against its target. */
+function costSection(title: string, intro: string, rows: readonly CostRow[]): string {
   return [
-    '## What observing costs (`bench/observe-cost.ts`)',
+    title,
     '',
-    `Client CPU per request against the same client with \`metrics: false\`, every pool an in-process answerer (so Picket's own work is what is measured: the ratios would be far smaller beside real sockets), median of ${result.rounds} paired rounds of ${result.perRound.toLocaleString('en')} requests:`,
+    intro,
     '',
     table(
       ['setup', 'ns/request', 'ratio', 'target', 'within target'],
-      result.rows.map((r) => [
+      rows.map((r) => [
         r.setup,
         r.nsPerRequest,
         r.ratio,
@@ -113,26 +118,20 @@ function observeCost(result: {
   ].join('\n');
 }
 
-function observeSockets(result: {
-  rounds: number;
-  rows: { setup: string; nsPerRequest: number; ratio: number; target?: number; withinTarget?: boolean }[];
-}): string {
-  return [
+function observeCost(result: { rounds: number; perRound: number; rows: CostRow[] }): string {
+  return costSection(
+    '## What observing costs (`bench/observe-cost.ts`)',
+    `Client CPU per request against the same client with \`metrics: false\`, every pool an in-process answerer (so Picket's own work is what is measured: the ratios would be far smaller beside real sockets), median of ${result.rounds} paired rounds of ${result.perRound.toLocaleString('en')} requests:`,
+    result.rows,
+  );
+}
+
+function observeSockets(result: { rounds: number; rows: CostRow[] }): string {
+  return costSection(
     '## What observing costs beside sockets (`bench/observe-sockets.ts`)',
-    '',
     `Three local instance processes, 32 callers, ${result.rounds} mirrored rounds: client CPU per request against the same client with \`metrics: false\` (paired median ratio; the A/A control is this run's noise):`,
-    '',
-    table(
-      ['setup', 'ns/request', 'ratio', 'target', 'within target'],
-      result.rows.map((r) => [
-        r.setup,
-        r.nsPerRequest,
-        r.ratio,
-        r.target === undefined ? '' : `≤ ${r.target}`,
-        r.withinTarget === undefined ? '' : r.withinTarget ? 'yes' : 'no',
-      ]),
-    ),
-  ].join('\n');
+    result.rows,
+  );
 }
 
 function overload(result: {

@@ -82,3 +82,26 @@ export class Recorder {
     this.length = 0;
   }
 }
+
+/**
+ * One row per setup from paired samples (ns per request, one per round, in the same order for
+ * every setup): its median, and the median of its per-round ratios to the first setup's, judged
+ * against the setup's target when it has one.
+ */
+export function ratioRows(
+  setups: ReadonlyArray<{ name: string; target?: number }>,
+  samples: ReadonlyMap<string, readonly number[]>,
+) {
+  const base = samples.get(setups[0]!.name)!;
+  return setups.map(({ name, target }) => {
+    const s = samples.get(name)!;
+    const ratio = Math.round(median(s.map((x, i) => x / base[i]!)) * 1000) / 1000;
+    return {
+      setup: name,
+      nsPerRequest: Math.round(median(s)),
+      ratio,
+      target,
+      withinTarget: target === undefined ? undefined : ratio <= target,
+    };
+  });
+}

@@ -15,6 +15,22 @@ const settled = (p: Promise<unknown>) =>
     (error: unknown) => error,
   );
 
+/** A client whose one call has failed twice on refused instances and now waits out its backoff. */
+async function backingOff() {
+  const client = createClient({
+    service: 'inventory',
+    discovery: REFUSED,
+    // A backoff far longer than the test's own timeout: waiting it out fails the test.
+    retry: { retries: 5, backoff: { baseMs: 120_000, maxMs: 120_000 } },
+  });
+  const retries: number[] = [];
+  client.on('retry', (e) => retries.push(e.next));
+  const call = settled(client.request({ path: '/' }));
+  // The first retry runs at once; the second waits out the backoff.
+  await waitFor(() => retries.length === 2, 'the call to start backing off');
+  return { client, call };
+}
+
 describe('destroy()', () => {
   it('fails 1,000 calls in flight at once with PICKET_CLIENT_CLOSED, with no retry', async () => {
     const servers = await Promise.all([resources.server(never), resources.server(never)]);
@@ -43,17 +59,7 @@ describe('destroy()', () => {
   });
 
   it('fails a call waiting out its backoff at once, not when the backoff ends', async () => {
-    const client = createClient({
-      service: 'inventory',
-      discovery: REFUSED,
-      // A backoff far longer than the test's own timeout: waiting it out fails the test.
-      retry: { retries: 5, backoff: { baseMs: 120_000, maxMs: 120_000 } },
-    });
-    const retries: number[] = [];
-    client.on('retry', (e) => retries.push(e.next));
-    const call = settled(client.request({ path: '/' }));
-    // The first retry runs at once; the second waits out the backoff.
-    await waitFor(() => retries.length === 2, 'the call to start backing off');
+    const { client, call } = await backingOff();
     await client.destroy();
     expect(isPicketError(await call, 'PICKET_CLIENT_CLOSED'), String(await call)).toBe(true);
   });
@@ -91,15 +97,7 @@ describe('close()', () => {
   });
 
   it('fails a call waiting out its backoff at once with PICKET_CLIENT_CLOSED', async () => {
-    const client = createClient({
-      service: 'inventory',
-      discovery: REFUSED,
-      retry: { retries: 5, backoff: { baseMs: 120_000, maxMs: 120_000 } },
-    });
-    const retries: number[] = [];
-    client.on('retry', (e) => retries.push(e.next));
-    const call = settled(client.request({ path: '/' }));
-    await waitFor(() => retries.length === 2, 'the call to start backing off');
+    const { client, call } = await backingOff();
     await client.close();
     expect(isPicketError(await call, 'PICKET_CLIENT_CLOSED'), String(await call)).toBe(true);
   });

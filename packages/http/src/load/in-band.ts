@@ -6,7 +6,7 @@
 // for it.
 
 import type { Balancer, Instance } from '@picket/core';
-import { LOAD_BIN_HEADER, LOAD_HEADER, LOAD_JSON_HEADER, type OrcaReport, readLoadReport } from './orca.ts';
+import { findLoadReport, type OrcaReport, parseFound } from './orca.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -71,15 +71,13 @@ export class InBandLoad {
   readonly #parsed = new Map<string, OrcaReport | null>();
 
   #read(headers: Headers): OrcaReport | null | undefined {
-    const raw = headers[LOAD_HEADER] ?? headers[LOAD_JSON_HEADER] ?? headers[LOAD_BIN_HEADER];
-    if (raw === undefined) return undefined;
-    const key = Array.isArray(raw) ? raw.join('\n') : raw;
-    const known = this.#parsed.get(key);
+    const found = findLoadReport(headers);
+    if (found === undefined) return undefined;
+    const known = this.#parsed.get(found.value);
     if (known !== undefined) return known;
-    const report = readLoadReport(headers);
-    if (report === undefined) return undefined;
+    const report = parseFound(found);
     if (this.#parsed.size >= 64) this.#parsed.clear();
-    this.#parsed.set(key, report);
+    this.#parsed.set(found.value, report);
     return report;
   }
 

@@ -36,13 +36,31 @@ const first = (value: string | string[] | undefined): string | undefined =>
  * cannot be read (the caller counts it; a request never fails for it).
  */
 export function readLoadReport(headers: Headers): OrcaReport | null | undefined {
-  const text = first(headers[LOAD_HEADER]);
-  if (text !== undefined) return parseLoadMetrics(text);
-  const json = first(headers[LOAD_JSON_HEADER]);
-  if (json !== undefined) return parseJson(json);
-  const bin = first(headers[LOAD_BIN_HEADER]);
-  if (bin !== undefined) return parseBinary(bin);
+  const found = findLoadReport(headers);
+  return found === undefined ? undefined : parseFound(found);
+}
+
+/** Which of the three headers carries a report, and its value. */
+export interface FoundReport {
+  readonly header: typeof LOAD_HEADER | typeof LOAD_JSON_HEADER | typeof LOAD_BIN_HEADER;
+  readonly value: string;
+}
+
+const LOAD_HEADERS = [LOAD_HEADER, LOAD_JSON_HEADER, LOAD_BIN_HEADER] as const;
+
+export function findLoadReport(headers: Headers): FoundReport | undefined {
+  for (const header of LOAD_HEADERS) {
+    const value = first(headers[header]);
+    if (value !== undefined) return { header, value };
+  }
   return undefined;
+}
+
+/** The report in a header `findLoadReport` found; null when it cannot be read. */
+export function parseFound({ header, value }: FoundReport): OrcaReport | null {
+  if (header === LOAD_HEADER) return parseLoadMetrics(value);
+  if (header === LOAD_JSON_HEADER) return parseJson(value);
+  return parseBinary(value);
 }
 
 /** `TEXT k=v, …` or `JSON {…}` (a bare JSON object is taken too). Null when unreadable. */
