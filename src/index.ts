@@ -22,6 +22,7 @@ export {
   leastRequest,
   type MaglevOptions,
   maglev,
+  NEUTRAL,
   type Outcome,
   type OutlierDetectionOptions,
   type PeakEwmaOptions,
@@ -42,7 +43,9 @@ export {
   type SubsetSnapshot,
   seededRandom,
   type WeightedResponseTimeOptions,
+  type WeightedRoundRobinOptions,
   weightedResponseTime,
+  weightedRoundRobin,
   type ZoneOptions,
 } from '@picket/core';
 export {

@@ -1,12 +1,13 @@
 // The names each entry point must export, through `import` and through `require` alike.
 
-const core = ['createBalancer', 'PicketError', 'isPicketError', 'ErrorCode'];
+const core = ['createBalancer', 'PicketError', 'isPicketError', 'ErrorCode', 'NEUTRAL', 'createSubset'];
 const strategies = [
   'peakEwma',
   'leastRequest',
   'roundRobin',
   'random',
   'weightedResponseTime',
+  'weightedRoundRobin',
   'ringHash',
   'maglev',
 ];
@@ -36,12 +37,14 @@ const discovery = [
   'where',
 ];
 const http = ['createClient', 'createAgent'];
+// Channel names for tracers (in @picket/http; the umbrella documents them by name).
+const httpChannels = ['ATTEMPT_START_CHANNEL', 'ATTEMPT_END_CHANNEL'];
 
 module.exports = {
   '@picket/core': [...core, ...strategies],
   '@picket/health': health,
   '@picket/discovery': discovery,
-  '@picket/http': http,
+  '@picket/http': [...http, ...httpChannels],
   '@picket/http/axios': ['axiosAdapter'],
   // The umbrella re-exports every factory the README documents.
   picket: [...core, ...strategies, ...health, ...discovery, ...http],
