@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against sources, never against builds. Longer specifiers first.
     alias: [
       { find: /^@picket\/http\/axios$/, replacement: here('./packages/http/src/axios.ts') },
+      { find: /^@picket\/core\/internal$/, replacement: here('./packages/core/src/internal.ts') },
       { find: /^@picket\/(core|health|discovery|http)$/, replacement: here('./packages/$1/src/index.ts') },
       { find: /^picket\/axios$/, replacement: here('./src/axios.ts') },
       { find: /^picket\/dashboard$/, replacement: here('./src/dashboard.ts') },

@@ -1,0 +1,21 @@
+// @picket/core/internal: the plumbing Picket's own packages share (option parsing, the duration
+// rule, record checks, TLS options, the event emitter). Not public API: it changes without notice.
+
+export {
+  type DurationRange,
+  durationError,
+  durationRule,
+  durationSchema,
+  isDuration,
+  MAX_DURATION_MS,
+  POSITIVE_DURATION,
+} from './duration.ts';
+export { describeValue } from './errors.ts';
+export { Emitter } from './events.ts';
+export { hashString } from './hash.ts';
+export { checkInstance, type InstanceCheck, isInstance, toInstance, toInstances } from './instance.ts';
+export { assertBalancer, describeIssues, formatPath, offOr, parseWith } from './options.ts';
+export { isFailure } from './outcome.ts';
+export { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
+export { type SubsetConfig, subsetSchema } from './subset-options.ts';
+export { type TlsConfig, tlsConnectOptions, tlsSchema } from './tls.ts';
