@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toInstances } from '@picket/core';
+import { toInstances } from '@picket/core/internal';
 import { type Client, createClient, etcd, fileList, type Instance, type Provider, staticList } from 'picket';
 import { type EtcdServer, startEtcd } from '../test/servers/etcd.ts';
 import { requireTool } from '../test/servers/require-tool.ts';

@@ -9,7 +9,8 @@
 // own instance (the stickiness given up).
 // Run: node --conditions=picket-source bench/hot-key.ts [--quick]
 
-import { createBalancer, maglev, type Pick, ringHash, seededRandom, toInstances } from '@picket/core';
+import { createBalancer, maglev, type Pick, ringHash, seededRandom } from '@picket/core';
+import { toInstances } from '@picket/core/internal';
 
 const quick = process.argv.includes('--quick');
 const INSTANCES = 10;

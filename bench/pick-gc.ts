@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { STRATEGY_NAMES } from '@picket/core';
+import { STRATEGY_NAMES } from '@picket/core/internal';
 
 const run = promisify(execFile);
 const quick = process.argv.includes('--quick');

@@ -5,7 +5,7 @@
 // a hand-written round robin, which sends the slow instance a third whatever happens.
 // Run: node --conditions=picket-source bench/slow-instance.ts [--quick]
 
-import { STRATEGY_NAMES } from '@picket/core';
+import { STRATEGY_NAMES } from '@picket/core/internal';
 import { spawnInstances } from '../test/fixtures/instances.ts';
 import { type Contender, picket, rawRoundRobin } from './lib/contenders.ts';
 import { figures, type RoundSample, runRounds } from './lib/rounds.ts';

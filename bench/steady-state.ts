@@ -5,7 +5,7 @@
 // per request, p50/p99 latency, ratios against the floor, and the latency distributions.
 // Run: node --conditions=picket-source bench/steady-state.ts [--quick] [--rounds=N] [--round-ms=M]
 
-import { STRATEGY_NAMES } from '@picket/core';
+import { STRATEGY_NAMES } from '@picket/core/internal';
 import { spawnInstances } from '../test/fixtures/instances.ts';
 import { balancedPool, type Contender, picket, rawRoundRobin, viaProxy } from './lib/contenders.ts';
 import { haproxyTool, nginxTool, startHaproxy, startNginx } from './lib/proxies.ts';

@@ -2,7 +2,8 @@
 // @picket/health wired in. `health: { check, interval, … }` is validated here, at construction,
 // and the balancer is told to wait for the checker's first verdict on each new instance.
 
-import { describeValue, PicketError } from '@picket/core';
+import { PicketError } from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import { createHealthChecker, type HealthOptions, parseHealthOptions } from '@picket/health';
 import {
   type Client,

@@ -2,7 +2,8 @@
 // says, per layer, what the result proves. Exit 1 when any requested layer fails.
 
 import type { Writable } from 'node:stream';
-import { checkInstance, type Instance } from '@picket/core';
+import type { Instance } from '@picket/core';
+import { checkInstance } from '@picket/core/internal';
 import { type CheckResult, type HealthCheck, httpCheck, icmpCheck, tcpCheck } from '@picket/health';
 import { formatMs, renderTable } from './table.ts';
 import { EXIT_FAILED, EXIT_OK, milliseconds, parse, UsageError } from './usage.ts';

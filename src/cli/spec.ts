@@ -4,7 +4,8 @@
 
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { checkInstance, type InstanceRecord } from '@picket/core';
+import type { InstanceRecord } from '@picket/core';
+import { checkInstance } from '@picket/core/internal';
 import { dns, etcd, fileList, type Provider } from '@picket/discovery';
 import { UsageError } from './usage.ts';
 

@@ -2,7 +2,7 @@
 // and one error type for bad arguments (exit code 2) whose message names the argument.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type DurationRange, durationRule, isDuration } from '@picket/core';
+import { type DurationRange, durationRule, isDuration } from '@picket/core/internal';
 
 /** A bad argument. The CLI prints the message and the command's usage line, and exits with 2. */
 export class UsageError extends Error {

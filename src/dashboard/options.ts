@@ -1,7 +1,7 @@
 // dashboard() options: the zod schema they are parsed with once, at construction, into a
 // fully-defaulted form; a wrong option throws PICKET_INVALID_OPTIONS naming it and its value.
 
-import { durationSchema, parseWith } from '@picket/core';
+import { durationSchema, parseWith } from '@picket/core/internal';
 import type { Client } from '@picket/http';
 import { z } from 'zod';
 

@@ -8,7 +8,8 @@
 import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Emitter, type Instance } from '@picket/core';
+import type { Instance } from '@picket/core';
+import { Emitter } from '@picket/core/internal';
 import { createProvider, type ProviderContext } from '@picket/discovery';
 import { type Client, createClient, fileList, type Provider } from 'picket';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -5,7 +5,7 @@
 // error; a provider fed garbage never throws; close() settles. Never an untyped throw, never a hang.
 // Generated hosts are loopback only and ports are ours, so no input reaches the network or DNS.
 
-import { checkInstance, STRATEGY_NAMES } from '@picket/core';
+import { checkInstance, STRATEGY_NAMES } from '@picket/core/internal';
 import { createProvider, type ProviderContext } from '@picket/discovery';
 import fc from 'fast-check';
 import { type Client, createClient, type Provider } from 'picket';

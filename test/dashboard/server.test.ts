@@ -3,7 +3,7 @@
 
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toInstance } from '@picket/core';
+import { toInstance } from '@picket/core/internal';
 import type { ProviderLike } from '@picket/http';
 import { type Client, createClient, httpCheck, isPicketError, PicketError } from 'picket';
 import { type Dashboard, dashboard, type EventView, type SnapshotMessage } from 'picket/dashboard';

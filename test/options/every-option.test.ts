@@ -4,6 +4,7 @@
 // property tests (test/chaos), which check that throws are typed, this checks each one is there.
 
 import * as core from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import * as discovery from '@picket/discovery';
 import * as health from '@picket/health';
 import { createAgent, createClient } from 'picket';
@@ -471,7 +472,7 @@ for (const [name, factory] of Object.entries(FACTORIES)) {
       async (path, options) => {
         const error = await refusal(() => factory.make({ ...factory.base, ...options }));
         expect(core.isPicketError(error, 'PICKET_INVALID_OPTIONS'), String(error)).toBe(true);
-        const got = core.describeValue(valueAt(options, path));
+        const got = describeValue(valueAt(options, path));
         expect((error as Error).message).toMatch(
           new RegExp(`\`${literal(path)}\` [^;]*, got ${literal(got)}(;|$)`),
         );

@@ -1,7 +1,7 @@
 // Capped exponential backoff with jitter, for providers and registrars retrying a failed source.
 // Jitter keeps a fleet of clients from retrying a recovering registry in lockstep.
 
-import { parseWith } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { wholeMs } from './fields.ts';
 

@@ -2,15 +2,8 @@
 // skips and reports, bounds, failure reporting that never empties the list, and a lifecycle whose
 // close() leaves no timer, watch or socket behind. A provider supplies only `run(ctx)`.
 
-import {
-  checkInstance,
-  describeValue,
-  Emitter,
-  type Instance,
-  isPicketError,
-  PicketError,
-  parseWith,
-} from '@picket/core';
+import { type Instance, isPicketError, PicketError } from '@picket/core';
+import { checkInstance, describeValue, Emitter, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { Backoff } from './backoff.ts';
 import type { Provider, ProviderEvents } from './provider.ts';

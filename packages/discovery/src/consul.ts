@@ -2,7 +2,7 @@
 // (index/wait long polls) as Consul documents them, including their awkward parts: answers
 // without change, an index that goes backwards or is 0, hung connections, and churn.
 
-import { parseWith } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits, retryLoop } from './base.ts';

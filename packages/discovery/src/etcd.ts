@@ -2,7 +2,8 @@
 // watches from the next revision; after a disconnect the watch resumes where it stopped, and when
 // etcd has compacted that history away, it lists again. Values are JSON records or plain URLs.
 
-import { type Instance, parseWith } from '@picket/core';
+import type { Instance } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { BackoffOptions } from './backoff.ts';
 import { createBackoff } from './backoff.ts';

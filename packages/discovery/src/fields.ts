@@ -1,6 +1,6 @@
 // Zod fields the providers and registrars share.
 
-import { durationSchema } from '@picket/core';
+import { durationSchema } from '@picket/core/internal';
 
 /**
  * A duration option: Picket's one rule (milliseconds up to 2³¹−1), in whole milliseconds (the

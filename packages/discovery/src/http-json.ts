@@ -3,7 +3,8 @@
 // limits, and errors that never carry a token or password.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { type TlsOptions, tlsConnectOptions, tlsSchema } from '@picket/core';
+import type { TlsOptions } from '@picket/core';
+import { tlsConnectOptions, tlsSchema } from '@picket/core/internal';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { wholeMs } from './fields.ts';

@@ -2,7 +2,8 @@
 // (Consul's TTL check, Eureka's heartbeat): register, renew, register again when the registry has
 // forgotten us, back off on failures, and deregister on close().
 
-import { Emitter, PicketError } from '@picket/core';
+import { PicketError } from '@picket/core';
+import { Emitter } from '@picket/core/internal';
 import type { Backoff } from './backoff.ts';
 import { redact, redactError } from './redact.ts';
 import type { Registrar, RegistrarEvents } from './registrar.ts';

@@ -1,7 +1,8 @@
 // `merge(...providers)`: one provider whose snapshot is the union of its members' latest ones, so
 // that a service found in two places (two DNS names, a file plus etcd) is balanced as one.
 
-import { describeValue, type Instance, PicketError } from '@picket/core';
+import { type Instance, PicketError } from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import { createProvider } from './base.ts';
 import type { Provider } from './provider.ts';
 

@@ -2,7 +2,7 @@
 // the check passing at half the TTL, registers again when the agent has forgotten it, and
 // deregisters on close(). A crashed process turns critical after one TTL and leaves discovery.
 
-import { parseWith } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { wholeMs } from './fields.ts';

@@ -2,15 +2,8 @@
 // lease alive. close() revokes the lease, so the key goes at once on a graceful shutdown; after a
 // crash the key goes when the lease expires.
 
-import {
-  checkInstance,
-  Emitter,
-  type Instance,
-  type InstanceRecord,
-  isInstance,
-  PicketError,
-  parseWith,
-} from '@picket/core';
+import { type Instance, type InstanceRecord, PicketError } from '@picket/core';
+import { checkInstance, Emitter, isInstance, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, createBackoff } from './backoff.ts';
 import {

@@ -2,7 +2,7 @@
 // registers again when Eureka answers a heartbeat with 404 (the lease was evicted or the server
 // restarted), and cancels the lease on close().
 
-import { parseWith } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { eurekaName } from './eureka.ts';

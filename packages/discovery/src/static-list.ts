@@ -1,7 +1,8 @@
 // `staticList(records)`: what a plain array of instances means. Records are options here, so an
 // invalid one is rejected at once rather than skipped.
 
-import { type Instance, type InstanceRecord, isInstance, PicketError, toInstances } from '@picket/core';
+import { type Instance, type InstanceRecord, PicketError } from '@picket/core';
+import { isInstance, toInstances } from '@picket/core/internal';
 import { createProvider, type ProviderContext } from './base.ts';
 import type { Provider } from './provider.ts';
 

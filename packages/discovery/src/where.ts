@@ -1,7 +1,8 @@
 // `where({ zone, metadata })`: a predicate for `filter()` that selects instances by zone and by
 // metadata values, e.g. `filter(dns(...), where({ zone: 'eu-1', metadata: { canary: false } }))`.
 
-import { type Instance, parseWith } from '@picket/core';
+import type { Instance } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { InstancePredicate } from './filter.ts';
 

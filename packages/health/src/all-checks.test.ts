@@ -1,4 +1,5 @@
-import { isPicketError, toInstance } from '@picket/core';
+import { isPicketError } from '@picket/core';
+import { toInstance } from '@picket/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allChecks } from './all-checks.ts';
 import type { CheckResult, HealthCheck } from './check.ts';

@@ -1,7 +1,8 @@
 // Layers in order, cheapest first (for example L4 then L7): the first failing layer decides, so
 // the reason says which layer failed and why (`l7: status 503 from /health in 12 ms`).
 
-import { describeValue, PicketError } from '@picket/core';
+import { PicketError } from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import { type CheckResult, type HealthCheck, isHealthCheck } from './check.ts';
 
 /** Runs `checks` in order and stops at the first that fails. */

@@ -1,7 +1,8 @@
 // A check written by the user: a database ping, a queue-depth probe, anything that answers "is
 // this instance fit to serve?". Thrown errors count as failures, not as a broken checker.
 
-import { describeValue, type Instance, PicketError, parseWith } from '@picket/core';
+import { type Instance, PicketError } from '@picket/core';
+import { describeValue, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckLayer, CheckResult, HealthCheck, LoadStatus } from './check.ts';
 import { positiveMs } from './fields.ts';

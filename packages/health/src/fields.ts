@@ -1,6 +1,6 @@
 // Zod fields the check factories share, with messages in Picket's style (`must be …`).
 
-import { durationSchema, POSITIVE_DURATION } from '@picket/core';
+import { durationSchema, POSITIVE_DURATION } from '@picket/core/internal';
 import { z } from 'zod';
 
 /** Intervals and timeouts: Picket's duration rule, and more than 0. */

@@ -1,7 +1,8 @@
 // L7: an HTTP request proves the service works, not just that its port accepts. The status (2xx
 // by default) and optionally the body decide; the request is bounded by the caller's deadline.
 
-import { parseWith, type TlsOptions, tlsSchema } from '@picket/core';
+import type { TlsOptions } from '@picket/core';
+import { parseWith, tlsSchema } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { byteCount, fn, headers, port, positiveMs, requestPath } from './fields.ts';

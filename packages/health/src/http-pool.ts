@@ -3,7 +3,7 @@
 // first use; closed when the check is closed and no run is using them, so one check object can
 // serve several checkers and a later run simply opens new ones.
 
-import { type TlsConfig, tlsConnectOptions } from '@picket/core';
+import { type TlsConfig, tlsConnectOptions } from '@picket/core/internal';
 import { Client } from 'undici';
 
 export class CheckPool {

@@ -6,7 +6,8 @@ import { accessSync, chmodSync, constants, copyFileSync, mkdtempSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { isPicketError, type PicketError, toInstance } from '@picket/core';
+import { isPicketError, type PicketError } from '@picket/core';
+import { toInstance } from '@picket/core/internal';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { icmpCheck } from './icmp-check.ts';
 

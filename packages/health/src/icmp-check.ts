@@ -3,7 +3,8 @@
 // for a handful of hosts, too costly for thousands every second (use tcpCheck there).
 
 import { spawn } from 'node:child_process';
-import { PicketError, parseWith } from '@picket/core';
+import { PicketError } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { positiveMs } from './fields.ts';

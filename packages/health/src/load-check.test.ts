@@ -1,4 +1,4 @@
-import { toInstance } from '@picket/core';
+import { toInstance } from '@picket/core/internal';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheck, weightFromReport } from './load-check.ts';
 import type { LoadReport } from './load-report.ts';

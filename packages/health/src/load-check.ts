@@ -5,14 +5,8 @@
 // with ORCA reports. A report need carry only `status`: a limit on a figure it leaves out is not
 // judged, and the result says so, so that a server reporting what it knows stays in rotation.
 
-import {
-  type LoadReport as BalancerLoad,
-  describeIssues,
-  durationSchema,
-  parseWith,
-  type TlsOptions,
-  tlsSchema,
-} from '@picket/core';
+import type { LoadReport as BalancerLoad, TlsOptions } from '@picket/core';
+import { describeIssues, durationSchema, parseWith, tlsSchema } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { fn, headers, port, positiveMs, requestPath } from './fields.ts';

@@ -1,7 +1,7 @@
 // The load report: the JSON a server's loadReporter serves and loadCheck reads. Its field names
 // are the contract between the two sides, so both use this one schema.
 
-import { parseWith } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 
 const nonNegative = z

@@ -1,7 +1,8 @@
 // The health checker's options: one object that works with a balancer alone
 // (createHealthChecker) and as `createClient({ health })`, parsed once into a defaulted form.
 
-import { parseWith, type RandomSource } from '@picket/core';
+import type { RandomSource } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type HealthCheck, isHealthCheck } from './check.ts';
 import { fn, positiveMs } from './fields.ts';

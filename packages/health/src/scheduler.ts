@@ -3,7 +3,8 @@
 // balancer with rise/fall hysteresis. Instances that stay across a discovery refresh keep their
 // state (Ribbon reset every instance to alive on each refresh); instances that leave stop at once.
 
-import { assertBalancer, type Balancer, Emitter, type Instance, PicketError } from '@picket/core';
+import { type Balancer, type Instance, PicketError } from '@picket/core';
+import { assertBalancer, Emitter } from '@picket/core/internal';
 import type { CheckResult } from './check.ts';
 import type { HealthChecker, HealthCheckerEvents } from './checker.ts';
 import { type HealthOptions, parseHealthOptions, type ResolvedHealthOptions } from './options.ts';

@@ -1,7 +1,8 @@
 // Per-instance bookkeeping of the health checker: the rise/fall hysteresis, the last result per
 // layer, and turning whatever a check produced into a CheckResult.
 
-import { describeValue, type HealthState, type Instance, PicketError } from '@picket/core';
+import { type HealthState, type Instance, PicketError } from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import type { CheckLayer, CheckResult } from './check.ts';
 import { elapsed, messageOf } from './util.ts';
 

@@ -1,4 +1,4 @@
-import { toInstance } from '@picket/core';
+import { toInstance } from '@picket/core/internal';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tcpCheck } from './tcp-check.ts';
 import { closedPort, type TestServer, testServer, unacceptedPort } from './test-support.ts';

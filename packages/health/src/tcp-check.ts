@@ -2,7 +2,7 @@
 // that the service answers correctly. The socket is closed as soon as it connects.
 
 import { connect } from 'node:net';
-import { parseWith } from '@picket/core';
+import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { port, positiveMs } from './fields.ts';

@@ -4,7 +4,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
-import { type Instance, toInstance } from '@picket/core';
+import type { Instance } from '@picket/core';
+import { toInstance } from '@picket/core/internal';
 import type { CheckLayer, CheckResult, HealthCheck } from './check.ts';
 
 export type Mode = 'answer' | 'hang' | 'reset';

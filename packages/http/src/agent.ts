@@ -3,7 +3,8 @@
 // undici Agent. With `setGlobalDispatcher(agent)`, undici's fetch and Node's built-in fetch both
 // become load-balanced for the named services.
 
-import { describeValue, PicketError } from '@picket/core';
+import { PicketError } from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import { Agent, Dispatcher, Dispatcher1Wrapper } from 'undici';
 import type { Client } from './client.ts';
 

@@ -6,7 +6,8 @@
 // sessions, data: URLs) is refused, and the agents are ignored with a warning. axios is an
 // optional peer: only its types are imported here.
 
-import { describeValue, isPicketError, PicketError } from '@picket/core';
+import { isPicketError, PicketError } from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import type { AxiosAdapter, AxiosError, AxiosResponse, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
 import { picketCause } from './axios/node-errors.ts';
 import type { ServiceClient } from './axios/service-request.ts';

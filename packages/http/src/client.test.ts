@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { Emitter, type Instance, PicketError, toInstances } from '@picket/core';
+import { type Instance, PicketError } from '@picket/core';
+import { Emitter, toInstances } from '@picket/core/internal';
 import { describe, expect, it, vi } from 'vitest';
 import { echo, testResources } from '../../../test/fixtures/http-servers.ts';
 import { freePort, waitFor } from '../../../test/fixtures/instances.ts';

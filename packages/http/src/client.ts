@@ -6,15 +6,12 @@ import {
   type BalancerEvents,
   createBalancer,
   createSubset,
-  durationError,
-  Emitter,
   type Instance,
   type InstanceRecord,
-  isDuration,
   PicketError,
-  POSITIVE_DURATION,
   type Subset,
 } from '@picket/core';
+import { durationError, Emitter, isDuration, POSITIVE_DURATION } from '@picket/core/internal';
 import type { Dispatcher } from 'undici';
 import { BreakerRegistry } from './breaker/breakers.ts';
 import { type ClientConfig, parseClientOptions } from './config.ts';

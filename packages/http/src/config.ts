@@ -4,22 +4,24 @@
 
 import {
   type BalancerOptions,
+  type Instance,
+  PicketError,
+  type Strategy,
+  type StrategyName,
+} from '@picket/core';
+import {
   checkInstance,
   durationRule,
   durationSchema,
-  type Instance,
   isDuration,
   offOr,
-  PicketError,
   POSITIVE_DURATION,
   parseWith,
   STRATEGY_NAMES,
-  type Strategy,
-  type StrategyName,
   subsetSchema,
   type TlsConfig,
   tlsSchema,
-} from '@picket/core';
+} from '@picket/core/internal';
 import { z } from 'zod';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
 import type { MeterProvider } from './observe/metrics.ts';

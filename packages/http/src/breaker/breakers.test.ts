@@ -1,4 +1,5 @@
-import { createBalancer, toInstances } from '@picket/core';
+import { createBalancer } from '@picket/core';
+import { toInstances } from '@picket/core/internal';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { echo, type Handler, testResources } from '../../../../test/fixtures/http-servers.ts';
 import { waitFor } from '../../../../test/fixtures/instances.ts';

@@ -1,7 +1,8 @@
 // What every request of one client shares: the balancer, pools, breakers, budget, latency
 // window and events. Built once by `createClient`; requests only read it.
 
-import type { Balancer, Emitter } from '@picket/core';
+import type { Balancer } from '@picket/core';
+import type { Emitter } from '@picket/core/internal';
 import type { Dispatcher } from 'undici';
 import type { BreakerRegistry } from '../breaker/breakers.ts';
 import type { ClientConfig } from '../config.ts';

@@ -2,7 +2,7 @@
 // instance's pool, retried elsewhere when safe, and answered once. undici's `request`, `stream`,
 // `fetch` and `compose` work on it as on any Dispatcher.
 
-import { durationError, isDuration, POSITIVE_DURATION } from '@picket/core';
+import { durationError, isDuration, POSITIVE_DURATION } from '@picket/core/internal';
 import { Dispatcher, Dispatcher1Wrapper } from 'undici';
 import { originError, originMatches } from '../fronts/target.ts';
 import type { DispatchCore, PicketDispatchOptions } from './core.ts';

@@ -1,4 +1,5 @@
-import { createBalancer, toInstances } from '@picket/core';
+import { createBalancer } from '@picket/core';
+import { toInstances } from '@picket/core/internal';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InBandLoad, RECHECK_MS } from './in-band.ts';
 

@@ -1,7 +1,8 @@
 // One keep-alive undici Pool per instance, made on first use. An instance that leaves is
 // drained: `pool.close()` lets in-flight and queued requests finish before the sockets close.
 
-import { type Instance, tlsConnectOptions } from '@picket/core';
+import type { Instance } from '@picket/core';
+import { tlsConnectOptions } from '@picket/core/internal';
 import { Pool } from 'undici';
 import type { PoolConfig, TlsConfig } from '../config.ts';
 
