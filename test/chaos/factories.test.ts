@@ -7,7 +7,6 @@
 // factory makes is closed without being started.
 
 import * as core from '@picket/core';
-import { strategyByName, toInstances } from '@picket/core/internal';
 import * as discovery from '@picket/discovery';
 import * as health from '@picket/health';
 import * as http from '@picket/http';
@@ -139,7 +138,7 @@ const FACTORIES: readonly Factory[] = [
     keys: ['blackoutPeriodMs', 'weightExpirationPeriodMs', 'weightUpdatePeriodMs', 'errorUtilizationPenalty'],
     make: (o) => core.weightedRoundRobin(o as never),
   },
-  { name: 'strategyByName', keys: [], make: (o) => strategyByName(o as never) },
+  { name: 'strategyByName', keys: [], make: (o) => core.strategyByName(o as never) },
   { name: 'seededRandom', keys: [], make: (o) => core.seededRandom(o as never) },
   {
     name: 'createSubset',
@@ -150,7 +149,7 @@ const FACTORIES: readonly Factory[] = [
   {
     name: 'toInstances',
     keys: ['url', 'host', 'port', 'metadata'],
-    make: (o) => toInstances(o as never),
+    make: (o) => core.toInstances(o as never),
   },
   // @picket/health: every check, the checker, the load reporter.
   {

@@ -7,6 +7,7 @@ import { offOr, parseWith } from './options.ts';
 import { type RandomSource, unseededRandom } from './random.ts';
 import { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
 import type { LatencyTracking, Strategy } from './strategy.ts';
+import { type SubsetConfig, subsetConfig, subsetSchema } from './subset-options.ts';
 import type { BalancerOptions } from './types.ts';
 
 const percent = z
@@ -86,6 +87,7 @@ const schema = z.strictObject({
     .default([]),
   random: z.custom<RandomSource>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
   now: z.custom<() => number>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
+  subset: offOr(subsetSchema).default(false),
 });
 
 type Parsed = z.output<typeof schema>;
@@ -103,6 +105,7 @@ export interface BalancerConfig {
   healthSources: readonly string[];
   random: RandomSource;
   now: () => number;
+  subset: SubsetConfig | undefined;
 }
 
 export function parseBalancerOptions(options: BalancerOptions = {}): BalancerConfig {
@@ -123,5 +126,6 @@ export function parseBalancerOptions(options: BalancerOptions = {}): BalancerCon
     healthSources: parsed.healthSources,
     random: parsed.random ?? unseededRandom(),
     now: parsed.now ?? coarseNow,
+    subset: parsed.subset === false ? undefined : subsetConfig(parsed.subset),
   };
 }

@@ -15,6 +15,7 @@ import { isFailure, type Outcome, type PickContext } from './outcome.ts';
 import { OutlierDetector } from './outlier.ts';
 import { randomUnit } from './random.ts';
 import type { StrategyContext } from './strategy.ts';
+import { Subset } from './subset.ts';
 import type { Balancer, BalancerOptions, BalancerSnapshot, InstanceSnapshot, Pick } from './types.ts';
 
 export class BalancerImpl implements Balancer, ReleaseSink {
@@ -39,6 +40,9 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   #unknownMask = 0;
   #panicLevels = new Set<number>();
   #closed = false;
+  /** With `subset`: the filter `update()` goes through; it hands this balancer its selection. */
+  readonly #subset: Subset | undefined;
+  #subsetStarted = false;
 
   constructor(options?: BalancerOptions) {
     this.#config = parseBalancerOptions(options);
@@ -53,6 +57,11 @@ export class BalancerImpl implements Balancer, ReleaseSink {
         now,
       );
       this.#nextMaintenanceAt = this.#outlier.nextSweepAt;
+    }
+    const subset = this.#config.subset;
+    if (subset !== undefined) {
+      this.#subset = new Subset(this, subset, this.#config, (instances) => this.#set(instances));
+      this.#subset.on('subset', (change) => this.#events.emit('subset', change));
     }
   }
 
@@ -69,7 +78,21 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   }
 
   update(records: readonly InstanceRecord[]): void {
-    const instances = toInstances(records);
+    const subset = this.#subset;
+    if (subset === undefined) {
+      this.#set(toInstances(records));
+      return;
+    }
+    // The first update is the balancer's first use: a peers provider starts with it.
+    if (!this.#subsetStarted && !this.#closed) {
+      this.#subsetStarted = true;
+      subset.start();
+    }
+    subset.update(records);
+  }
+
+  /** Makes `instances` (validated) the membership. */
+  #set(instances: readonly Instance[]): void {
     const now = this.#config.now();
     const next: Endpoint[] = [];
     const added: Instance[] = [];
@@ -237,11 +260,21 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     if (!this.#closed && (this.#dirty || now >= this.#nextMaintenanceAt)) this.#maintain(now);
     const instances: InstanceSnapshot[] = [];
     for (const member of this.#byId.values()) instances.push(this.#describe(member, now));
-    return { strategy: this.#config.strategy.name, instances, panic: [...this.#panicLevels] };
+    const snapshot: BalancerSnapshot = {
+      strategy: this.#config.strategy.name,
+      instances,
+      panic: [...this.#panicLevels],
+    };
+    const subset = this.#subset;
+    if (subset === undefined) return snapshot;
+    for (const instance of instances) instance.subset = subset.role(instance.id);
+    snapshot.subset = subset.snapshot();
+    return snapshot;
   }
 
   close(): void {
     this.#closed = true;
+    this.#subset?.close();
   }
 
   #createEndpoint(instance: Instance, now: number): Endpoint {

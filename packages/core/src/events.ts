@@ -23,6 +23,11 @@ export interface BalancerEvents {
   eject: { instance: Instance; reason: string; durationMs: number; ejections: number };
   /** A priority level entered or left panic (balancing across all its instances, healthy or not). */
   panic: { priority: number; panic: boolean; availableShare: number };
+  /**
+   * With `subset`: the instances in use changed (ids taken in and let go; `grown`: how many are in
+   * use beyond `size` because members failed).
+   */
+  subset: { added: readonly string[]; removed: readonly string[]; grown: number };
   /** A listener threw; the error is reported here instead of breaking the balancer. */
   'listener-error': { event: string; error: unknown };
 }

@@ -96,7 +96,11 @@ export interface SubsetConfig {
 
 /** Parses `subset` options; PICKET_INVALID_OPTIONS names the field (`subset.size`) and its value. */
 export function parseSubsetOptions(options: unknown): SubsetConfig {
-  const parsed = parseWith(subsetSchema, options, 'Invalid subset options');
+  return subsetConfig(parseWith(subsetSchema, options, 'Invalid subset options'));
+}
+
+/** The defaulted form of options `subsetSchema` has parsed (where a larger schema embeds it). */
+export function subsetConfig(parsed: z.output<typeof subsetSchema>): SubsetConfig {
   return {
     size: parsed.size,
     mode: parsed.mode,

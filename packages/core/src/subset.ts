@@ -3,7 +3,7 @@
 // the standby instances it grew by while members were failing (Finagle's aperture widening).
 
 import { type BalancerConfig, parseBalancerOptions } from './balancer-options.ts';
-import { Emitter, type InstanceState } from './events.ts';
+import { type BalancerEvents, Emitter, type InstanceState } from './events.ts';
 import { type Instance, type InstanceRecord, toInstances } from './instance.ts';
 import { assertBalancer } from './options.ts';
 import {
@@ -32,7 +32,7 @@ export interface SubsetSnapshot {
 
 export interface SubsetEvents {
   /** The instances handed to the balancer changed. */
-  subset: { added: readonly string[]; removed: readonly string[]; grown: number };
+  subset: BalancerEvents['subset'];
   'listener-error': { event: string; error: unknown };
 }
 
@@ -40,9 +40,12 @@ export interface SubsetEvents {
 // or a subset that grows would grow again until every newcomer's first check came back.
 const FAILED: ReadonlySet<InstanceState> = new Set<InstanceState>(['unhealthy', 'ejected']);
 
+/** What the subset takes from the balancer's options: its panic threshold decides growth; its zone, the order. */
+export type SubsetSettings = Pick<BalancerConfig, 'panicThreshold' | 'localZone'>;
+
 export class Subset {
   readonly #config: SubsetConfig;
-  readonly #balancer: BalancerConfig;
+  readonly #balancer: SubsetSettings;
   readonly #apply: (instances: readonly Instance[]) => void;
   readonly #events = new Emitter<SubsetEvents>();
   readonly #off: Array<() => void> = [];
@@ -57,14 +60,15 @@ export class Subset {
   #scheduled = false;
   #closed = false;
 
+  /** Takes parsed options: `createSubset()` and the balancer's own `subset` option parse them. */
   constructor(
     balancer: Balancer,
-    options: SubsetOptions,
-    balancerOptions: BalancerOptions = {},
-    apply: (instances: readonly Instance[]) => void = (instances) => balancer.update(instances),
+    config: SubsetConfig,
+    settings: SubsetSettings,
+    apply: (instances: readonly Instance[]) => void,
   ) {
-    this.#config = parseSubsetOptions(options);
-    this.#balancer = parseBalancerOptions(balancerOptions);
+    this.#config = config;
+    this.#balancer = settings;
     this.#apply = apply;
     const peers = this.#config.peers;
     if (peers !== undefined && 'index' in peers) this.#place = { index: peers.index, count: peers.count };
@@ -255,5 +259,10 @@ export function createSubset(
   apply?: (instances: readonly Instance[]) => void,
 ): Subset {
   assertBalancer(balancer, 'createSubset');
-  return new Subset(balancer, options, balancerOptions, apply);
+  return new Subset(
+    balancer,
+    parseSubsetOptions(options),
+    parseBalancerOptions(balancerOptions),
+    apply ?? ((instances) => balancer.update(instances)),
+  );
 }

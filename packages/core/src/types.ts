@@ -6,6 +6,8 @@ import type { LoadReport } from './load-report.ts';
 import type { Outcome, PickContext } from './outcome.ts';
 import type { RandomSource } from './random.ts';
 import type { Strategy } from './strategy.ts';
+import type { SubsetRole, SubsetSnapshot } from './subset.ts';
+import type { SubsetOptions } from './subset-options.ts';
 
 export type StrategyName =
   | 'round-robin'
@@ -92,6 +94,14 @@ export interface BalancerOptions {
   random?: RandomSource;
   /** Clock in ms. Default: `performance.now()`, read at most once per millisecond. */
   now?: () => number;
+  /**
+   * Use only a subset of the instances `update()` is given: `{ size, mode: 'random' |
+   * 'deterministic', callerId, peers }` (see `SubsetOptions`); the rest are never picked and hold
+   * no state. Grows by the next candidates while fewer than `panicThreshold` of the subset are
+   * available. A `peers` provider starts with the first `update()` and closes with `close()`.
+   * Off by default.
+   */
+  subset?: SubsetOptions | false;
 }
 
 /** A chosen instance. Call `release` exactly once when the request completes. */
@@ -131,6 +141,8 @@ export interface InstanceSnapshot {
   ejections: number;
   /** Balancer clock time the current ejection ends, or undefined. */
   ejectedUntil: number | undefined;
+  /** With `subset`: `'member'` or `'grown'`; undefined for one draining after it left the subset. */
+  subset?: SubsetRole;
 }
 
 export interface BalancerSnapshot {
@@ -138,6 +150,8 @@ export interface BalancerSnapshot {
   instances: InstanceSnapshot[];
   /** Priority levels in panic. */
   panic: number[];
+  /** With `subset`: which of the instances are used and why. */
+  subset?: SubsetSnapshot;
 }
 
 export interface Balancer {
