@@ -7,6 +7,7 @@
 // factory makes is closed without being started.
 
 import * as core from '@picket/core';
+import { strategyByName, toInstances } from '@picket/core/internal';
 import * as discovery from '@picket/discovery';
 import * as health from '@picket/health';
 import * as http from '@picket/http';
@@ -138,7 +139,7 @@ const FACTORIES: readonly Factory[] = [
     keys: ['blackoutPeriodMs', 'weightExpirationPeriodMs', 'weightUpdatePeriodMs', 'errorUtilizationPenalty'],
     make: (o) => core.weightedRoundRobin(o as never),
   },
-  { name: 'strategyByName', keys: [], make: (o) => core.strategyByName(o as never) },
+  { name: 'strategyByName', keys: [], make: (o) => strategyByName(o as never) },
   { name: 'seededRandom', keys: [], make: (o) => core.seededRandom(o as never) },
   {
     name: 'createSubset',
@@ -149,7 +150,7 @@ const FACTORIES: readonly Factory[] = [
   {
     name: 'toInstances',
     keys: ['url', 'host', 'port', 'metadata'],
-    make: (o) => core.toInstances(o as never),
+    make: (o) => toInstances(o as never),
   },
   // @picket/health: every check, the checker, the load reporter.
   {
