@@ -1,6 +1,8 @@
 // @picket/core/internal: the plumbing Picket's own packages share (option parsing, the duration
-// rule, record checks, TLS options, the event emitter). Not public API: it changes without notice.
+// rule, record checks, TLS options, the event emitter, the backoff and the abortable sleep).
+// Not public API: it changes without notice.
 
+export { type Backoff, type BackoffOptions, backoffDelay, exponentialBackoff } from './backoff.ts';
 export {
   type DurationRange,
   durationError,
@@ -16,6 +18,7 @@ export { hashString } from './hash.ts';
 export { checkInstance, type InstanceCheck, isInstance, toInstance, toInstances } from './instance.ts';
 export { assertBalancer, describeIssues, formatPath, offOr, parseWith } from './options.ts';
 export { isFailure } from './outcome.ts';
+export { type SleepOptions, sleep } from './sleep.ts';
 export { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
 export { type SubsetConfig, subsetSchema } from './subset-options.ts';
 export { type TlsConfig, tlsConnectOptions, tlsSchema } from './tls.ts';

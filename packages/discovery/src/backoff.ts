@@ -1,9 +1,12 @@
-// Capped exponential backoff with jitter, for providers and registrars retrying a failed source.
-// Jitter keeps a fleet of clients from retrying a recovering registry in lockstep.
+// The backoff options of providers and registrars retrying a failed source: parsed with the
+// bounds a registry needs, then handed to Picket's one backoff (@picket/core's exponentialBackoff).
 
-import { parseWith } from '@picket/core/internal';
+import type { RandomSource } from '@picket/core';
+import { type Backoff, exponentialBackoff, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { wholeMs } from './fields.ts';
+
+export type { Backoff };
 
 export interface BackoffOptions {
   /** First delay, ms. Default 500. */
@@ -22,39 +25,15 @@ export const backoffSchema = z.strictObject({
 
 export type ResolvedBackoffOptions = z.output<typeof backoffSchema>;
 
-export interface Backoff {
-  /** The delay before the next attempt, ms; each call counts one more failure. */
-  next(): number;
-  /** Call after a success: the next failure starts again from `initialMs`. */
-  reset(): void;
-  /** Failures since the last reset. */
-  readonly attempts: number;
-}
-
 /**
- * "Equal jitter": a delay is half the capped exponential step plus a random share of the other
- * half, so it never collapses to ~0 (a hot loop against a dead registry) nor exceeds `maxMs`.
+ * A capped exponential backoff with "equal jitter" (each delay between half the step and the
+ * step). `random` draws the jitter in [0, 1); a seeded one makes the delays reproducible.
  */
-export function backoff(options: BackoffOptions = {}, random: () => number = Math.random): Backoff {
-  const opts = parseWith(backoffSchema, options, 'Invalid backoff options');
-  return createBackoff(opts, random);
+export function backoff(options: BackoffOptions = {}, random?: RandomSource): Backoff {
+  return createBackoff(parseWith(backoffSchema, options, 'Invalid backoff options'), random);
 }
 
 /** As `backoff`, for options already parsed by `backoffSchema`. */
-export function createBackoff(opts: ResolvedBackoffOptions, random: () => number = Math.random): Backoff {
-  let attempts = 0;
-  return {
-    next() {
-      const step = Math.min(opts.maxMs, opts.initialMs * opts.factor ** Math.min(attempts, 64));
-      attempts++;
-      const half = step / 2;
-      return Math.max(1, Math.round(half + random() * half));
-    },
-    reset() {
-      attempts = 0;
-    },
-    get attempts() {
-      return attempts;
-    },
-  };
+export function createBackoff(opts: ResolvedBackoffOptions, random?: RandomSource): Backoff {
+  return exponentialBackoff(opts, random);
 }

@@ -3,13 +3,12 @@
 // close() leaves no timer, watch or socket behind. A provider supplies only `run(ctx)`.
 
 import { type Instance, isPicketError, PicketError } from '@picket/core';
-import { checkInstance, describeValue, Emitter, parseWith } from '@picket/core/internal';
+import { checkInstance, describeValue, Emitter, parseWith, sleep } from '@picket/core/internal';
 import { z } from 'zod';
 import type { Backoff } from './backoff.ts';
 import type { Provider, ProviderEvents } from './provider.ts';
 import { measure, sameList } from './records.ts';
 import { redact, redactError, redactValue } from './redact.ts';
-import { abortableSleep } from './sleep.ts';
 
 export interface ProviderLimits {
   /** Most instances in one snapshot; a larger answer is an error and the last snapshot stays. Default 10000. */
@@ -242,7 +241,7 @@ export function createProvider(spec: ProviderSpec): Provider {
       emitter.emit('discovery-error', payload);
     },
     reportInvalid,
-    sleep: (ms) => abortableSleep(ms, abort.signal, timers),
+    sleep: (ms) => sleepUnlessAborted(ms, abort.signal),
     setTimer(fn, ms) {
       if (abort.signal.aborted) return () => {};
       const timer = setTimeout(() => {
@@ -295,6 +294,21 @@ export function createProvider(spec: ProviderSpec): Provider {
       return closing;
     },
   };
+}
+
+/**
+ * Resolves true after `ms` (an unref'd wait), or false as soon as `signal` aborts: the form of
+ * a wait that a loop ending on close() reads best (`if (!(await sleep(ms))) return`).
+ */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  return sleep(ms, { signal }).then(slept, (error: unknown) => {
+    if (signal.aborted) return false;
+    throw error;
+  });
+}
+
+function slept(): boolean {
+  return true;
 }
 
 /**

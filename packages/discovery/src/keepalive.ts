@@ -5,9 +5,9 @@
 import { PicketError } from '@picket/core';
 import { Emitter } from '@picket/core/internal';
 import type { Backoff } from './backoff.ts';
+import { sleepUnlessAborted } from './base.ts';
 import { redact, redactError } from './redact.ts';
 import type { Registrar, RegistrarEvents } from './registrar.ts';
-import { abortableSleep } from './sleep.ts';
 
 export interface KeepAliveSpec {
   /** Without credentials. */
@@ -56,7 +56,7 @@ export function createKeepAliveRegistrar(spec: KeepAliveSpec): Registrar {
     emitter.emit('registration-error', { error: safe, registrar: spec.name });
   };
 
-  const sleep = (ms: number) => abortableSleep(ms, abort.signal);
+  const sleep = (ms: number) => sleepUnlessAborted(ms, abort.signal);
 
   const run = async () => {
     const { signal } = abort;

@@ -6,6 +6,7 @@ import { type Instance, type InstanceRecord, PicketError } from '@picket/core';
 import { checkInstance, Emitter, isInstance, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, createBackoff } from './backoff.ts';
+import { sleepUnlessAborted } from './base.ts';
 import {
   b64,
   checkCredentials,
@@ -17,7 +18,6 @@ import { wholeMs } from './fields.ts';
 import { HttpStatusError } from './http-json.ts';
 import { redact, redactError } from './redact.ts';
 import type { Registrar, RegistrarEvents } from './registrar.ts';
-import { abortableSleep } from './sleep.ts';
 
 export interface RegisterEtcdOptions extends EtcdConnectionOptions {
   /** The key to hold this instance (`/services/inventory/10.0.0.7:8080`). */
@@ -73,7 +73,6 @@ export function registerEtcd(options: RegisterEtcdOptions): Registrar {
   const abort = new AbortController();
   const retry = createBackoff(opts.backoff);
   const client = createEtcdClient(opts);
-  const timers = new Set<NodeJS.Timeout>();
   let leaseId: string | undefined;
   let onLease = false;
   let aliveAt = 0;
@@ -95,7 +94,7 @@ export function registerEtcd(options: RegisterEtcdOptions): Registrar {
     emitter.emit('registration-error', { error: safe, registrar: name });
   };
 
-  const sleep = (ms: number) => abortableSleep(ms, abort.signal, timers);
+  const sleep = (ms: number) => sleepUnlessAborted(ms, abort.signal);
 
   const call = (path: string, body: unknown) => client.call(path, body, { signal: abort.signal });
 
@@ -161,8 +160,6 @@ export function registerEtcd(options: RegisterEtcdOptions): Registrar {
     close() {
       closing ??= (async () => {
         abort.abort();
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
         await loop;
         settle?.reject(
           new PicketError('PICKET_CLIENT_CLOSED', `${name}: closed before the instance was registered`),
