@@ -63,7 +63,8 @@ interface Scenario {
 }
 
 async function measure(): Promise<void> {
-  const { createBalancer, toInstance } = await import('@picket/core');
+  const { createBalancer } = await import('@picket/core');
+  const { toInstance } = await import('@picket/core/internal');
   const { createHealthChecker, httpCheck, tcpCheck } = await import('@picket/health');
   const self = fileURLToPath(import.meta.url);
   const helper = spawn(process.execPath, ['--conditions=picket-source', self, '--serve', String(instances)], {

@@ -2,34 +2,14 @@
 
 export { createBalancer } from './balancer.ts';
 export { callerIdFromEnvironment } from './caller-id.ts';
-export {
-  type DurationRange,
-  durationError,
-  durationRule,
-  durationSchema,
-  isDuration,
-  MAX_DURATION_MS,
-  POSITIVE_DURATION,
-} from './duration.ts';
 export type { Endpoint } from './endpoint.ts';
-export { describeValue, ErrorCode, isPicketError, PicketError, type PicketErrorOptions } from './errors.ts';
+export { ErrorCode, isPicketError, PicketError, type PicketErrorOptions } from './errors.ts';
 export type { BalancerEvents, HealthState, InstanceState } from './events.ts';
-export { Emitter } from './events.ts';
-export { hashKey, hashString } from './hash.ts';
-export {
-  checkInstance,
-  type Instance,
-  type InstanceCheck,
-  type InstanceRecord,
-  isInstance,
-  toInstance,
-  toInstances,
-} from './instance.ts';
+export { hashKey } from './hash.ts';
+export type { Instance, InstanceRecord } from './instance.ts';
 export type { LoadReport } from './load-report.ts';
-export { assertBalancer, describeIssues, formatPath, offOr, parseWith } from './options.ts';
-export { type ErrorKind, isFailure, NEUTRAL, type Outcome, type PickContext } from './outcome.ts';
+export { type ErrorKind, NEUTRAL, type Outcome, type PickContext } from './outcome.ts';
 export { type RandomSource, seededRandom } from './random.ts';
-export { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
 export { type LeastRequestOptions, leastRequest } from './strategies/least-request.ts';
 export { type MaglevOptions, maglev } from './strategies/maglev.ts';
 export { type PeakEwmaOptions, peakEwma } from './strategies/peak-ewma.ts';
@@ -52,9 +32,9 @@ export {
   type SubsetRole,
   type SubsetSnapshot,
 } from './subset.ts';
-export { type PeerPlace, type PeerSource, type SubsetOptions, subsetSchema } from './subset-options.ts';
+export type { PeerPlace, PeerSource, SubsetOptions } from './subset-options.ts';
 export { deterministicOrder, rendezvousOrder } from './subset-order.ts';
-export { type TlsConfig, type TlsOptions, tlsConnectOptions, tlsSchema } from './tls.ts';
+export type { TlsOptions } from './tls.ts';
 export type {
   Balancer,
   BalancerOptions,

@@ -154,7 +154,6 @@ describe('circuit breakers', () => {
     c.on('breaker', (e) => states.push(e.state));
     await send(c, 2);
     await waitFor(() => states.includes('open'), 'the breaker to open', { timeoutMs: 2000 });
-    const { toInstances } = await import('@picket/core');
     for (const l of listeners) l({ instances: [] });
     for (const l of listeners) l({ instances: toInstances([bad.url]) as never });
     // Back with a fresh breaker: closed, and the instance pickable again.
