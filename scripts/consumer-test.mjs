@@ -316,12 +316,14 @@ async function main() {
       'picket/dist/axios.d.ts',
       'picket/dist/dashboard.d.ts',
       '@picket/core/dist/index.d.ts',
+      '@picket/core/dist/internal.d.ts',
     ];
     const cjsTypes = [
       'picket/dist/index.d.cts',
       'picket/dist/axios.d.cts',
       'picket/dist/dashboard.d.cts',
       '@picket/http/dist/index.d.cts',
+      '@picket/core/dist/internal.d.cts',
     ];
     await typecheck(
       app,

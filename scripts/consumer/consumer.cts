@@ -5,6 +5,9 @@ import picketAxios = require('picket/axios');
 import picketDashboard = require('picket/dashboard');
 import axios = require('axios');
 
+// The plumbing Picket's packages share, from its CommonJS declarations.
+export type Shared = typeof import('@picket/core/internal')['parseWith'];
+
 export async function consume(): Promise<number> {
   const client: picket.Client = picket.createClient({
     service: 'inventory',

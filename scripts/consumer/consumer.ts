@@ -16,6 +16,11 @@ import {
 import { axiosAdapter } from 'picket/axios';
 import { type Dashboard, type DashboardOptions, dashboard, type SnapshotMessage } from 'picket/dashboard';
 
+// The plumbing Picket's packages share is behind @picket/core/internal, not in the public index.
+// @ts-expect-error: not public
+export type NotPublic = typeof import('@picket/core')['parseWith'];
+export type Shared = typeof import('@picket/core/internal')['parseWith'];
+
 const options: ClientOptions = {
   service: 'inventory',
   discovery: ['http://127.0.0.1:8001', { url: 'http://127.0.0.1:8002', weight: 2 }],

@@ -40,8 +40,12 @@ const http = ['createClient', 'createAgent'];
 // Channel names for tracers (in @picket/http; the umbrella documents them by name).
 const httpChannels = ['ATTEMPT_START_CHANNEL', 'ATTEMPT_END_CHANNEL'];
 
+// The plumbing the sibling packages share: behind @picket/core/internal, never in a public index.
+const internal = ['parseWith', 'describeIssues', 'describeValue', 'Emitter', 'tlsSchema', 'durationSchema'];
+
 module.exports = {
   '@picket/core': [...core, ...strategies],
+  '@picket/core/internal': internal,
   '@picket/health': health,
   '@picket/discovery': discovery,
   '@picket/http': [...http, ...httpChannels],
@@ -51,3 +55,5 @@ module.exports = {
   'picket/axios': ['axiosAdapter'],
   'picket/dashboard': ['dashboard'],
 };
+/** Names an entry point must not export. */
+module.exports.absent = { '@picket/core': internal, picket: internal };

@@ -57,12 +57,15 @@ async function run({ format, load, loadOther, picket, axiosAdapter, axios, dashb
     }
   }
 
-  for (const [specifier, names] of Object.entries(entries)) {
+  const { absent, ...required } = entries;
+  for (const [specifier, names] of Object.entries(required)) {
     try {
       const mod = await load(specifier);
       const keys = Object.keys(mod).filter((k) => k !== 'default' && k !== 'module.exports');
       const missing = names.filter((n) => !(n in mod));
       if (missing.length > 0) throw new Error(`missing ${missing.join(', ')} (has ${keys.join(', ')})`);
+      const leaked = (absent[specifier] ?? []).filter((n) => n in mod);
+      if (leaked.length > 0) throw new Error(`exports internals ${leaked.join(', ')}`);
       pass(`${how} ${specifier} (${keys.length} exports)`);
     } catch (error) {
       fail(`${how} ${specifier}`, error);
