@@ -9,7 +9,7 @@
 // own instance (the stickiness given up).
 // Run: node --conditions=picket-source bench/hot-key.ts [--quick]
 
-import { createBalancer, maglev, type Pick, ringHash, seededRandom } from '@picket/core';
+import { createBalancer, maglev, type PickHandle, ringHash, seededRandom } from '@picket/core';
 import { toInstances } from '@picket/core/internal';
 
 const quick = process.argv.includes('--quick');
@@ -45,7 +45,7 @@ function run(strategy: 'ring-hash' | 'maglev', factor: number | undefined) {
     }
     return id;
   };
-  const inFlight: Array<{ until: number; pick: Pick }> = [];
+  const inFlight: Array<{ until: number; pick: PickHandle }> = [];
   let worstRatio = 0;
   let worstExcess = 0;
   let moved = 0;

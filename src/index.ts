@@ -29,6 +29,7 @@ export {
   type Pick,
   type PickContext,
   PicketError,
+  type PickHandle,
   peakEwma,
   type RingHashOptions,
   random,

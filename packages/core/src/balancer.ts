@@ -16,7 +16,7 @@ import { OutlierDetector } from './outlier.ts';
 import { randomUnit } from './random.ts';
 import type { StrategyContext } from './strategy.ts';
 import { Subset } from './subset.ts';
-import type { Balancer, BalancerOptions, BalancerSnapshot, InstanceSnapshot, Pick } from './types.ts';
+import type { Balancer, BalancerOptions, BalancerSnapshot, InstanceSnapshot, PickHandle } from './types.ts';
 
 export class BalancerImpl implements Balancer, ReleaseSink {
   readonly #config: BalancerConfig;
@@ -134,7 +134,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     }
   }
 
-  pick(ctx?: PickContext, now: number = this.#config.now()): Pick {
+  pick(ctx?: PickContext, now: number = this.#config.now()): PickHandle {
     if (this.#closed) {
       throw new PicketError(
         'PICKET_BALANCER_CLOSED',

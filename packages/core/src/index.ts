@@ -42,6 +42,7 @@ export type {
   InstanceSnapshot,
   OutlierDetectionOptions,
   Pick,
+  PickHandle,
   SlowStartOptions,
   StrategyName,
   ZoneOptions,

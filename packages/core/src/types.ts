@@ -105,7 +105,7 @@ export interface BalancerOptions {
 }
 
 /** A chosen instance. Call `release` exactly once when the request completes. */
-export interface Pick {
+export interface PickHandle {
   readonly instance: Instance;
   /**
    * Reports how the request went. `now`, when given, is the time of the outcome on the
@@ -114,6 +114,12 @@ export interface Pick {
    */
   release(outcome: Outcome, now?: number): void;
 }
+
+/**
+ * @deprecated Use `PickHandle`. This name shadowed TypeScript's built-in `Pick<T, K>`; it goes in
+ * the next release.
+ */
+export type Pick = PickHandle;
 
 export interface InstanceSnapshot {
   id: string;
@@ -161,7 +167,7 @@ export interface Balancer {
    * Chooses an instance. Throws PICKET_NO_INSTANCES or PICKET_NO_AVAILABLE_INSTANCE. `now`,
    * when given, is the current time on the balancer's clock, already read by the caller.
    */
-  pick(ctx?: PickContext, now?: number): Pick;
+  pick(ctx?: PickContext, now?: number): PickHandle;
   /** Reports a health source's verdict on an instance (active checks use source `'active'`). */
   setHealth(id: string, state: HealthState, reason?: string, source?: string): void;
   /** Sets a server-reported weight (undefined returns to the record's weight). */

@@ -5,7 +5,7 @@ import { createBalancer } from '../balancer.ts';
 import { isPicketError } from '../errors.ts';
 import { seededRandom } from '../random.ts';
 import type { Strategy } from '../strategy.ts';
-import type { Pick } from '../types.ts';
+import type { PickHandle } from '../types.ts';
 import { maglev } from './maglev.ts';
 import { ringHash } from './ring-hash.ts';
 import { keyOwners, makeEndpoints, makePicker, thrown, urlOf } from './testing.ts';
@@ -43,7 +43,7 @@ describe.each(factories)('%s({ hashBalanceFactor })', (_name, make) => {
 
   it('keeps a hot key from loading its instance past 1.25 × the mean in flight (+1)', () => {
     const lb = balancer(make(1.25), 8);
-    const held: Pick[] = [];
+    const held: PickHandle[] = [];
     for (let i = 0; i < 800; i++) {
       // Nine picks in ten are for one key; the rest spread.
       held.push(lb.pick({ key: i % 10 === 0 ? `user-${i}` : 'hot' }));
@@ -73,7 +73,7 @@ describe.each(factories)('%s({ hashBalanceFactor })', (_name, make) => {
     }
     expect(owners).toEqual(plain);
     // Every instance holding the same three requests: still no key moves.
-    const held: Pick[] = [];
+    const held: PickHandle[] = [];
     for (let i = 0; i < 8; i++) {
       for (let n = 0; n < 3; n++) held.push(lb.pick({ key: 'x', exclude: except(i, 8) }));
     }

@@ -3,7 +3,7 @@
 // Made on the first failure, hedge or breaker refusal, so a request that succeeds at once never
 // allocates one.
 
-import { type Balancer, type Instance, isPicketError, type Pick, type PicketError } from '@picket/core';
+import { type Balancer, type Instance, isPicketError, type PicketError, type PickHandle } from '@picket/core';
 import type { AttemptRecord } from '../contracts.ts';
 import { attemptsExhaustedError, noAvailableError } from '../errors.ts';
 import type { Attempt } from './attempt.ts';
@@ -65,7 +65,7 @@ export function pickAgain(
   log: AttemptLog,
   target: Instance | null,
   hedge: boolean,
-): Pick {
+): PickHandle {
   if (target !== null) {
     const others = new Set<string>();
     for (const i of balancer.instances()) if (i.id !== target.id) others.add(i.id);

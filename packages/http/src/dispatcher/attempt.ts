@@ -5,7 +5,14 @@
 // CallerSide), so a request answered at once makes one object, not two; retries and hedges
 // are attempts of their own.
 
-import { type ErrorKind, type Instance, NEUTRAL, type Outcome, type Pick, PicketError } from '@picket/core';
+import {
+  type ErrorKind,
+  type Instance,
+  NEUTRAL,
+  type Outcome,
+  PicketError,
+  type PickHandle,
+} from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
 import { callerFault, errorCode, errorKind } from '../errors.ts';
@@ -53,7 +60,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   instance: Instance = null as never;
   hedge = false;
   startedAt = 0;
-  pick: Pick | null = null;
+  pick: PickHandle | null = null;
   /** The instance's breaker, which admitted this attempt and hears how it ended. */
   breaker: BreakerEntry | null = null;
   /** 1 for the call's first attempt. */
@@ -81,7 +88,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   perTry: PerTry | null = null;
   #finished = false;
 
-  begin(request: RequestState, pick: Pick, hedge: boolean, now: number): void {
+  begin(request: RequestState, pick: PickHandle, hedge: boolean, now: number): void {
     this.request = request;
     this.pick = pick;
     this.instance = pick.instance;
