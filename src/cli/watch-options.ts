@@ -1,6 +1,7 @@
 // `picket watch` options: the usage text, and the arguments parsed and checked into settings
 // (bad ones throw a UsageError naming the argument).
 
+import type { SubsetOptions } from '@picket/core';
 import { type HealthCheck, httpCheck, loadCheck, tcpCheck } from '@picket/health';
 import { type DiscoverySpec, parseDiscoverySpec } from './spec.ts';
 import { milliseconds, type Parsed, parse, required, UsageError } from './usage.ts';
@@ -25,6 +26,11 @@ Options:
   --timeout MS       deadline for one check (default 2000)
   --request PATH     also send GET PATH through Picket --rate times a second, to see the spread
   --rate N           requests per second for --request (default 10)
+  --subset N         use only N of the instances, as a caller with subsetting would (random
+                     mode: the rendezvous top N for --caller-id); the table marks each one
+                     member or grown and counts those outside
+  --caller-id ID     the caller id for --subset (default: PICKET_CALLER_ID, else the host name)
+  --peers I/N        deterministic subsetting: this caller is number I (from 0) of N
   --once             print once, after every instance has been checked, and exit
   --json             JSON instead of the table: one object per line, or a single one with --once
   --web              the web dashboard instead of the table: prints its URL (and opens it in a
@@ -51,6 +57,8 @@ export interface WatchSettings {
   json: boolean;
   /** `--web`: the dashboard's address, or undefined for the table. */
   web: { host: string; port: number } | undefined;
+  /** `--subset` (with `--caller-id`, `--peers`), or undefined to use every instance. */
+  subset: SubsetOptions | undefined;
 }
 
 function checkOf(kind: string, path: string | undefined, timeout: number): HealthCheck | undefined {
@@ -93,6 +101,36 @@ function webOf(values: Parsed['values']): WatchSettings['web'] {
   return { host: typeof host === 'string' ? host.trim() : '127.0.0.1', port: n };
 }
 
+function subsetOf(values: Parsed['values']): SubsetOptions | undefined {
+  const { subset, peers } = values;
+  const callerId = values['caller-id'];
+  if (subset === undefined) {
+    if (callerId !== undefined || peers !== undefined)
+      throw new UsageError('`--caller-id` and `--peers` need `--subset N`');
+    return undefined;
+  }
+  const size = /^\d+$/.test(String(subset).trim()) ? Number(subset) : Number.NaN;
+  if (!(size >= 1 && size <= 100_000)) {
+    throw new UsageError(
+      `\`--subset\` must be a number of instances from 1 to 100000, got ${JSON.stringify(subset)}`,
+    );
+  }
+  if (callerId !== undefined && (typeof callerId !== 'string' || callerId.trim() === '')) {
+    throw new UsageError('`--caller-id` must not be empty');
+  }
+  const id = typeof callerId === 'string' ? { callerId: callerId.trim() } : {};
+  if (peers === undefined) return { size, mode: 'random', ...id };
+  const match = /^(\d+)\/(\d+)$/.exec(String(peers).trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (match === null || !(count >= 1 && index < count)) {
+    throw new UsageError(
+      `\`--peers\` must be INDEX/COUNT with 0 ≤ INDEX < COUNT (this caller's place among its peers), got ${JSON.stringify(peers)}`,
+    );
+  }
+  return { size, mode: 'deterministic', peers: { index, count }, ...id };
+}
+
 export function settingsFrom(args: readonly string[]): WatchSettings {
   const { values, positionals } = parse(
     args,
@@ -110,6 +148,9 @@ export function settingsFrom(args: readonly string[]): WatchSettings {
       web: { type: 'boolean' },
       'web-port': { type: 'string' },
       'web-host': { type: 'string' },
+      subset: { type: 'string' },
+      'caller-id': { type: 'string' },
+      peers: { type: 'string' },
     },
     true,
   );
@@ -160,6 +201,7 @@ export function settingsFrom(args: readonly string[]): WatchSettings {
     service,
     spec,
     web: webOf(values),
+    subset: subsetOf(values),
     check,
     checkLabel,
     interval,

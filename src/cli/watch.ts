@@ -1,9 +1,10 @@
 // `picket watch`: the live table for any service. A Picket client discovers the instances from
 // `--discovery` and health-checks them; the table shows each one's state as the balancer sees it,
 // its requests per second, health-check latency (p50/p99), in-flight requests and ejections.
+// With `--subset`, only one caller's subset is watched, and each row says why it is used.
 
 import type { Writable } from 'node:stream';
-import type { Instance } from '@picket/core';
+import type { Instance, SubsetRole } from '@picket/core';
 import { type CheckResult, createHealthChecker, type HealthChecker } from '@picket/health';
 import type { Client, ClientInstanceSnapshot, ClientSnapshot } from '@picket/http';
 import { createClient } from '../client.ts';
@@ -33,6 +34,8 @@ export interface WatchRow {
   inFlight: number;
   /** Outlier-detection ejections seen since the watch began. */
   ejections: number;
+  /** With `--subset`: `'member'` or `'grown'` (taken while members fail); null without. */
+  subset: SubsetRole | null;
   check: {
     p50Ms: number | undefined;
     p99Ms: number | undefined;
@@ -49,6 +52,17 @@ export interface WatchReport {
   healthy: number;
   instances: WatchRow[];
   requests?: { sent: number; ok: number; failed: number };
+  /** With `--subset`: how the subset is chosen, and how many instances are in it and outside it. */
+  subset?: {
+    mode: string;
+    size: number;
+    callerId: string;
+    peers: { index: number; count: number } | null;
+    member: number;
+    grown: number;
+    /** Outside the subset: not checked, not connected to. */
+    standby: number;
+  };
 }
 /** Why the balancer does not use an instance: its unhealthy or unknown health sources. */
 function reasonOf(i: ClientInstanceSnapshot): string | null {
@@ -72,6 +86,7 @@ class Watcher {
     this.client = createClient({
       service: settings.service,
       discovery: discoveryFor(settings.spec),
+      ...(settings.subset === undefined ? {} : { subset: settings.subset }),
       ...(check === undefined
         ? {}
         : {
@@ -150,6 +165,7 @@ class Watcher {
         requestsPerSecond: Math.round(this.stats.rate(i.id, i.requests, now) * 10) / 10,
         inFlight: i.active,
         ejections: this.ejections.get(i.id) ?? 0,
+        subset: i.subset ?? null,
         check: {
           p50Ms: latency.p50,
           p99Ms: latency.p99,
@@ -170,6 +186,11 @@ class Watcher {
     if (this.settings.request !== undefined) {
       const { sent, ok, failed } = this.requests;
       report.requests = { sent, ok, failed };
+    }
+    const subset = snapshot.subset;
+    if (subset !== undefined) {
+      const { mode, size, callerId, peers, counts } = subset;
+      report.subset = { mode, size, callerId, peers: peers ?? null, ...counts };
     }
     return report;
   }
@@ -202,6 +223,21 @@ const COLUMNS: Column<WatchRow>[] = [
   { title: 'EJECTIONS', align: 'right', value: (r) => String(r.ejections) },
   { title: 'LAST CHECK', value: (r) => r.check.last?.reason ?? r.reason ?? '-' },
 ];
+const SUBSET_COLUMN: Column<WatchRow> = {
+  title: 'SUBSET',
+  value: (r) => r.subset ?? '-',
+  color: (r) => (r.subset === 'grown' ? '33' : undefined),
+};
+
+/** `subset: 3 of 12 in use (random, caller "orders-0", size 2): 2 members, 1 grown; 9 outside, not checked`. */
+function subsetLine(subset: NonNullable<WatchReport['subset']>): string {
+  const used = subset.member + subset.grown;
+  const how =
+    subset.peers === null
+      ? `random, caller ${JSON.stringify(subset.callerId)}`
+      : `deterministic, caller ${subset.peers.index} of ${subset.peers.count}`;
+  return `subset: ${used} of ${used + subset.standby} in use (${how}, size ${subset.size}): ${subset.member} member${subset.member === 1 ? '' : 's'}, ${subset.grown} grown; ${subset.standby} outside, not checked`;
+}
 
 export function formatWatch(
   report: WatchReport,
@@ -217,8 +253,11 @@ export function formatWatch(
       `discovery error${report.ready ? ' (the last good list stays)' : ''}: ${report.discoveryError}`,
     );
   }
-  lines.push(...renderTable(COLUMNS, report.instances, color));
+  const columns =
+    report.subset === undefined ? COLUMNS : [...COLUMNS.slice(0, 2), SUBSET_COLUMN, ...COLUMNS.slice(2)];
+  lines.push(...renderTable(columns, report.instances, color));
   lines.push(`${report.healthy} of ${report.instances.length} healthy`);
+  if (report.subset !== undefined) lines.push(subsetLine(report.subset));
   if (report.requests !== undefined) {
     const r = report.requests;
     lines.push(`requests through Picket: ${r.sent} sent, ${r.ok} ok, ${r.failed} failed`);

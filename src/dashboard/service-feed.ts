@@ -160,6 +160,10 @@ export class ServiceFeed {
       const parts = [...added.map((i) => `+${i.id}`), ...removed.map((i) => `−${i.id}`)];
       event('instances', null, null, `membership: ${parts.join(' ')}`);
     });
+    on('subset', ({ added, removed, grown }) => {
+      const parts = [...added.map((id) => `+${id}`), ...removed.map((id) => `−${id}`)];
+      event('subset', null, null, `subset: ${parts.join(' ')}${grown > 0 ? ` (${grown} grown)` : ''}`);
+    });
   }
 
   /** One finished attempt of this client's (from the attempt channel). */
@@ -200,6 +204,10 @@ export class ServiceFeed {
       },
       retryBudget: snapshot.retryBudget,
       drainingPools: snapshot.drainingPools,
+      subset:
+        snapshot.subset === undefined
+          ? null
+          : { mode: snapshot.subset.mode, size: snapshot.subset.size, ...snapshot.subset.counts },
       instances,
     };
   }
@@ -244,6 +252,7 @@ export class ServiceFeed {
       ejections: i.ejections,
       ejectedUntil: track.ejectedUntil,
       health: healthOf(i, checks),
+      subset: i.subset ?? null,
       spark: { rps: [...track.rps], latencyMs: [...track.latencyMs] },
     };
   }
@@ -259,6 +268,7 @@ export class ServiceFeed {
       discovery: { provider: '', ready: false, lastError: null },
       retryBudget: 0,
       drainingPools: 0,
+      subset: null,
       instances: [],
     };
   }

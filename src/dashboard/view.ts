@@ -1,6 +1,8 @@
 // What the stream carries: the JSON of each `snapshot` and `event` message. The page
 // (static/dashboard.js) reads exactly these fields.
 
+import type { SubsetRole } from '@picket/core';
+
 /** One health layer or source: an L3/L4/L7/load check's last result, or a balancer health source. */
 export interface HealthView {
   /** `l3`, `l4`, `l7`, `load`, `custom`, or a health source's name (`passive`, …). */
@@ -36,6 +38,11 @@ export interface InstanceView {
   /** Wall-clock time the current ejection ends, ms since the epoch, or null. */
   ejectedUntil: number | null;
   health: HealthView[];
+  /**
+   * With subsetting: `'member'` (dealt to this caller) or `'grown'` (taken while members fail);
+   * null without subsetting, or for one draining after it left the subset.
+   */
+  subset: SubsetRole | null;
   /** Oldest first, one point per tick: requests per second and mean attempt latency (ms or null). */
   spark: { rps: number[]; latencyMs: (number | null)[] };
 }
@@ -51,6 +58,11 @@ export interface ServiceView {
   discovery: { provider: string; ready: boolean; lastError: string | null };
   retryBudget: number;
   drainingPools: number;
+  /**
+   * With subsetting: its mode and size, and how many of the service's instances are members,
+   * grown, and outside the subset (standby: no pool, no checks); null without.
+   */
+  subset: { mode: string; size: number; member: number; grown: number; standby: number } | null;
   instances: InstanceView[];
 }
 
@@ -63,7 +75,14 @@ export interface SnapshotMessage {
   services: ServiceView[];
 }
 
-export type EventKind = 'instance-state' | 'eject' | 'panic' | 'breaker' | 'discovery-error' | 'instances';
+export type EventKind =
+  | 'instance-state'
+  | 'eject'
+  | 'panic'
+  | 'breaker'
+  | 'discovery-error'
+  | 'instances'
+  | 'subset';
 
 export interface EventView {
   /** Increases by one per event across the dashboard. */

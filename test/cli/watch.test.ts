@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rendezvousOrder } from 'picket';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../fixtures/http-servers.ts';
 import { startDnsmasq } from '../servers/dnsmasq.ts';
@@ -117,6 +118,54 @@ describe('picket watch --once', () => {
     });
   });
 
+  it('with --subset watches one caller’s subset, grows it past a dead member, and counts the rest as outside', async () => {
+    const list = [dead, ...servers.map((s) => s.url)];
+    // A caller whose subset of one is the dead instance: it grows by the next in its order.
+    const callerId = ['w-0', 'w-1', 'w-2', 'w-3', 'w-4', 'w-5', 'w-6', 'w-7', 'w-8', 'w-9'].find(
+      (id) => rendezvousOrder(id, list)[0] === dead,
+    ) as string;
+    const next = rendezvousOrder(callerId, list)[1];
+    const args = ['watch', '--service', 'inventory', '--discovery', list.join(','), '--subset', '1'];
+    const run = await runCli([...args, '--caller-id', callerId, '--once', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.subset).toEqual({
+      mode: 'random',
+      size: 1,
+      callerId,
+      peers: null,
+      member: 1,
+      grown: 1,
+      standby: 1,
+    });
+    expect(report.instances).toHaveLength(2);
+    const byUrl = new Map(report.instances.map((i: { url: string }) => [i.url, i]));
+    expect(byUrl.get(dead)).toMatchObject({ subset: 'member', state: 'unhealthy' });
+    expect(byUrl.get(next)).toMatchObject({ subset: 'grown', state: 'healthy' });
+  });
+
+  it('with --subset and --peers prints a deterministic caller’s subset in the table', async () => {
+    const list = servers.map((s) => s.url).join(',');
+    const run = await runCli([
+      'watch',
+      '--service',
+      'inventory',
+      '--discovery',
+      list,
+      '--subset',
+      '1',
+      '--peers',
+      '1/2',
+      '--once',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/INSTANCE\s+STATE\s+SUBSET\s+PRIO\s+REQ\/S/);
+    expect(run.stdout).toMatch(/healthy\s+member\s+0\s/);
+    expect(run.stdout).toContain(
+      'subset: 1 of 2 in use (deterministic, caller 1 of 2, size 1): 1 member, 0 grown; 1 outside, not checked',
+    );
+  });
+
   it.each([
     [['watch', '--discovery', 'http://a:1'], /`--service` is required/],
     [
@@ -143,6 +192,18 @@ describe('picket watch --once', () => {
     [
       ['watch', '--service', 'inventory', '--discovery', 'http://a:1', 'extra'],
       /takes no arguments besides options, got "extra"/,
+    ],
+    [
+      ['watch', '--service', 'inventory', '--discovery', 'http://a:1', '--subset', '0'],
+      /`--subset` must be a number of instances from 1 to 100000, got "0"/,
+    ],
+    [
+      ['watch', '--service', 'inventory', '--discovery', 'http://a:1', '--subset', '2', '--peers', '2/2'],
+      /`--peers` must be INDEX\/COUNT with 0 ≤ INDEX < COUNT .*got "2\/2"/,
+    ],
+    [
+      ['watch', '--service', 'inventory', '--discovery', 'http://a:1', '--caller-id', 'x'],
+      /`--caller-id` and `--peers` need `--subset N`/,
     ],
   ])('exits 2 and names the bad argument: %j', async (args, message) => {
     const run = await runCli(args);

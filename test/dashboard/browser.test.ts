@@ -1,8 +1,9 @@
-// The dashboard in a real browser: Debian's chromium, headless, driven by playwright-core. Two
-// clients over four instance processes; killing one turns its row unhealthy on the page, and the
-// page never asks anything of another origin. PICKET_DASHBOARD_SCREENSHOT=path saves the page.
+// The dashboard in a real browser: Debian's chromium, headless, driven by playwright-core. Three
+// clients over five instance processes; killing one turns its row unhealthy on the page, a client
+// with subsetting shows the instance it grows by, and the page never asks anything of another
+// origin. PICKET_DASHBOARD_SCREENSHOT=path saves the page.
 
-import { type Client, createClient, httpCheck } from 'picket';
+import { type Client, createClient, httpCheck, rendezvousOrder } from 'picket';
 import { type Dashboard, dashboard } from 'picket/dashboard';
 import { type Browser, chromium as playwright } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,13 @@ import { requireTool } from '../servers/require-tool.ts';
 const chromium = requireTool('chromium', 'chromium');
 
 type Five = [InstanceProcess, InstanceProcess, InstanceProcess, InstanceProcess, InstanceProcess];
+
+/** A caller id whose rendezvous subset of two, among `ids`, holds `id`. */
+function callerWith(id: string, ids: readonly string[]): string {
+  for (let n = 0; ; n++) {
+    if (rendezvousOrder(`dash-${n}`, ids).slice(0, 2).includes(id)) return `dash-${n}`;
+  }
+}
 
 describe.skipIf(!chromium.available)('dashboard in a browser', () => {
   let browser: Browser;
@@ -53,6 +61,15 @@ describe.skipIf(!chromium.available)('dashboard in a browser', () => {
         ],
         health,
       }),
+      // Two of four instances, b among them: when b dies, one available member is below 60% of
+      // two, so the subset grows by the next in its order.
+      createClient({
+        service: 'catalog',
+        discovery: [a.url, b.url, e.url, d.url],
+        subset: { size: 2, callerId: callerWith(b.url, [a.url, b.url, e.url, d.url]) },
+        panicThreshold: 60,
+        health,
+      }),
     ];
     // Some traffic, so that rates, percentiles and sparklines have something to show.
     traffic = setInterval(() => {
@@ -80,7 +97,7 @@ describe.skipIf(!chromium.available)('dashboard in a browser', () => {
     await Promise.all(instances.map((i) => i.close()));
   });
 
-  it('shows every instance of both clients, and a killed instance turns unhealthy within seconds', async () => {
+  it('shows every instance of every client, a killed instance turning unhealthy within seconds and the subset that held it growing', async () => {
     const page = await browser.newPage({ viewport: { width: 1500, height: 760 } });
     const requested: string[] = [];
     page.on('request', (request) => {
@@ -103,6 +120,17 @@ describe.skipIf(!chromium.available)('dashboard in a browser', () => {
     }
     expect(await page.locator('section[data-service="inventory"] tr.instance').count()).toBe(3);
     expect(await page.locator('section[data-service="payments"] tr.instance').count()).toBe(2);
+    // With subsetting: only the two members are listed (marked so), the other two counted outside.
+    const catalog = 'section[data-service="catalog"]';
+    await page.waitForSelector(`${catalog} .badge.subset[data-standby="2"]`, { timeout: 30_000 });
+    expect(await page.locator(`${catalog} tr.instance[data-subset="member"]`).count()).toBe(2);
+    expect(await page.locator(`${catalog} tr.instance`).count()).toBe(2);
+    expect(await page.locator(`${catalog} tr.instance[data-url="${b.url}"] .role`).textContent()).toBe(
+      'member',
+    );
+    expect(await page.locator(`${catalog} .badge.subset`).textContent()).toBe(
+      'subset 2 of 4 (random) · 2 outside',
+    );
     await expect.poll(() => page.locator('#connection').getAttribute('data-status')).toBe('live');
 
     b.signal('SIGKILL');
@@ -114,6 +142,13 @@ describe.skipIf(!chromium.available)('dashboard in a browser', () => {
     await page.waitForSelector('section[data-service="inventory"] .events li[data-kind="instance-state"]');
     expect(await page.locator(row('inventory', a)).count()).toBe(1);
     expect(await page.locator(row('payments', c)).count()).toBe(1);
+    // The subset that held b grows by one: a third row, marked grown, and one instance left outside.
+    await page.waitForSelector(`${catalog} tr.instance[data-subset="grown"]`, { timeout: 30_000 });
+    await page.waitForSelector(`${catalog} .badge.subset.grown[data-grown="1"][data-standby="1"]`);
+    expect(await page.locator(`${catalog} .badge.subset`).textContent()).toBe(
+      'subset 3 of 4 (random) · 1 grown · 1 outside',
+    );
+    await page.waitForSelector(`${catalog} .events li[data-kind="subset"]`);
 
     const screenshot = process.env.PICKET_DASHBOARD_SCREENSHOT;
     if (screenshot !== undefined) {

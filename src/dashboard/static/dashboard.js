@@ -115,6 +115,36 @@ function ejectionCell(instance) {
   );
 }
 
+// With subsetting, which instances this caller uses and why: a member of its subset, or grown
+// into it while members fail.
+const ROLE_TITLE = {
+  member: 'in this caller’s subset',
+  grown: 'taken into the subset while too few members are available; let go when they recover',
+};
+
+function roleTag(role) {
+  if (role === null || role === undefined) return null;
+  return h('span', { class: 'role', 'data-role': role, title: ROLE_TITLE[role] }, role);
+}
+
+function subsetBadge(subset) {
+  if (subset === null || subset === undefined) return null;
+  const used = subset.member + subset.grown;
+  const total = used + subset.standby;
+  const grown = subset.grown > 0 ? ` · ${subset.grown} grown` : '';
+  return h(
+    'span',
+    {
+      class: `badge subset${subset.grown > 0 ? ' grown' : ''}`,
+      'data-member': subset.member,
+      'data-grown': subset.grown,
+      'data-standby': subset.standby,
+      title: `${subset.mode} subsetting, size ${subset.size}: instances outside the subset get no pool, no health checks and no traffic from this caller`,
+    },
+    `subset ${used} of ${total} (${subset.mode})${grown} · ${subset.standby} outside`,
+  );
+}
+
 function row(instance, closed) {
   const state = closed ? 'closed' : instance.state;
   const errorRate = instance.errorRate;
@@ -125,12 +155,13 @@ function row(instance, closed) {
       'data-instance': instance.id,
       'data-url': instance.url,
       'data-state': state,
+      'data-subset': instance.subset,
     },
     h('td', null, h('span', { class: 'pill', 'data-state': state }, state)),
     h(
       'td',
       null,
-      h('div', { class: 'id' }, instance.id),
+      h('div', { class: 'id' }, instance.id, roleTag(instance.subset)),
       instance.url === instance.id ? null : h('div', { class: 'url' }, instance.url),
     ),
     h('td', null, instance.zone ?? h('span', { class: 'dim' }, '–')),
@@ -209,7 +240,9 @@ function sectionFor(index) {
   );
   s = { section, header, tbody, events };
   sections.set(index, s);
-  servicesEl.append(section);
+  // In the order of `clients`, whichever arrives first (an event can come before a snapshot).
+  const after = [...sections.entries()].filter(([i]) => i > index).sort(([a], [b]) => a - b)[0];
+  servicesEl.insertBefore(section, after === undefined ? null : after[1].section);
   return s;
 }
 
@@ -226,6 +259,7 @@ function renderService(service) {
       { class: 'meta' },
       `${service.strategy} · ${service.discovery.provider} · retry budget ${service.retryBudget}`,
     ),
+    subsetBadge(service.subset),
     service.closed ? h('span', { class: 'badge closed' }, 'client closed') : null,
     ...service.panic.map((p) => h('span', { class: 'badge panic' }, `panic: priority ${p}`)),
     !service.closed && !service.discovery.ready
