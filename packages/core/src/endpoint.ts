@@ -6,6 +6,7 @@ import type { Instance } from './instance.ts';
 import { LatencyTracker } from './latency.ts';
 import { LoadReading } from './load-report.ts';
 import type { Outcome } from './outcome.ts';
+import type { EndpointView } from './strategy.ts';
 
 /** Who receives an endpoint's releases (the balancer). */
 export interface ReleaseSink {
@@ -16,7 +17,7 @@ export interface ReleaseSink {
 const detached: ReleaseSink = { release() {} };
 const detachedLatency = new LatencyTracker({ decayMs: 10_000, defaultRttMs: 30, failurePenaltyMs: 250 });
 
-export class Endpoint {
+export class Endpoint implements EndpointView {
   // Field order is layout: the fields every pick and release touch are declared (and so stored)
   // first, which matters at 10,000 instances where each pick is a cache miss.
   instance: Instance;

@@ -2,7 +2,6 @@
 
 export { createBalancer } from './balancer.ts';
 export { callerIdFromEnvironment } from './caller-id.ts';
-export type { Endpoint } from './endpoint.ts';
 export { ErrorCode, isPicketError, PicketError, type PicketErrorOptions } from './errors.ts';
 export type { BalancerEvents, HealthState, InstanceState } from './events.ts';
 export { hashKey } from './hash.ts';
@@ -24,7 +23,15 @@ export {
   type WeightedRoundRobinOptions,
   weightedRoundRobin,
 } from './strategies/weighted-round-robin.ts';
-export type { LatencyTracking, Picker, Strategy, StrategyContext } from './strategy.ts';
+export type {
+  Endpoint,
+  EndpointLoad,
+  EndpointView,
+  LatencyTracking,
+  Picker,
+  Strategy,
+  StrategyContext,
+} from './strategy.ts';
 export {
   createSubset,
   type Subset,

@@ -23,19 +23,27 @@ export class Level {
   /** Probability of using the local-zone picker; 1 when zones are off. */
   localLoad = 1;
   /** All candidates of the level (or every instance in panic). */
-  readonly main: Picker;
+  readonly main: Picker<Endpoint>;
   /** Local-zone and other-zone candidates, when zone preference applies. */
-  readonly local: Picker;
-  readonly remote: Picker;
+  readonly local: Picker<Endpoint>;
+  readonly remote: Picker<Endpoint>;
   zoned = false;
   hasCandidates = false;
 
   constructor(priority: number, strategy: Strategy, ctx: StrategyContext) {
     this.priority = priority;
-    this.main = strategy.create(ctx);
-    this.local = strategy.create(ctx);
-    this.remote = strategy.create(ctx);
+    this.main = ownPicker(strategy, ctx);
+    this.local = ownPicker(strategy, ctx);
+    this.remote = ownPicker(strategy, ctx);
   }
+}
+
+/**
+ * A strategy's picker, typed over the balancer's records. Sound: a picker is only ever given the
+ * balancer's endpoints, so the one it returns is one of them (a strategy sees them read-only).
+ */
+function ownPicker(strategy: Strategy, ctx: StrategyContext): Picker<Endpoint> {
+  return strategy.create(ctx) as Picker<Endpoint>;
 }
 
 /**

@@ -23,9 +23,12 @@ export function makeEndpoints(count: number, weights?: readonly number[]): Endpo
   return out;
 }
 
-/** A picker of `strategy` over `endpoints`, with seeded randomness and a settable clock. */
+/**
+ * A picker of `strategy` over `endpoints`, with seeded randomness and a settable clock. Typed over
+ * the records, as the balancer holds it: a test plays the balancer and sets their in-flight counts.
+ */
 export function makePicker(strategy: Strategy, endpoints: readonly Endpoint[], seed = 1, clock = { now: 0 }) {
-  const picker = strategy.create({ random: seededRandom(seed), now: () => clock.now });
+  const picker = strategy.create({ random: seededRandom(seed), now: () => clock.now }) as Picker<Endpoint>;
   picker.rebuild(endpoints);
   return picker;
 }
