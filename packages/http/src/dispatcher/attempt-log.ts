@@ -14,6 +14,8 @@ export class AttemptLog {
   readonly exclude = new Set<string>();
   /** Instances whose breaker refused: avoided even when every other instance was tried. */
   refused: Set<string> | null = null;
+  /** Set when an instance was passed over for its full queue: the cap, for PICKET_OVERLOADED. */
+  overloaded = 0;
 
   push(record: AttemptRecord): AttemptRecord {
     if (record.hedge !== true) delete record.hedge;

@@ -1,9 +1,7 @@
 // One attempt of a request on one instance: the undici handler given to that instance's pool.
 // It owns the pick (released exactly once, with the outcome), the breaker settlement and its
-// `perTryTimeout` deadline, and hands every event to its request, which decides what the
-// caller sees. A request is itself its first attempt (RequestState extends this class through
-// CallerSide), so a request answered at once makes one object, not two; retries and hedges
-// are attempts of their own.
+// `perTryTimeout` deadline, and reports every event to its owner (the request, through the
+// AttemptOwner interface below), which decides what the caller sees.
 
 import {
   type ErrorKind,
@@ -15,12 +13,13 @@ import {
 } from '@picket/core';
 import type { Dispatcher } from 'undici';
 import type { BreakerEntry } from '../breaker/breakers.ts';
-import { callerFault, errorCode, errorKind } from '../errors.ts';
-import { type AttemptMessage, attemptEndChannel, attemptStartChannel } from '../observe/channels.ts';
+import { type CallerFault, callerFault, errorCode, errorKind } from '../errors.ts';
+import type { AttemptMessage } from '../observe/channels.ts';
 import type { InstancePool } from '../pool/pools.ts';
-import { redactPath } from '../redact.ts';
-import type { DeadlineQueue, Timed } from './deadlines.ts';
-import type { RequestState } from './request.ts';
+import type { Caller } from './caller.ts';
+import type { DispatchCore, PicketDispatchOptions } from './core.ts';
+import { PerTry, type PerTryOwner } from './per-try.ts';
+import { failedOutcome, leaveQueue, lostOutcome, type Settled, settle } from './settle.ts';
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
@@ -28,43 +27,46 @@ type Headers = Record<string, string | string[] | undefined>;
 /** Reason given to a hedge that lost the race; never reaches a caller. */
 export const LOST = new PicketError('PICKET_ABORTED', 'Another attempt answered first');
 
-/** Attempt phases. */
-export const RACING = 0;
-/** A retryable status: its body is read and dropped, then the connection is reused. */
-export const DISCARDING = 1;
-export const WINNER = 2;
-/** Aborted by Picket: a hedge that lost, a timeout, or the caller's abort. */
-export const CANCELLED = 3;
+/**
+ * Where an attempt stands. `racing`: sent, no answer taken yet. `discarding`: it answered with a
+ * retryable status, whose body is read and put aside, then the connection is reused. `winner`:
+ * its answer is the caller's. `cancelled`: aborted by Picket (a hedge that lost, a timeout, or
+ * the caller's abort).
+ */
+export type Phase = 'racing' | 'discarding' | 'winner' | 'cancelled';
 
-/** An attempt's `perTryTimeout` deadline (until response headers), made only when one is set. */
-class PerTry implements Timed {
-  readonly attempt: Attempt;
-  deadlineAt = 0;
-  deadlineNext: Timed | null = null;
-  deadlinePrev: Timed | null = null;
-  deadlineIndex = -1;
-  deadlineList: DeadlineQueue | null = null;
-
-  constructor(attempt: Attempt) {
-    this.attempt = attempt;
-  }
-
-  timedOut(): void {
-    this.attempt.perTryExpired();
-  }
+/** What an attempt reports to: the attempts of its request (attempts.ts). */
+export interface AttemptOwner {
+  readonly core: DispatchCore;
+  readonly method: string;
+  readonly opts: PicketDispatchOptions;
+  readonly caller: Caller;
+  attemptHeaders(a: Attempt, statusCode: number, headers: Headers, statusMessage: string | undefined): void;
+  /** A chunk of an answer put aside (phase `discarding`). */
+  heldData(a: Attempt, chunk: Buffer): void;
+  heldEnd(a: Attempt, trailers: Headers): void;
+  attemptUpgrade(a: Attempt, statusCode: number, headers: Headers, socket: unknown): void;
+  attemptError(a: Attempt, error: Error, kind: string): void;
+  /** `perTryTimeout` passed without response headers. */
+  attemptTimedOut(a: Attempt): void;
+  /** The caller's body stream failed (its fault, not the instance's). */
+  bodyFailed(): boolean;
+  /** The caller's own mistake ended `a`: the request fails once, typed, never retried. */
+  callerFailed(error: Error, fault: CallerFault): void;
 }
 
-export class Attempt implements Dispatcher.DispatchHandler {
-  // Set by `begin`: for a request's own first attempt, when it is launched.
-  request: RequestState = null as never;
-  instance: Instance = null as never;
-  hedge = false;
-  startedAt = 0;
-  pick: PickHandle | null = null;
-  /** The instance's breaker, which admitted this attempt and hears how it ended. */
-  breaker: BreakerEntry | null = null;
+export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled {
+  readonly owner: AttemptOwner;
+  readonly pick: PickHandle;
+  readonly instance: Instance;
+  readonly hedge: boolean;
+  readonly startedAt: number;
   /** 1 for the call's first attempt. */
   number = 0;
+  /** The instance's breaker, which admitted this attempt and hears how it ended. */
+  breaker: BreakerEntry | null = null;
+  /** Admitted as its breaker's half-open trial: its outcome decides the breaker. */
+  trial = false;
   /** The instance's pool while this attempt waits in it for a connection (counted in its `pending`). */
   waitingIn: InstancePool | null = null;
   /** Counted in the client's retries in flight (a retry or a hedge). */
@@ -72,14 +74,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** What the attempt failed with (an error code), for metrics. */
   errorType: string | undefined = undefined;
   /** The attempt's channel message, when `picket:attempt:*` has subscribers. */
-  #message: AttemptMessage | null = null;
-  /** Answered 408: the server did not read the request (see RequestState), whatever was sent. */
+  message: AttemptMessage | null = null;
+  /** Answered 408, or a shedding 503: the server did not read the request, whatever was sent. */
   unprocessed = false;
-  /** Admitted as its breaker's half-open trial: its outcome decides the breaker. */
-  trial = false;
   /** undici's controller, from onRequestStart: bytes of the request may have reached the server. */
   controller: Controller | null = null;
-  phase = RACING;
+  phase: Phase = 'racing';
   status = 0;
   latencyMs = -1;
   /** The kind a cancellation is reported as: undefined (neutral) or 'timeout'. */
@@ -88,31 +88,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   perTry: PerTry | null = null;
   #finished = false;
 
-  begin(request: RequestState, pick: PickHandle, hedge: boolean, now: number): void {
-    this.request = request;
+  constructor(owner: AttemptOwner, pick: PickHandle, hedge: boolean, now: number) {
+    this.owner = owner;
     this.pick = pick;
     this.instance = pick.instance;
     this.hedge = hedge;
     this.startedAt = now;
-  }
-
-  /** Publishes `picket:attempt:start` (its message is kept for `picket:attempt:end`). */
-  announce(): void {
-    if (!attemptStartChannel.hasSubscribers && !attemptEndChannel.hasSubscribers) return;
-    const request = this.request;
-    const message: AttemptMessage = {
-      client: request.core,
-      service: request.core.service,
-      method: request.method,
-      path: redactPath(request.opts.path),
-      instance: this.instance.url,
-      instanceId: this.instance.id,
-      attempt: this.number,
-      hedge: this.hedge,
-      retry: this.number > 1 && !this.hedge,
-    };
-    this.#message = message;
-    attemptStartChannel.publish(message);
   }
 
   /** onRequestStart was seen: bytes of the request may have reached the server. */
@@ -120,26 +101,26 @@ export class Attempt implements Dispatcher.DispatchHandler {
     return this.controller !== null;
   }
 
-  /** The attempt's `perTryTimeout` deadline, for the client's deadline lists. */
-  perTryDeadline(): Timed {
+  /** Puts the attempt under `perTryTimeout`, in the client's deadline lists. */
+  startPerTry(timeoutMs: number, now: number): void {
     this.perTry ??= new PerTry(this);
-    return this.perTry;
+    this.owner.core.deadlines.add(this.perTry, timeoutMs, now);
   }
 
   /** Aborts the attempt on Picket's behalf; its pick is released as `kind` (undefined: neutral). */
   cancel(reason: Error, kind: ErrorKind | undefined): void {
-    if (this.#finished || this.phase === CANCELLED) return;
+    if (this.#finished || this.phase === 'cancelled') return;
     this.#clearDeadline();
-    this.phase = CANCELLED;
+    this.phase = 'cancelled';
     this.cancelReason = reason;
     this.cancelKind = kind;
     // Not yet on a connection: undici gives us the controller in onRequestStart, where we abort.
     this.controller?.abort(reason);
   }
 
-  /** `perTryTimeout` passed without response headers; the request decides what follows. */
+  /** `perTryTimeout` passed without response headers; the owner decides what follows. */
   perTryExpired(): void {
-    if (!this.#finished && this.phase === RACING) this.request.attemptTimedOut(this);
+    if (!this.#finished && this.phase === 'racing') this.owner.attemptTimedOut(this);
   }
 
   #clearDeadline(): void {
@@ -149,22 +130,22 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Controller, _context: unknown): void {
     try {
-      this.#leaveQueue();
+      leaveQueue(this);
       this.controller = controller;
-      if (this.phase === CANCELLED) controller.abort(this.cancelReason!);
+      if (this.phase === 'cancelled') controller.abort(this.cancelReason!);
     } catch (error) {
-      this.request.callbackThrew(this, 'onRequestStart', error);
+      this.owner.caller.callbackThrew(this, 'onRequestStart', error);
     }
   }
 
-  onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: unknown): void {
+  onRequestUpgrade(_controller: Controller, statusCode: number, headers: Headers, socket: unknown): void {
     try {
       this.status = statusCode;
-      this.latencyMs = this.request.core.now() - this.startedAt;
+      this.latencyMs = this.owner.core.now() - this.startedAt;
       this.#finish({ ok: true, status: statusCode, latencyMs: this.latencyMs }, false);
-      this.request.attemptUpgrade(this, controller, statusCode, headers, socket);
+      this.owner.attemptUpgrade(this, statusCode, headers, socket);
     } catch (error) {
-      this.request.callbackThrew(this, 'onRequestUpgrade', error);
+      this.owner.caller.callbackThrew(this, 'onRequestUpgrade', error);
     }
   }
 
@@ -176,29 +157,29 @@ export class Attempt implements Dispatcher.DispatchHandler {
   ): void {
     try {
       if (statusCode < 200) {
-        if (this.phase === RACING || this.phase === WINNER)
-          this.request.attemptInfo(this, statusCode, headers, statusMessage);
+        if (this.phase === 'racing' || this.phase === 'winner')
+          this.owner.caller.info(this, statusCode, headers, statusMessage);
         return;
       }
       this.#clearDeadline();
       this.status = statusCode;
-      this.latencyMs = this.request.core.now() - this.startedAt;
-      if (this.phase === CANCELLED) {
+      this.latencyMs = this.owner.core.now() - this.startedAt;
+      if (this.phase === 'cancelled') {
         this.controller?.abort(this.cancelReason!);
         return;
       }
-      this.request.attemptHeaders(this, statusCode, headers, statusMessage);
+      this.owner.attemptHeaders(this, statusCode, headers, statusMessage);
     } catch (error) {
-      this.request.callbackThrew(this, 'onResponseStart', error);
+      this.owner.caller.callbackThrew(this, 'onResponseStart', error);
     }
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
     try {
-      if (this.phase === WINNER) this.request.forwardData(chunk);
-      else if (this.phase === DISCARDING) this.request.heldData(this, chunk);
+      if (this.phase === 'winner') this.owner.caller.forwardData(chunk);
+      else if (this.phase === 'discarding') this.owner.heldData(this, chunk);
     } catch (error) {
-      this.request.callbackThrew(this, 'onResponseData', error);
+      this.owner.caller.callbackThrew(this, 'onResponseData', error);
     }
   }
 
@@ -210,108 +191,64 @@ export class Attempt implements Dispatcher.DispatchHandler {
       // Its in-flight count, which P2C weighs, already steers new requests elsewhere.
       if (this.unprocessed) this.#finish(NEUTRAL, undefined);
       else this.#finish({ ok: status < 500, status, latencyMs: this.latencyMs }, status >= 500);
-      if (this.phase === WINNER) this.request.forwardEnd(trailers);
-      else if (this.phase === DISCARDING) this.request.heldEnd(this, trailers);
+      if (this.phase === 'winner') this.owner.caller.forwardEnd(trailers);
+      else if (this.phase === 'discarding') this.owner.heldEnd(this, trailers);
     } catch (error) {
-      this.request.callbackThrew(this, 'onResponseEnd', error);
+      this.owner.caller.callbackThrew(this, 'onResponseEnd', error);
     }
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {
     try {
       if (this.#finished) return;
-      const cancelled = this.phase === CANCELLED;
+      const cancelled = this.phase === 'cancelled';
       if (cancelled && this.cancelKind === undefined) {
         // A hedge that lost was at least this slow, which peak-EWMA should hear; the caller's
         // abort (or its handler throwing) says nothing about the instance.
-        const lost = this.cancelReason === LOST;
-        const heard = this.latencyMs >= 0 ? { ok: true, latencyMs: this.latencyMs } : this.#elapsed();
-        this.#finish(lost ? heard : NEUTRAL, undefined);
+        const now = this.owner.core.now();
+        this.#finish(this.cancelReason === LOST ? lostOutcome(this, now) : NEUTRAL, undefined);
         return;
       }
       if (!cancelled) {
         // The caller's own mistake (an invalid request, its body stream failing): fails once,
         // never retried, and neutral for the instance.
-        const fault = callerFault(error, this.request.bodyFailed());
+        const fault = callerFault(error, this.owner.bodyFailed());
         if (fault !== undefined) {
           this.#finish(NEUTRAL, undefined);
-          this.request.callerFailed(error, fault);
+          this.owner.callerFailed(error, fault);
           return;
         }
       }
       const code = errorCode(error);
       const kind = cancelled ? this.cancelKind! : errorKind(code);
       this.errorType = cancelled ? kind : (code ?? kind);
-      const latencyMs = this.latencyMs >= 0 ? this.latencyMs : this.request.core.now() - this.startedAt;
-      const outcome: Outcome =
-        this.status > 0
-          ? { ok: false, status: this.status, error: kind, latencyMs }
-          : { ok: false, error: kind, latencyMs };
-      this.#finish(outcome, true);
-      if (!cancelled) this.request.attemptError(this, error, kind);
+      this.#finish(failedOutcome(this, kind, this.owner.core.now()), true);
+      if (!cancelled) this.owner.attemptError(this, error, kind);
     } catch (error) {
-      this.request.callbackThrew(this, 'onResponseError', error);
+      this.owner.caller.callbackThrew(this, 'onResponseError', error);
     }
   }
 
   onBodySent(chunk: Buffer): void {
     try {
-      this.request.handler.onBodySent?.(chunk);
+      this.owner.caller.handler.onBodySent?.(chunk);
     } catch (error) {
-      this.request.callbackThrew(this, 'onBodySent', error);
+      this.owner.caller.callbackThrew(this, 'onBodySent', error);
     }
   }
 
   onRequestSent(): void {
     try {
-      this.request.handler.onRequestSent?.();
+      this.owner.caller.handler.onRequestSent?.();
     } catch (error) {
-      this.request.callbackThrew(this, 'onRequestSent', error);
+      this.owner.caller.callbackThrew(this, 'onRequestSent', error);
     }
   }
 
-  // A lost hedge never answered: it was at least this slow, which peak-EWMA should hear.
-  #elapsed(): Outcome {
-    return { ok: true, latencyMs: this.request.core.now() - this.startedAt };
-  }
-
-  /** A connection took the attempt (or it ended before one did): it no longer waits in the pool. */
-  #leaveQueue(): void {
-    const slot = this.waitingIn;
-    if (slot === null) return;
-    this.waitingIn = null;
-    slot.pending--;
-  }
-
-  /** Releases the pick and tells the breaker: failed, succeeded, or (undefined) neither. */
   #finish(outcome: Outcome, failed: boolean | undefined): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#leaveQueue();
-    if (this.countedRetry) {
-      this.countedRetry = false;
-      this.request.core.retriesInFlight--;
-    }
     this.#clearDeadline();
-    const pick = this.pick!;
-    this.pick = null;
-    const core = this.request.core;
-    // When the outcome was known: the response headers, or the error.
-    const at = this.startedAt + (outcome.latencyMs ?? 0);
-    pick.release(outcome, core.sharesClock ? at : undefined);
-    const breaker = this.breaker;
-    if (breaker !== null) core.breakers!.settle(breaker, failed, at, this.trial);
-    if (outcome.neutral !== true) {
-      const metrics = core.metrics;
-      if (metrics !== null) {
-        const seconds = (core.now() - this.startedAt) / 1000;
-        metrics.attempt(this.instance, this.request.method, seconds, this.status, this.errorType);
-      }
-    }
-    const message = this.#message;
-    if (message !== null) {
-      message.outcome = outcome;
-      attemptEndChannel.publish(message);
-    }
+    settle(this.owner.core, this.owner.method, this, outcome, failed);
   }
 }

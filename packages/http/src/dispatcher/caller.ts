@@ -1,36 +1,46 @@
-// The caller's side of a request: the controller its handler holds (pause, resume, abort),
-// and the one place a response or an error is delivered to it, exactly once. The request's
-// state machine (request.ts) builds on it. It extends Attempt because a request is also its
-// own first attempt (attempt.ts): the handler undici calls and the controller the caller holds
-// are one object, with distinct methods.
+// The caller's side of a request: the controller its handler holds (pause, resume, abort), and
+// the one place a response or an error is delivered to it, exactly once. It reports to the
+// request through the CallerOwner interface below; which attempt answered, it only reads.
 
 import { PicketError } from '@picket/core';
 import type { Dispatcher } from 'undici';
-import { Attempt } from './attempt.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
-export abstract class CallerSide extends Attempt implements Dispatcher.DispatchController {
+/** What the caller's controller reports to: the request. */
+export interface CallerOwner {
+  /** Aborts the attempts still racing for the answer. */
+  cancelRacing(reason: Error): void;
+  /** Releases timers and counts the request out; runs once, when the caller is done (`error` when it failed). */
+  cleanup(error: unknown): void;
+  /** The typed error for a callback that threw while this request was handled. */
+  threwError(callback: string, error: unknown): Error;
+}
+
+/** The attempt whose answer the caller gets, as the caller's side sees it (attempt.ts). */
+export interface Answering {
+  readonly controller: Dispatcher.DispatchController | null;
+  /** Its response status, once it has one. */
+  readonly status: number;
+  /** Aborts it on Picket's behalf; released as neutral. */
+  cancel(reason: Error, kind: undefined): void;
+}
+
+export class Caller implements Dispatcher.DispatchController {
   readonly handler: Dispatcher.DispatchHandler;
+  readonly #owner: CallerOwner;
   /** The attempt whose response the caller has, once headers were delivered. */
-  protected winner: Attempt | null = null;
+  winner: Answering | null = null;
   /** The caller has had its end or its error. */
-  protected done = false;
+  done = false;
   /** The caller's abort reason; set once, when the caller aborts. */
   #reason: Error | null = null;
   #paused = false;
 
-  constructor(handler: Dispatcher.DispatchHandler) {
-    super();
+  constructor(owner: CallerOwner, handler: Dispatcher.DispatchHandler) {
+    this.#owner = owner;
     this.handler = handler;
   }
-
-  /** Aborts the attempts still racing for the answer. */
-  protected abstract cancelRacing(reason: Error): void;
-  /** Releases timers and counts the request out; runs once, when the caller is done (`error` when it failed). */
-  protected abstract cleanup(error: unknown): void;
-  /** The typed error for a callback that threw while this request was handled. */
-  protected abstract threwError(callback: string, error: unknown): Error;
 
   get aborted(): boolean {
     return this.#reason !== null;
@@ -63,8 +73,8 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
    * undici's behalf, in attempt `a`): the request fails with a typed error, its attempts are
    * released as neutral (no instance is charged), and nothing reaches undici as an exception.
    */
-  callbackThrew(a: Attempt | null, callback: string, error: unknown): void {
-    const failure = this.threwError(callback, error);
+  callbackThrew(a: Answering | null, callback: string, error: unknown): void {
+    const failure = this.#owner.threwError(callback, error);
     a?.cancel(failure, undefined);
     // Already done: the caller has had its end or its error; there is no one left to tell.
     this.abort(failure);
@@ -74,29 +84,29 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
     if (this.done) return;
     const error = reason ?? new PicketError('PICKET_ABORTED', 'The request was aborted');
     this.#reason = error;
-    this.cancelRacing(error);
+    this.#owner.cancelRacing(error);
     // A caller's abort says nothing about the instance: its attempt is released as neutral.
     this.winner?.cancel(error, undefined);
     this.finishError(error);
   }
 
   /** Hands the winning attempt's headers to the caller. */
-  protected deliverHeaders(
-    a: Attempt,
+  deliverHeaders(
+    a: Answering,
     statusCode: number,
     headers: Headers,
     statusMessage: string | undefined,
   ): void {
     if (this.#paused) a.controller?.pause();
-    try {
-      this.handler.onResponseStart?.(this, statusCode, headers as never, statusMessage);
-    } catch (error) {
-      this.callbackThrew(a, 'onResponseStart', error);
-    }
+    this.#start(a, statusCode, headers, statusMessage);
   }
 
-  attemptInfo(a: Attempt, statusCode: number, headers: Headers, statusMessage: string | undefined): void {
-    if (this.done) return;
+  /** Hands an informational (1xx) response to the caller. */
+  info(a: Answering, statusCode: number, headers: Headers, statusMessage: string | undefined): void {
+    if (!this.done) this.#start(a, statusCode, headers, statusMessage);
+  }
+
+  #start(a: Answering, statusCode: number, headers: Headers, statusMessage: string | undefined): void {
     try {
       this.handler.onResponseStart?.(this, statusCode, headers as never, statusMessage);
     } catch (error) {
@@ -123,12 +133,23 @@ export abstract class CallerSide extends Attempt implements Dispatcher.DispatchC
     }
   }
 
-  protected finish(error?: unknown): void {
-    this.done = true;
-    this.cleanup(error);
+  /** Hands the upgraded socket to the caller: the request is done. */
+  upgrade(statusCode: number, headers: Headers, socket: unknown): void {
+    this.finish();
+    try {
+      this.handler.onRequestUpgrade?.(this, statusCode, headers as never, socket as never);
+    } catch {
+      // The caller could not take the socket: no one else will use it.
+      (socket as { destroy?: () => void }).destroy?.();
+    }
   }
 
-  protected finishError(error: unknown): void {
+  finish(error?: unknown): void {
+    this.done = true;
+    this.#owner.cleanup(error);
+  }
+
+  finishError(error: unknown): void {
     if (this.done) return;
     this.finish(error ?? new Error('The request failed'));
     try {

@@ -61,7 +61,7 @@ export class PicketDispatcher extends Dispatcher {
       request.start();
     } catch (error) {
       // Nothing thrown while starting a request may reach undici: the request fails, typed.
-      request.callbackThrew(null, 'dispatch', error);
+      request.caller.callbackThrew(null, 'dispatch', error);
     }
     return true;
   }

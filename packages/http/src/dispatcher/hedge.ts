@@ -2,12 +2,21 @@
 // p95), the request sends another to an instance not tried yet. One Hedges object per hedged
 // request, made only when hedging is on and the request is safe to send twice.
 
-import type { DispatchCore } from './core.ts';
+import { redactPath } from '../redact.ts';
+import type { AttemptLog } from './attempt-log.ts';
+import { type DispatchCore, OPEN, type PicketDispatchOptions } from './core.ts';
 
 export interface HedgeTarget {
   readonly core: DispatchCore;
-  /** Sends a hedge if the request still waits; true when one was sent. */
-  sendHedge(delayMs: number): boolean;
+  readonly method: string;
+  readonly opts: PicketDispatchOptions;
+  /** No answer yet, and an attempt is still racing for it. */
+  stillWaiting(): boolean;
+  /** Adds the instances of the attempts racing now to `exclude`. */
+  excludeRacing(exclude: Set<string>): void;
+  logged(): AttemptLog;
+  /** Picks and sends one attempt; true when one was sent. */
+  launch(hedge: boolean, now: number): boolean;
 }
 
 /** The hedge delay now, ms, or -1 for none (hedging off, or p95 with too few samples yet). */
@@ -45,9 +54,27 @@ export class Hedges {
 
   due(): void {
     this.#timer = undefined;
-    if (!this.#target.sendHedge(this.#delayMs)) return;
+    if (!this.#send(this.#delayMs)) return;
     this.#sent++;
     this.arm();
+  }
+
+  /** Sends a hedge if the request still waits and the limits and budget allow; true when sent. */
+  #send(delayMs: number): boolean {
+    const target = this.#target;
+    const core = target.core;
+    if (!target.stillWaiting() || core.shutdown !== OPEN) return false;
+    if (core.retriesInFlight >= core.config.limits.maxConcurrentRetries) return false;
+    if (!core.budget.withdraw()) {
+      core.metrics?.budgetExhausted();
+      return false;
+    }
+    core.metrics?.hedge();
+    target.excludeRacing(target.logged().exclude);
+    const events = core.events;
+    if (events.has('hedge'))
+      events.emit('hedge', { method: target.method, path: redactPath(target.opts.path), delayMs });
+    return target.launch(true, core.now());
   }
 
   clear(): void {

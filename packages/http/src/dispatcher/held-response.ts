@@ -4,6 +4,7 @@
 // returns the last response. Its body is kept up to a bound; one that outgrows it is dropped, and
 // the call then ends with the error after all.
 
+import type { PicketError } from '@picket/core';
 import type { Attempt } from './attempt.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -23,6 +24,8 @@ export class HeldResponse {
   /** The body outgrew the bound: it cannot be handed over. */
   tooLarge = false;
   trailers: Headers = {};
+  /** No instance is left to try: the error to end with if this answer cannot be had. */
+  givingUp: PicketError | null = null;
 
   constructor(attempt: Attempt, statusCode: number, headers: Headers, statusMessage: string | undefined) {
     this.attempt = attempt;
