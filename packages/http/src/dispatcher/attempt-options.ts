@@ -61,17 +61,23 @@ export function copyOptions(
   };
 }
 
-const ALONE = new Map<string, Headers>();
+// By name, then value: two lookups of strings already hashed, where one key built per request
+// would be a new string to hash every time.
+const ALONE = new Map<string, Map<string, Headers>>();
 
 /** `headers` with `name: value` added (a copy: the caller's object is left alone). */
 export function withHeader(headers: Headers, name: string, value: string): Headers {
   if (headers === null || headers === undefined) {
     // Requests without headers of their own share one frozen object.
-    const key = `${name}\n${value}`;
-    let alone = ALONE.get(key);
+    let byValue = ALONE.get(name);
+    if (byValue === undefined) {
+      byValue = new Map();
+      ALONE.set(name, byValue);
+    }
+    let alone = byValue.get(value);
     if (alone === undefined) {
       alone = Object.freeze({ [name]: value }) as Headers;
-      ALONE.set(key, alone);
+      byValue.set(value, alone);
     }
     return alone;
   }

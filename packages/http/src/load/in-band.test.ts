@@ -37,6 +37,35 @@ describe('InBandLoad', () => {
     balancer.close();
   });
 
+  it('reads a text an instance repeats once, and still reports it (and counts it if unreadable) on every response', () => {
+    const balancer = createBalancer({ strategy: 'round-robin' });
+    const reported: Array<{ id: string; report: object }> = [];
+    const sink = balancer as unknown as { reportLoad(id: string, report: object): void };
+    vi.spyOn(sink, 'reportLoad').mockImplementation((id, report) => reported.push({ id, report }));
+    const load = new InBandLoad(balancer, undefined);
+    const [a, b] = toInstances(['http://127.0.0.1:1', 'http://127.0.0.1:2']);
+    const text = { 'endpoint-load-metrics': 'TEXT application_utilization=0.5, rps_fractional=10' };
+    load.observe(a!, text);
+    load.observe(a!, { ...text });
+    load.observe(b!, text);
+    load.observe(a!, { 'endpoint-load-metrics': 'TEXT application_utilization=0.7, rps_fractional=10' });
+    expect(reported.map((r) => r.id)).toEqual([a!.id, a!.id, b!.id, a!.id]);
+    // The repeated text was not parsed again: the same report, not an equal one.
+    expect(reported[1]!.report).toBe(reported[0]!.report);
+    expect(reported[3]!.report).toMatchObject({ applicationUtilization: 0.7, rps: 10 });
+    expect(load.reports).toBe(4);
+    const bad = { 'endpoint-load-metrics': 'TEXT application_utilization=lots' };
+    load.observe(a!, bad);
+    load.observe(a!, bad);
+    expect(load.malformed).toBe(2);
+    expect(load.reports).toBe(4);
+    // A report in another header is read too.
+    load.observe(a!, { 'endpoint-load-metrics-json': '{"application_utilization":0.2}' });
+    expect(reported[4]!.report).toMatchObject({ applicationUtilization: 0.2 });
+    load.close();
+    balancer.close();
+  });
+
   it('counts a report it cannot read, and changes nothing', () => {
     const { load, instance, state, balancer } = setUp();
     load.observe(instance, { 'endpoint-load-metrics': 'TEXT application_utilization=lots' });

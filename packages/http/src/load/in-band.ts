@@ -6,7 +6,7 @@
 // for it.
 
 import type { Balancer, Instance } from '@picket/core';
-import { findLoadReport, type OrcaReport, parseFound } from './orca.ts';
+import { type FoundReport, findLoadReport, type OrcaReport, parseFound } from './orca.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -20,6 +20,13 @@ export interface LoadReportLimits {
   eventLoopDelayMs?: number;
   /** `named_metrics.in_flight`. */
   inFlight?: number;
+}
+
+/** An instance's last report text, with what it said (null: it could not be read). */
+interface LastReport {
+  header: FoundReport['header'];
+  value: string;
+  report: OrcaReport | null;
 }
 
 /** The health source in-band limits report as. */
@@ -55,7 +62,7 @@ export class InBandLoad {
 
   /** Reads the report in a response's headers, if any. No cost beyond three lookups without one. */
   observe(instance: Instance, headers: Headers): void {
-    const report = this.#read(headers);
+    const report = this.#read(instance, headers);
     if (report === undefined) return;
     if (report === null) {
       this.malformed++;
@@ -66,19 +73,26 @@ export class InBandLoad {
     if (this.#max !== undefined) this.#judge(instance, report, this.#max);
   }
 
-  // A server's figures change once per sample window, and it sends the same text until then:
-  // each distinct text is parsed once (a few dozen are kept).
-  readonly #parsed = new Map<string, OrcaReport | null>();
+  // A server's figures change once per sample window, and it sends the same text until then: each
+  // instance's last text is kept with what it said, and a response repeating it is not parsed
+  // again (comparing the text costs less than hashing it for a shared table would).
+  readonly #last = new WeakMap<Instance, LastReport>();
 
-  #read(headers: Headers): OrcaReport | null | undefined {
+  #read(instance: Instance, headers: Headers): OrcaReport | null | undefined {
     const found = findLoadReport(headers);
     if (found === undefined) return undefined;
-    const known = this.#parsed.get(found.value);
-    if (known !== undefined) return known;
-    const report = parseFound(found);
-    if (this.#parsed.size >= 64) this.#parsed.clear();
-    this.#parsed.set(found.value, report);
-    return report;
+    const last = this.#last.get(instance);
+    if (last === undefined) {
+      const report = parseFound(found);
+      this.#last.set(instance, { header: found.header, value: found.value, report });
+      return report;
+    }
+    if (last.value !== found.value || last.header !== found.header) {
+      last.header = found.header;
+      last.value = found.value;
+      last.report = parseFound(found);
+    }
+    return last.report;
   }
 
   #judge(instance: Instance, report: OrcaReport, max: LoadReportLimits): void {
