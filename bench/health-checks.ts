@@ -80,7 +80,7 @@ async function measure(): Promise<void> {
     await warm.run(toInstance(`http://127.0.0.1:${ports[0]}`), new AbortController().signal);
     await warm.close?.();
 
-    const balancer = createBalancer({ healthSources: ['active'], outlierDetection: false });
+    const balancer = createBalancer({ outlierDetection: false });
     balancer.update(ports.map((port, i) => ({ id: `i${i}`, url: `http://127.0.0.1:${port}` })));
     const checker = createHealthChecker(balancer, {
       check: make(),

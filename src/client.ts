@@ -1,6 +1,6 @@
 // The umbrella's createClient: @picket/http's client with active health checks from
 // @picket/health wired in. `health: { check, interval, … }` is validated here, at construction,
-// and the balancer is told to wait for the checker's first verdict on each new instance.
+// and the checker registers its health source so that each instance waits for its first verdict.
 
 import { PicketError } from '@picket/core';
 import { describeValue } from '@picket/core/internal';
@@ -30,7 +30,7 @@ export function createClient(options: ClientOptions): Client {
   const { health, ...rest } = options;
   if (health === undefined || health === false) return createHttpClient(rest);
   if (typeof health === 'function') {
-    return createHttpClient({ ...rest, healthSources: withSource(rest.healthSources, 'active'), health });
+    return createHttpClient({ ...rest, health });
   }
   if (health === null || typeof health !== 'object' || Array.isArray(health)) {
     throw new PicketError(
@@ -52,13 +52,6 @@ export function createClient(options: ClientOptions): Client {
   }
   return createHttpClient({
     ...rest,
-    healthSources: withSource(rest.healthSources, parsed.source ?? 'active'),
     health: (balancer) => createHealthChecker(balancer, parsed),
   });
-}
-
-// Anything but a list is passed on as it is, for the balancer to refuse by name.
-function withSource(sources: readonly string[] | undefined, source: string): readonly string[] {
-  if (sources === undefined) return [source];
-  return Array.isArray(sources) ? [...new Set([...sources, source])] : sources;
 }

@@ -90,7 +90,6 @@ class Watcher {
       ...(check === undefined
         ? {}
         : {
-            healthSources: ['active'],
             health: (balancer) => {
               const checker = createHealthChecker(balancer, { check, interval, timeout });
               checker.on('check', ({ instance, result }) => this.#checked(instance, result));

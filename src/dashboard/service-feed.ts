@@ -64,24 +64,26 @@ const LAYERS = new Set(['l3', 'l4', 'l7', 'load', 'custom']);
 
 interface CheckerEntry {
   id: string;
+  /** The balancer health source the checker's verdicts go to. */
+  source: string;
   lastChecks: Record<string, { ok: boolean; reason: string; latencyMs: number }>;
 }
 
 /** The health checker's snapshot, read structurally (the client types it `unknown`). */
-function checksById(health: unknown): Map<string, CheckerEntry['lastChecks']> {
-  const out = new Map<string, CheckerEntry['lastChecks']>();
+function checksById(health: unknown): Map<string, CheckerEntry> {
+  const out = new Map<string, CheckerEntry>();
   if (!Array.isArray(health)) return out;
   for (const entry of health as Partial<CheckerEntry>[]) {
     if (typeof entry?.id === 'string' && entry.lastChecks !== null && typeof entry.lastChecks === 'object') {
-      out.set(entry.id, entry.lastChecks);
+      out.set(entry.id, entry as CheckerEntry);
     }
   }
   return out;
 }
 
-function healthOf(i: ClientInstanceSnapshot, checks: CheckerEntry['lastChecks'] | undefined): HealthView[] {
+function healthOf(i: ClientInstanceSnapshot, checked: CheckerEntry | undefined): HealthView[] {
   const out: HealthView[] = [];
-  for (const [layer, check] of Object.entries(checks ?? {})) {
+  for (const [layer, check] of Object.entries(checked?.lastChecks ?? {})) {
     if (!LAYERS.has(layer) || check === undefined) continue;
     out.push({
       layer,
@@ -92,7 +94,7 @@ function healthOf(i: ClientInstanceSnapshot, checks: CheckerEntry['lastChecks'] 
   }
   // The balancer's sources that are not the checker's (already shown by layer).
   for (const [source, h] of Object.entries(i.health)) {
-    if (checks !== undefined && source === 'active') continue;
+    if (source === checked?.source) continue;
     out.push({ layer: source, state: h.state, reason: redactText(h.reason), latencyMs: null });
   }
   return out;
@@ -212,11 +214,7 @@ export class ServiceFeed {
     };
   }
 
-  #instance(
-    i: ClientInstanceSnapshot,
-    checks: CheckerEntry['lastChecks'] | undefined,
-    seconds: number,
-  ): InstanceView {
+  #instance(i: ClientInstanceSnapshot, checks: CheckerEntry | undefined, seconds: number): InstanceView {
     let track = this.#tracks.get(i.id);
     if (track === undefined) {
       track = new InstanceTrack(this.#ticks, i.requests, i.failures);

@@ -277,6 +277,26 @@ describe('dashboard server', () => {
     expect(backlog.map((e) => e.seq)).toContain(event.seq);
   });
 
+  it("shows a checker's verdicts once, by layer, whatever its health source is called", async () => {
+    const a = await server((req, res) => {
+      if (req.url === '/health') res.writeHead(503).end();
+      else echo('a')(req, res, Buffer.alloc(0));
+    });
+    const c = client('inventory', [a.url], {
+      health: {
+        check: httpCheck({ path: '/health' }),
+        interval: 100,
+        unhealthyThreshold: 1,
+        source: 'probe',
+      },
+    });
+    const d = await start({ clients: [c], intervalMs: 200 });
+    const s = await stream(new URL('/events', d.url).href);
+    const seen = await s.next(isSnapshot((x) => x.services[0]!.instances[0]?.state === 'unhealthy'));
+    const health = snapshotOf(seen).services[0]!.instances[0]!.health;
+    expect(health.map((h) => `${h.layer}: ${h.state}`)).toEqual(['l7: unhealthy']);
+  });
+
   it('shows a closed client as closed', async () => {
     const c = createClient({ service: 'inventory', discovery: ['http://127.0.0.1:1'] });
     const d = await start({ clients: [c], intervalMs: 200 });

@@ -7,6 +7,13 @@ import { type BalancerConfig, parseBalancerOptions } from './balancer-options.ts
 import { Endpoint, type ReleaseSink } from './endpoint.ts';
 import { PicketError } from './errors.ts';
 import { type BalancerEvents, Emitter, type HealthState, type InstanceState } from './events.ts';
+import {
+  type HealthSource,
+  type HealthSourceOptions,
+  HealthSources,
+  LEGACY_DEFAULT_SOURCE,
+  type SourceSlot,
+} from './health-sources.ts';
 import { type Instance, type InstanceRecord, toInstances } from './instance.ts';
 import { LatencyTracker } from './latency.ts';
 import { buildLevels, type Level } from './levels.ts';
@@ -36,8 +43,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   #nextMaintenanceAt = Number.POSITIVE_INFINITY;
   #warming = 0;
   #hadEndpoints = false;
-  #sourceBits = new Map<string, number>();
-  #unknownMask = 0;
+  readonly #sources: HealthSources;
   #panicLevels = new Set<number>();
   #closed = false;
   /** With `subset`: the filter `update()` goes through; it hands this balancer its selection. */
@@ -47,7 +53,23 @@ export class BalancerImpl implements Balancer, ReleaseSink {
   constructor(options?: BalancerOptions) {
     this.#config = parseBalancerOptions(options);
     this.#ctx = { random: this.#config.random, now: this.#config.now, load: this.#load };
-    for (const source of this.#config.healthSources) this.#unknownMask |= this.#bit(source);
+    this.#sources = new HealthSources(this.#config.healthSources, {
+      apply: (slot, id, state, reason) => {
+        const member = this.#byId.get(id);
+        if (member !== undefined) this.#verdict(member, slot, state, reason, slot.endsEjection);
+      },
+      withdraw: (slot) => {
+        // A closed balancer changes no state; its snapshot keeps the last verdicts.
+        if (this.#closed) return;
+        for (const member of this.#byId.values()) {
+          if ((member.unhealthyBits | member.unknownBits) & slot.bit)
+            this.#verdict(member, slot, 'healthy', 'withdrawn', false);
+        }
+      },
+      hold: (slot) => {
+        for (const member of this.#members) this.#verdict(member, slot, 'unknown', NOT_CHECKED, false);
+      },
+    });
     const now = this.#config.now();
     this.#latency = new LatencyTracker(this.#config.latency, now);
     if (this.#config.outlier !== undefined) {
@@ -202,10 +224,26 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     }
   }
 
-  setHealth(id: string, state: HealthState, reason = '', source = 'active'): void {
+  healthSource(name: string, options?: HealthSourceOptions): HealthSource {
+    return this.#sources.register(name, options);
+  }
+
+  /** @deprecated The unregistered path, kept for one release: see `Balancer.setHealth`. */
+  setHealth(id: string, state: HealthState, reason = '', source = LEGACY_DEFAULT_SOURCE): void {
     const member = this.#byId.get(id);
     if (member === undefined) return;
-    const bit = this.#bit(source);
+    const slot = this.#sources.slot(source);
+    this.#verdict(member, slot, state, reason, slot.endsEjection);
+  }
+
+  #verdict(
+    member: Endpoint,
+    slot: SourceSlot,
+    state: HealthState,
+    reason: string,
+    endsEjection: boolean,
+  ): void {
+    const { bit, name: source } = slot;
     const wasUnhealthy = member.unhealthyBits;
     const wasUnknown = member.unknownBits;
     if (state === 'healthy') {
@@ -213,7 +251,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
       member.unknownBits &= ~bit;
       member.reasons.delete(source);
       // A passing active check outranks passive evidence: it ends an outlier ejection.
-      if (source === ACTIVE && member.ejected) {
+      if (endsEjection && member.ejected) {
         member.ejected = false;
         member.ejectedUntil = this.#config.now();
         this.#dirty = true;
@@ -279,31 +317,17 @@ export class BalancerImpl implements Balancer, ReleaseSink {
 
   #createEndpoint(instance: Instance, now: number): Endpoint {
     const member = new Endpoint(instance, this.#latency, this);
-    member.unknownBits = this.#unknownMask;
+    member.unknownBits = this.#sources.unknownMask;
     if (this.#config.slowStart !== undefined && this.#hadEndpoints) {
       member.warmingSince = now;
       this.#warming++;
       this.#refreshWeight(member, now);
       this.#nextMaintenanceAt = Math.min(this.#nextMaintenanceAt, now + this.#slowStartStep());
     }
-    for (const source of this.#config.healthSources) member.reasons.set(source, 'not checked yet');
+    for (const slot of this.#sources.values())
+      if (slot.startsUnknown) member.reasons.set(slot.name, NOT_CHECKED);
     member.lastState = this.#stateOf(member, now);
     return member;
-  }
-
-  #bit(source: string): number {
-    let bit = this.#sourceBits.get(source);
-    if (bit === undefined) {
-      if (this.#sourceBits.size >= 30) {
-        throw new PicketError(
-          'PICKET_INVALID_OPTIONS',
-          `Too many health sources; cannot add ${JSON.stringify(source)}`,
-        );
-      }
-      bit = 1 << this.#sourceBits.size;
-      this.#sourceBits.set(source, bit);
-    }
-    return bit;
   }
 
   /**
@@ -465,7 +489,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
 
   #describe(member: Endpoint, now: number): InstanceSnapshot {
     const health: InstanceSnapshot['health'] = {};
-    for (const [source, bit] of this.#sourceBits) {
+    for (const { name: source, bit } of this.#sources.values()) {
       if (member.unhealthyBits & bit)
         health[source] = { state: 'unhealthy', reason: member.reasons.get(source) ?? '' };
       else if (member.unknownBits & bit)
@@ -516,7 +540,7 @@ function sameMetadata(a: Readonly<Record<string, unknown>>, b: Readonly<Record<s
   return empty || JSON.stringify(a) === JSON.stringify(b);
 }
 
-const ACTIVE = 'active';
+const NOT_CHECKED = 'not checked yet';
 
 /** Creates a balancer. Validates options (PICKET_INVALID_OPTIONS); starts no I/O and no timers. */
 export function createBalancer(options?: BalancerOptions): Balancer {

@@ -4,6 +4,7 @@ export { createBalancer } from './balancer.ts';
 export { callerIdFromEnvironment } from './caller-id.ts';
 export { ErrorCode, isPicketError, PicketError, type PicketErrorOptions } from './errors.ts';
 export type { BalancerEvents, HealthState, InstanceState } from './events.ts';
+export type { HealthSource, HealthSourceOptions } from './health-sources.ts';
 export { hashKey } from './hash.ts';
 export type { Instance, InstanceRecord } from './instance.ts';
 export type { LoadReport } from './load-report.ts';

@@ -76,7 +76,7 @@ export function offOr<T extends z.ZodType>(schema: T) {
   });
 }
 
-const BALANCER_METHODS = ['on', 'update', 'pick', 'instances', 'setHealth', 'setWeight'] as const;
+const BALANCER_METHODS = ['on', 'update', 'pick', 'instances', 'healthSource', 'setWeight'] as const;
 
 /**
  * Throws PICKET_INVALID_OPTIONS unless `value` has a balancer's shape (what createBalancer()

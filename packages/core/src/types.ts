@@ -1,6 +1,7 @@
 // The balancer's public contract: options, the pick handle, snapshots.
 
 import type { BalancerEvents, HealthState, InstanceState } from './events.ts';
+import type { HealthSource, HealthSourceOptions } from './health-sources.ts';
 import type { Instance, InstanceRecord } from './instance.ts';
 import type { LoadReport } from './load-report.ts';
 import type { Outcome, PickContext } from './outcome.ts';
@@ -86,8 +87,9 @@ export interface BalancerOptions {
   /** Passive health. On by default with the defaults above; `false` turns it off. */
   outlierDetection?: OutlierDetectionOptions | false;
   /**
-   * Health sources that start as `unknown` for a new instance (an active checker registers
-   * `'active'`). Unknown instances are used only when no known-healthy one is available.
+   * Health sources that start as `unknown` for a new instance, until the source registered under
+   * the name closes its handle (as `healthSource(name, { startsUnknown: true })` does after
+   * construction). Unknown instances are used only when no known-healthy one is available.
    */
   healthSources?: readonly string[];
   /** Random source in [0, 1). Default: a generator seeded at random per balancer. Seed it in tests. */
@@ -168,7 +170,20 @@ export interface Balancer {
    * when given, is the current time on the balancer's clock, already read by the caller.
    */
   pick(ctx?: PickContext, now?: number): PickHandle;
-  /** Reports a health source's verdict on an instance (active checks use source `'active'`). */
+  /**
+   * Registers a health source and returns the handle it reports through: `set(id, state, reason)`.
+   * A name has one owner: registering it again while its handle is open throws
+   * PICKET_INVALID_OPTIONS (two owners would overwrite each other's verdicts). What the source's
+   * verdicts may do is declared here: `endsEjection` (a pass ends an outlier ejection, as an
+   * active check's does), `startsUnknown` (instances wait for its first verdict).
+   */
+  healthSource(name: string, options?: HealthSourceOptions): HealthSource;
+  /**
+   * Reports a verdict under a source named by a string (`'active'` when none is given; under that
+   * name alone a pass ends an outlier ejection, as before handles).
+   * @deprecated Register the source once with `healthSource(name, options)` and report through its
+   * handle's `set(id, state, reason)`. Removed in the next release.
+   */
   setHealth(id: string, state: HealthState, reason?: string, source?: string): void;
   /** Sets a server-reported weight (undefined returns to the record's weight). */
   setWeight(id: string, weight: number | undefined): void;

@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { type HealthCheck, isHealthCheck } from './check.ts';
 import { fn, positiveMs } from './fields.ts';
 
+/** The health source a checker's verdicts go to unless its `source` option names another. */
+export const ACTIVE_SOURCE = 'active';
+
 export interface HealthOptions {
   /** What to check: httpCheck(), tcpCheck(), icmpCheck(), loadCheck(), customCheck() or allChecks([...]). Required. */
   check: HealthCheck;
@@ -78,7 +81,10 @@ export const healthOptionsSchema = z.strictObject({
     .max(1, { error: 'must be a fraction from 0 to 1' })
     .default(0.1),
   concurrency: atLeastOne.default(64),
-  source: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default('active'),
+  source: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .default(ACTIVE_SOURCE),
   random: fn<RandomSource>().optional(),
 });
 

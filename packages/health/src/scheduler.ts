@@ -3,7 +3,7 @@
 // balancer with rise/fall hysteresis. Instances that stay across a discovery refresh keep their
 // state (Ribbon reset every instance to alive on each refresh); instances that leave stop at once.
 
-import { type Balancer, type Instance, PicketError } from '@picket/core';
+import { type Balancer, type HealthSource, type Instance, PicketError } from '@picket/core';
 import { assertBalancer, Emitter } from '@picket/core/internal';
 import type { CheckResult } from './check.ts';
 import type { HealthChecker, HealthCheckerEvents } from './checker.ts';
@@ -26,6 +26,11 @@ export type { HealthChecker, HealthCheckerEvents } from './checker.ts';
 class Checker implements HealthChecker {
   readonly #balancer: Balancer;
   readonly #o: ResolvedHealthOptions;
+  /**
+   * Where verdicts go. Whatever its name, a passing check ends an outlier ejection (as in Envoy),
+   * and instances wait for their first check.
+   */
+  readonly #source: HealthSource;
   readonly #events = new Emitter<HealthCheckerEvents>();
   readonly #entries = new Map<string, Entry>();
   /** Instances waiting for their next check. */
@@ -41,6 +46,7 @@ class Checker implements HealthChecker {
   constructor(balancer: Balancer, options: ResolvedHealthOptions) {
     this.#balancer = balancer;
     this.#o = options;
+    this.#source = balancer.healthSource(options.source, { endsEjection: true, startsUnknown: true });
     // Up to 1/50 of the shortest interval (20 ms at most) early: invisible next to a 10% jitter.
     const shortest = Math.min(options.interval, options.unhealthyInterval, options.transitionInterval);
     this.#slots = new Slots(Math.min(20, Math.floor(shortest / 50)), (entry) => {
@@ -77,7 +83,7 @@ class Checker implements HealthChecker {
   }
 
   snapshot(): InstanceHealth[] {
-    return [...this.#entries.values()].map(snapshotOf);
+    return [...this.#entries.values()].map((entry) => snapshotOf(entry, this.#source.name));
   }
 
   close(): Promise<void> {
@@ -95,16 +101,13 @@ class Checker implements HealthChecker {
       this.#cancel(entry, 'the health checker was closed');
       // A verdict nobody will revise would keep the instance out for good.
       if (withdraw && entry.state !== 'healthy') {
-        this.#balancer.setHealth(
-          entry.instance.id,
-          'healthy',
-          'active health checks stopped',
-          this.#o.source,
-        );
+        this.#source.set(entry.instance.id, 'healthy', 'active health checks stopped');
       }
       if (withdraw && entry.weight !== undefined) this.#balancer.setWeight(entry.instance.id, undefined);
     }
     this.#entries.clear();
+    // The name is free again, and instances that join from now on do not wait for a check.
+    this.#source.close();
     await this.#o.check.close?.();
   }
 
@@ -122,12 +125,7 @@ class Checker implements HealthChecker {
       // The first round runs at once (throttled by `concurrency`); spreading the second round
       // across the interval keeps later rounds from arriving as one burst.
       entry.phase = fresh.length > 1 ? (this.#o.interval * i) / fresh.length : 0;
-      this.#balancer.setHealth(
-        entry.instance.id,
-        'unknown',
-        'waiting for the first active health check',
-        this.#o.source,
-      );
+      this.#source.set(entry.instance.id, 'unknown', 'waiting for the first active health check');
     }
     for (const entry of fresh) this.#enqueue(entry);
   }
@@ -268,11 +266,11 @@ class Checker implements HealthChecker {
     if (result.load !== undefined) this.#balancer.reportLoad(id, result.load);
     if (to !== from) {
       const reason = transitionReason(entry, result, from, to);
-      this.#balancer.setHealth(id, to, reason, this.#o.source);
+      this.#source.set(id, to, reason);
       this.#events.emit('instance-state', { instance: entry.instance, from, to, reason });
     } else if (to === 'healthy' && result.ok) {
       // Repeated so the balancer can end an outlier ejection on a passing check (as Envoy does).
-      this.#balancer.setHealth(id, 'healthy', result.reason, this.#o.source);
+      this.#source.set(id, 'healthy', result.reason);
     }
     if (this.#events.has('check'))
       this.#events.emit('check', { instance: entry.instance, result, state: to, error });
@@ -295,8 +293,10 @@ class Checker implements HealthChecker {
 
 /**
  * Creates an active health checker for `balancer`. Validates options (PICKET_INVALID_OPTIONS) and
- * starts nothing: call `start()`. Create the balancer with `healthSources: ['active']` so that
- * instances are not preferred before their first check; the checker also marks them itself.
+ * starts nothing: call `start()`. It registers its `source` with the balancer at once (a name
+ * another checker holds is refused, PICKET_INVALID_OPTIONS: give each its own `source`), so that
+ * instances, present or joining, are not preferred before their first check, and a passing check
+ * ends an outlier ejection whatever the source is called. `close()` withdraws the source.
  */
 export function createHealthChecker(balancer: Balancer, options: HealthOptions): HealthChecker {
   assertBalancer(balancer, 'createHealthChecker');

@@ -29,6 +29,8 @@ export interface InstanceHealth {
   weight: number | undefined;
   /** The most recent result at each layer checked. */
   lastChecks: Partial<Record<CheckLayer, LayerCheck>>;
+  /** The balancer health source the verdicts go to (the `source` option). */
+  source: string;
 }
 
 export interface Run {
@@ -69,7 +71,7 @@ export function newEntry(instance: Instance): Entry {
   };
 }
 
-export function snapshotOf(entry: Entry): InstanceHealth {
+export function snapshotOf(entry: Entry, source: string): InstanceHealth {
   return {
     id: entry.instance.id,
     url: entry.instance.url,
@@ -79,6 +81,7 @@ export function snapshotOf(entry: Entry): InstanceHealth {
     checking: entry.run !== undefined,
     weight: entry.weight,
     lastChecks: { ...entry.lastChecks },
+    source,
   };
 }
 

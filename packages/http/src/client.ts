@@ -6,6 +6,7 @@ import {
   type BalancerEvents,
   createBalancer,
   createSubset,
+  type HealthSource,
   type Instance,
   type InstanceRecord,
   PicketError,
@@ -68,6 +69,7 @@ export interface Client {
 const now = (): number => performance.now();
 const noop = (): void => {};
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const DISCOVERY_SOURCE = 'discovery';
 
 const BALANCER_EVENTS: ReadonlySet<string> = new Set<keyof BalancerEvents>([
   'instances',
@@ -99,6 +101,8 @@ class PicketClient implements Client, DispatchCore {
   /** The provider's `start()` threw: reported as a discovery error rather than thrown. */
   #startError: PicketError | undefined = undefined;
   readonly #terminating = new Set<string>();
+  /** The health source instances that discovery says are terminating are reported under. */
+  readonly #discoveryHealth: HealthSource;
   #firstSnapshot = Promise.withResolvers<void>();
   #active = 0;
   /**
@@ -128,6 +132,7 @@ class PicketClient implements Client, DispatchCore {
     // balancer too, and its hot path reads no clock of its own.
     this.sharesClock = config.balancer.now === undefined;
     this.balancer = createBalancer(this.sharesClock ? { ...config.balancer, now } : config.balancer);
+    this.#discoveryHealth = this.balancer.healthSource(DISCOVERY_SOURCE);
     this.subset =
       config.subset === false
         ? undefined
@@ -291,7 +296,7 @@ class PicketClient implements Client, DispatchCore {
   }
 
   // Registries that announce a shutdown (Kubernetes' `terminating`) keep the instance listed so
-  // that its in-flight requests finish; it takes no new ones (health source 'discovery').
+  // that its in-flight requests finish; it takes no new ones (health source DISCOVERY_SOURCE).
   #apply(records: readonly InstanceRecord[]): void {
     this.balancer.update(records);
     for (const instance of this.balancer.instances()) {
@@ -300,7 +305,7 @@ class PicketClient implements Client, DispatchCore {
       if (terminating) this.#terminating.add(instance.id);
       else this.#terminating.delete(instance.id);
       const state = terminating ? 'unhealthy' : 'healthy';
-      this.balancer.setHealth(instance.id, state, 'terminating, as discovery reports', 'discovery');
+      this.#discoveryHealth.set(instance.id, state, 'terminating, as discovery reports');
     }
   }
 

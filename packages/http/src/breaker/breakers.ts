@@ -5,10 +5,13 @@
 // trial goes out. Counts move with the clock readings the request already has: no timer runs
 // but an open breaker's reset timer.
 
-import type { Balancer, Instance } from '@picket/core';
+import type { Balancer, HealthSource, Instance } from '@picket/core';
 import type { BreakerConfig } from '../config.ts';
 import type { BreakerState } from '../contracts.ts';
 import { Breaker, type BreakerCounts, type BreakerOwner } from './breaker.ts';
+
+/** The health source breaker state is mirrored into. */
+export const BREAKER_SOURCE = 'breaker';
 
 /** An instance's breaker, as the dispatcher holds it between admit and settle. */
 export type BreakerEntry = Breaker;
@@ -19,14 +22,14 @@ type Emit = (instance: Instance, state: BreakerState) => void;
 
 export class BreakerRegistry implements BreakerOwner {
   readonly #config: BreakerConfig;
-  readonly #balancer: Balancer;
+  readonly #health: HealthSource;
   readonly #emit: Emit;
   readonly #entries = new Map<string, Breaker>();
   #closed = false;
 
   constructor(config: BreakerConfig, balancer: Balancer, emit: Emit) {
     this.#config = config;
-    this.#balancer = balancer;
+    this.#health = balancer.healthSource(BREAKER_SOURCE);
     this.#emit = emit;
   }
 
@@ -65,12 +68,7 @@ export class BreakerRegistry implements BreakerOwner {
   changed(breaker: Breaker, state: BreakerState): void {
     const instance = breaker.instance;
     // Open: out of rotation. Half-open: pickable again so that one request can be the trial.
-    this.#balancer.setHealth(
-      instance.id,
-      state === 'open' ? 'unhealthy' : 'healthy',
-      `breaker ${state}`,
-      'breaker',
-    );
+    this.#health.set(instance.id, state === 'open' ? 'unhealthy' : 'healthy', `breaker ${state}`);
     this.#emit(instance, state);
   }
 
@@ -79,8 +77,8 @@ export class BreakerRegistry implements BreakerOwner {
     const id = breaker.instance.id;
     // While it is out, keep every other request off the instance; without a verdict, let one
     // more request be the trial.
-    if (out) this.#balancer.setHealth(id, 'unhealthy', 'breaker half-open: trial in flight', 'breaker');
-    else this.#balancer.setHealth(id, 'healthy', 'breaker half-open', 'breaker');
+    if (out) this.#health.set(id, 'unhealthy', 'breaker half-open: trial in flight');
+    else this.#health.set(id, 'healthy', 'breaker half-open');
   }
 
   /** Shuts down the breaker of an instance that left. */
