@@ -5,7 +5,7 @@
 // it is back under. A report that cannot be read is counted and ignored: a request never fails
 // for it.
 
-import type { Balancer, Instance } from '@picket/core';
+import type { Balancer, HealthSource, Instance } from '@picket/core';
 import { type FoundReport, findLoadReport, type OrcaReport, parseFound } from './orca.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -48,6 +48,7 @@ export const RECHECK_MS = 5000;
 export class InBandLoad {
   readonly #balancer: Balancer & LoadSink;
   readonly #max: LoadReportLimits | undefined;
+  readonly #health: HealthSource;
   /** Instances this client took out for a report over a limit, with the timer that lets them back. */
   readonly #over = new Map<string, NodeJS.Timeout>();
   /** Reports that could not be read. */
@@ -57,6 +58,7 @@ export class InBandLoad {
 
   constructor(balancer: Balancer, max: LoadReportLimits | undefined) {
     this.#balancer = balancer as Balancer & LoadSink;
+    this.#health = balancer.healthSource(LOAD_REPORT_SOURCE);
     this.#max = max;
   }
 
@@ -103,7 +105,7 @@ export class InBandLoad {
       const timer = setTimeout(() => this.clear(id, 'out for its load report; traffic again'), RECHECK_MS);
       timer.unref();
       this.#over.set(id, timer);
-      this.#balancer.setHealth(id, 'unhealthy', `load report over limit: ${over}`, LOAD_REPORT_SOURCE);
+      this.#health.set(id, 'unhealthy', `load report over limit: ${over}`);
     } else {
       this.clear(id, 'load report under its limits');
     }
@@ -115,7 +117,7 @@ export class InBandLoad {
     if (timer === undefined) return;
     clearTimeout(timer);
     this.#over.delete(id);
-    if (!this.#balancer.closed) this.#balancer.setHealth(id, 'healthy', reason, LOAD_REPORT_SOURCE);
+    if (!this.#balancer.closed) this.#health.set(id, 'healthy', reason);
   }
 
   close(): void {
