@@ -1,30 +1,22 @@
-// The retry loop, driven by p-retry: each p-retry attempt is one round (an attempt on an
-// instance, plus its hedges). The request decides at once, when a round fails, whether another
-// is allowed (retries left, safe to replay, budget) — it must, since a retryable status is
-// either withheld or handed to the caller at header time. p-retry then supplies the jittered
-// exponential backoff and the abortable wait. The first attempt never enters p-retry: the hot
-// path stays free of promises and closures.
+// The retry loop: what is left of a request's retries, and the wait before each round (an
+// attempt on an instance, plus its hedges). The request decides at once, when a round fails,
+// whether another is allowed (retries left, safe to replay, budget): it must, since a retryable
+// status is either withheld or handed to the caller at header time. The first retry goes at
+// once; later ones wait a jittered exponential backoff (the shared one in @picket/core), or the
+// `Retry-After` the server asked for when that is longer, in one abortable sleep.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Instance } from '@picket/core';
-import pRetry from 'p-retry';
+import { backoffDelay, sleep } from '@picket/core/internal';
 import type { RetryConfig } from '../config.ts';
 
-/** Rejection that asks p-retry for another round. Never reaches a caller. */
-const RETRY = new Error('picket: retry');
-
-function isRetry(context: { error: Error }): boolean {
-  return context.error === RETRY;
+export interface RoundRunner {
+  /** Launches the next round. Runs synchronously; may schedule another or stop before returning. */
+  runRound(): void;
 }
 
 function ignore(): void {}
 
-export interface RoundRunner {
-  /** Launches the next round. Runs synchronously; may call `again` or `stop` before returning. */
-  runRound(): void;
-}
-
-/** A request's retries: what is left of them, and, from the first retry on, the p-retry loop. */
+/** A request's retries: what is left of them, and the wait before the next round. */
 export class Retries {
   readonly #runner: RoundRunner;
   readonly #config: RetryConfig;
@@ -32,10 +24,11 @@ export class Retries {
   #sameLeft: number;
   /** The instance the next round must go to again (`sameInstance`), taken by the picker. */
   target: Instance | null = null;
+  /** Retries scheduled so far: the backoff doubles with each after the first. */
+  #scheduled = 0;
+  /** Ends a wait when the request is answered or the client closes; made on the first wait. */
   #abort: AbortController | null = null;
-  #round: PromiseWithResolvers<void> | null = null;
-  #retryAfterMs = 0;
-  #waitedMs = 0;
+  #run: (() => void) | null = null;
   #stopped = false;
 
   constructor(runner: RoundRunner, config: RetryConfig) {
@@ -59,57 +52,33 @@ export class Retries {
       this.#retriesLeft--;
       this.#sameLeft = this.#config.sameInstance;
     }
-    this.#retryAfterMs = retryAfterMs;
-    if (this.#abort === null) this.#start();
-    else this.#again();
+    const delay = Math.max(this.#backoff(this.#scheduled++), retryAfterMs);
+    if (delay <= 0) {
+      this.#runner.runRound();
+      return;
+    }
+    this.#abort ??= new AbortController();
+    this.#run ??= () => {
+      if (!this.#stopped) this.#runner.runRound();
+    };
+    sleep(delay, { signal: this.#abort.signal }).then(this.#run, ignore);
   }
 
-  /** The first retry: its round runs now (after a Retry-After); p-retry backs off later ones. */
-  #start(): void {
-    this.#abort = new AbortController();
-    pRetry(() => this.#next(), {
-      // The request counts retries itself; this only bounds a loop that cannot run away anyway.
-      retries: 1000,
-      minTimeout: this.#config.backoff.baseMs,
-      maxTimeout: this.#config.backoff.maxMs,
-      factor: 2,
-      randomize: true,
-      unref: true,
-      signal: this.#abort.signal,
-      onFailedAttempt: (context) => {
-        this.#waitedMs = context.retryDelay;
-      },
-      shouldRetry: isRetry,
-    }).then(ignore, ignore);
+  /**
+   * Before the `n`th retry (0 for the first, which goes at once): `baseMs` doubled for each retry
+   * after the second, times a random factor from 1 to 2, at most `maxMs`. backoffDelay's equal
+   * jitter over a doubled step and cap is exactly that, capped again at `maxMs`.
+   */
+  #backoff(n: number): number {
+    if (n === 0) return 0;
+    const { baseMs, maxMs } = this.#config.backoff;
+    return Math.min(maxMs, backoffDelay(n, baseMs, 2 * maxMs, 2, Math.random));
   }
 
-  async #next(): Promise<void> {
-    // p-retry's backoff has already passed; wait out the rest of a Retry-After.
-    const extra = this.#retryAfterMs - this.#waitedMs;
-    this.#retryAfterMs = 0;
-    this.#waitedMs = 0;
-    if (extra > 0) await sleep(extra, undefined, { signal: this.#abort!.signal, ref: false });
-    if (this.#stopped) return;
-    const round = Promise.withResolvers<void>();
-    this.#round = round;
-    this.#runner.runRound();
-    return round.promise;
-  }
-
-  // The current round failed and the request allows another.
-  #again(): void {
-    const round = this.#round;
-    this.#round = null;
-    round?.reject(RETRY);
-  }
-
-  /** The request has its answer (or its final error): end the loop and any wait. */
+  /** The request has its answer (or its final error): end any wait. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    const round = this.#round;
-    this.#round = null;
-    round?.resolve();
     this.#abort?.abort();
   }
 }
