@@ -1,6 +1,6 @@
 // Type-checked against the installed declarations, never run: an ES module consumer (nodenext and
 // bundler resolution). The @ts-expect-error lines fail the check if the types resolve to `any`.
-import type { InstanceSnapshot, StrategyName } from '@picket/core';
+import type { EndpointView, InstanceSnapshot, Pick, PickHandle, Strategy, StrategyName } from '@picket/core';
 import axios from 'axios';
 import {
   type Client,
@@ -20,6 +20,27 @@ import { type Dashboard, type DashboardOptions, dashboard, type SnapshotMessage 
 // @ts-expect-error: not public
 export type NotPublic = typeof import('@picket/core')['parseWith'];
 export type Shared = typeof import('@picket/core/internal')['parseWith'];
+
+// The pick handle, under its name and under the deprecated one it had.
+export const sameHandle = (pick: PickHandle): Pick => pick;
+
+// A custom strategy sees the balancer's endpoints read-only.
+export const first: Strategy = {
+  name: 'first',
+  create: () => {
+    let endpoints: readonly EndpointView[] = [];
+    return {
+      rebuild(next) {
+        endpoints = next;
+      },
+      pick: () => endpoints[0],
+    };
+  },
+};
+export function tamper(endpoint: EndpointView): void {
+  // @ts-expect-error: the balancer owns the in-flight count
+  endpoint.active = 0;
+}
 
 const options: ClientOptions = {
   service: 'inventory',
