@@ -13,6 +13,8 @@ export {
   type EndpointView,
   ErrorCode,
   type ErrorKind,
+  type HealthSource,
+  type HealthSourceOptions,
   type HealthState,
   type Instance,
   type InstanceRecord,
