@@ -48,6 +48,16 @@ function merge(a: RoundSample, b: RoundSample): RoundSample {
   };
 }
 
+/** A copy of `items` in a random order (Fisher-Yates, on the given source). */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const order = [...items];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
 export async function runRounds(
   contenders: readonly Contender[],
   options: RoundsOptions,
@@ -62,11 +72,7 @@ export async function runRounds(
   for (const c of contenders) await once(c, options.warmupMs);
   const random = seededRandom(0x5eed);
   for (let r = 0; r < options.rounds; r++) {
-    const order = [...contenders];
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const order = shuffled(contenders, random);
     const turns = options.mirrored ? [...order, ...[...order].reverse()] : order;
     const ms = options.mirrored ? options.roundMs / 2 : options.roundMs;
     const got = new Map<string, RoundSample>();

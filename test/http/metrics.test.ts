@@ -163,6 +163,22 @@ describe('metrics', () => {
     expect(services).toEqual(new Set(['inventory']));
   });
 
+  it('records nothing for a client made while no SDK was registered: its meter was the no-op one', async () => {
+    // The API hands out no-op meters until an SDK registers, and they stay no-op: a client made
+    // before then builds nothing per request, and one made after records.
+    const live = await resources.server(echo('a'));
+    const before = resources.track(createClient({ service: 'early', discovery: [live.url] }));
+    const { reader, provider } = sdk();
+    metrics.setGlobalMeterProvider(provider);
+    const after = resources.track(createClient({ service: 'late', discovery: [live.url] }));
+    for (const c of [before, after]) await (await c.request({ path: '/' })).body.dump();
+    const read1 = await read(reader);
+    for (const name of ['picket.client.request.duration', 'http.client.request.duration']) {
+      const services = new Set(read1.get(name)?.map((p) => p.attributes['picket.service']));
+      expect(services).toEqual(new Set(['late']));
+    }
+  });
+
   it('drops per-instance attributes and gauges with perInstance: false, and attempts with attemptDuration: false', async () => {
     const live = await resources.server(echo('a'));
     const { reader, provider } = sdk();
