@@ -2,9 +2,9 @@
 // each option is set and its effect seen from the servers' side.
 
 import { describe, expect, it } from 'vitest';
-import { testClients } from '../../../../test/fixtures/clients.ts';
-import { drop, echo, never, status, testResources } from '../../../../test/fixtures/http-servers.ts';
-import { freePort, waitFor } from '../../../../test/fixtures/instances.ts';
+import { testClients } from '../fixtures/clients.ts';
+import { drop, echo, never, status, testResources } from '../fixtures/http-servers.ts';
+import { freePort, waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources({ destroy: true });
 const server = resources.server;

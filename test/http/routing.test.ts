@@ -1,7 +1,7 @@
+import { createClient } from '@picket/http';
 import { describe, expect, it } from 'vitest';
-import { echo, testResources } from '../../../../test/fixtures/http-servers.ts';
-import { waitFor } from '../../../../test/fixtures/instances.ts';
-import { createClient } from '../index.ts';
+import { echo, testResources } from '../fixtures/http-servers.ts';
+import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources();
 const server = (name: string) => resources.server(echo(name));

@@ -1,10 +1,10 @@
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { Readable } from 'node:stream';
+import type { AttemptRecord } from '@picket/http';
+import { createClient } from '@picket/http';
 import { describe, expect, it } from 'vitest';
-import { drop, echo, status, testResources } from '../../../../test/fixtures/http-servers.ts';
-import { freePort } from '../../../../test/fixtures/instances.ts';
-import type { AttemptRecord } from '../contracts.ts';
-import { createClient } from '../index.ts';
+import { drop, echo, status, testResources } from '../fixtures/http-servers.ts';
+import { freePort } from '../fixtures/instances.ts';
 
 const resources = testResources();
 const server = resources.server;

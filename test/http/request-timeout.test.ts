@@ -3,10 +3,10 @@
 // any instance is picked: never sent, never retried, never charged to an instance.
 
 import { isPicketError, type PicketError } from '@picket/core';
+import { createClient } from '@picket/http';
 import type { Dispatcher } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { echo, testResources } from '../../../../test/fixtures/http-servers.ts';
-import { createClient } from '../index.ts';
+import { echo, testResources } from '../fixtures/http-servers.ts';
 
 const resources = testResources({ destroy: true });
 

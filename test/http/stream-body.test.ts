@@ -4,8 +4,8 @@
 
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { testClients } from '../../../../test/fixtures/clients.ts';
-import { after, echo, status, testResources } from '../../../../test/fixtures/http-servers.ts';
+import { testClients } from '../fixtures/clients.ts';
+import { after, echo, status, testResources } from '../fixtures/http-servers.ts';
 
 const resources = testResources({ destroy: true });
 const server = resources.server;

@@ -1,8 +1,8 @@
+import { createClient } from '@picket/http';
 import { describe, expect, it } from 'vitest';
-import { after, echo, never, testResources } from '../../../../test/fixtures/http-servers.ts';
-import { waitFor } from '../../../../test/fixtures/instances.ts';
-import { createClient } from '../index.ts';
-import { MIN_SAMPLES } from '../retry/latency.ts';
+import { MIN_SAMPLES } from '../../packages/http/src/retry/latency.ts';
+import { after, echo, never, testResources } from '../fixtures/http-servers.ts';
+import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources({ destroy: true });
 const server = resources.server;
