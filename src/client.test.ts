@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { healthOptionsSchema } from '@picket/health';
+import { describe, expect, it, vi } from 'vitest';
 import { type ClientOptions, createClient, isPicketError, PicketError, tcpCheck } from './index.ts';
 
 /** The error createClient throws for `options`; a client it makes instead is closed, and fails the test. */
@@ -25,6 +26,43 @@ describe('createClient (picket)', () => {
     expect(error.message).toMatch(
       /`health\.interval` must be a number of milliseconds from 1 to 2147483647, got -1$/,
     );
+  });
+
+  it('names an unknown health option under `health` (it said "value has unknown option `health.intervall`")', async () => {
+    const error = await rejection({
+      service: 's',
+      discovery: ['http://127.0.0.1:1'],
+      health: { check: tcpCheck(), intervall: 5 } as never,
+    });
+    expect(error.message).toBe('Invalid client options: `health` has unknown option `intervall`');
+  });
+
+  it('names a bad health value in the client’s words, leaving back-quoted values alone', async () => {
+    const error = await rejection({
+      service: 's',
+      discovery: ['http://127.0.0.1:1'],
+      health: { check: tcpCheck(), source: 5, healthyThreshold: '`2`' } as never,
+    });
+    // The path comes from the parse itself; no text of the message is rewritten.
+    expect(error.message).toBe(
+      'Invalid client options: `health.healthyThreshold` must be a positive integer, got "`2`"; ' +
+        '`health.source` must be a string, got 5',
+    );
+  });
+
+  it('parses health options once', async () => {
+    const parse = vi.spyOn(healthOptionsSchema, 'safeParse');
+    try {
+      const client = createClient({
+        service: 's',
+        discovery: ['http://127.0.0.1:1'],
+        health: { check: tcpCheck(), interval: 60_000 },
+      });
+      await client.close();
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it.each([

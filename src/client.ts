@@ -38,18 +38,8 @@ export function createClient(options: ClientOptions): Client {
       `Invalid client options: \`health\` must be health options ({ check, interval, … }), a health factory or false, got ${describeValue(health)}`,
     );
   }
-  let parsed: HealthOptions;
-  try {
-    parsed = parseHealthOptions(health);
-  } catch (error) {
-    // Name the option path from the client's point of view: `health.interval`, not `interval`.
-    if (error instanceof PicketError && error.code === 'PICKET_INVALID_OPTIONS') {
-      throw new PicketError('PICKET_INVALID_OPTIONS', error.message.replace(/`([^`]+)`/g, '`health.$1`'), {
-        cause: error.cause,
-      });
-    }
-    throw error;
-  }
+  // Parsed once, here; named from the client's side: `health.interval`, not `interval`.
+  const parsed = parseHealthOptions(health, 'Invalid client options', ['health']);
   return createHttpClient({
     ...rest,
     health: (balancer) => createHealthChecker(balancer, parsed),

@@ -2,23 +2,15 @@
 
 import { z } from 'zod';
 import { coarseNow } from './clock.ts';
-import { durationSchema, POSITIVE_DURATION } from './duration.ts';
+import { type Agrees, fn, integer, nonEmptyString, percent, positiveMs, positiveNumber } from './fields.ts';
 import { offOr, parseWith } from './options.ts';
 import { type RandomSource, unseededRandom } from './random.ts';
 import { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
 import type { LatencyTracking, Strategy } from './strategy.ts';
 import { type SubsetConfig, subsetConfig, subsetSchema } from './subset-options.ts';
-import type { BalancerOptions } from './types.ts';
+import type { BalancerOptions, OutlierDetectionOptions, SlowStartOptions, StrategyName } from './types.ts';
 
-const percent = z
-  .number({ error: 'must be a number' })
-  .min(0, { error: 'must be a percentage from 0 to 100' })
-  .max(100, { error: 'must be a percentage from 0 to 100' });
-const positiveMs = durationSchema(POSITIVE_DURATION);
-const count = z
-  .number({ error: 'must be a number' })
-  .int({ error: 'must be a non-negative integer' })
-  .min(0, { error: 'must be a non-negative integer' });
+const count = integer(0);
 
 function isStrategy(value: unknown): value is Strategy {
   return (
@@ -29,15 +21,17 @@ function isStrategy(value: unknown): value is Strategy {
   );
 }
 
-const strategySchema = z.union([
-  z.string().refine((name) => (STRATEGY_NAMES as readonly string[]).includes(name), {
-    error: `must be one of ${STRATEGY_NAMES.map((n) => `'${n}'`).join(', ')} or a strategy factory`,
-  }),
-  z.custom<Strategy>(isStrategy, { error: 'must be a strategy name or a strategy factory' }),
-]);
+/**
+ * A strategy name or a factory (an object with a `name` and `create()`): the one rule for the
+ * balancer's `strategy` and the client's, which embeds it.
+ */
+export const strategySchema = z.custom<StrategyName | Strategy>(
+  (v) => (typeof v === 'string' && (STRATEGY_NAMES as readonly string[]).includes(v)) || isStrategy(v),
+  { error: `must be one of ${STRATEGY_NAMES.map((n) => `'${n}'`).join(', ')}, or a strategy factory` },
+);
 
 const successRateSchema = z.strictObject({
-  stdevFactor: z.number({ error: 'must be a number' }).positive({ error: 'must be positive' }).default(1.9),
+  stdevFactor: positiveNumber.default(1.9),
   minimumHosts: count.default(5),
   requestVolume: count.default(100),
 });
@@ -60,7 +54,7 @@ const outlierSchema = z.strictObject({
 
 const slowStartSchema = z.strictObject({
   windowMs: positiveMs,
-  aggression: z.number({ error: 'must be a number' }).positive({ error: 'must be positive' }).default(1),
+  aggression: positiveNumber.default(1),
   minWeightPercent: percent.default(10),
 });
 
@@ -73,10 +67,9 @@ const schema = z.strictObject({
     .default(1.4),
   slowStart: offOr(slowStartSchema).default(false),
   zone: z
-    .union([
-      z.string().min(1, { error: 'must not be empty' }),
-      z.strictObject({ local: z.string().min(1, { error: 'must not be empty' }) }),
-    ])
+    .union([nonEmptyString, z.strictObject({ local: nonEmptyString })], {
+      error: 'must be a zone name or { local: zone name }',
+    })
     .optional(),
   outlierDetection: offOr(outlierSchema).default(outlierSchema.parse({})),
   healthSources: z
@@ -84,11 +77,23 @@ const schema = z.strictObject({
       error: 'must be an array of health source names',
     })
     .max(24, { error: 'must list at most 24 sources' })
+    .readonly()
     .default([]),
-  random: z.custom<RandomSource>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
-  now: z.custom<() => number>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
+  random: fn<RandomSource>().optional(),
+  now: fn<() => number>().optional(),
   subset: offOr(subsetSchema).default(false),
 });
+
+// The documented option types (types.ts) are the schemas' input types, field for field.
+type On<T> = Exclude<T, false | undefined>;
+true satisfies Agrees<BalancerOptions, z.input<typeof schema>>;
+true satisfies Agrees<SlowStartOptions, z.input<typeof slowStartSchema>>;
+true satisfies Agrees<OutlierDetectionOptions, z.input<typeof outlierSchema>>;
+true satisfies Agrees<On<OutlierDetectionOptions['successRate']>, z.input<typeof successRateSchema>>;
+true satisfies Agrees<
+  On<OutlierDetectionOptions['failurePercentage']>,
+  z.input<typeof failurePercentageSchema>
+>;
 
 type Parsed = z.output<typeof schema>;
 export type OutlierConfig = Exclude<Parsed['outlierDetection'], false>;

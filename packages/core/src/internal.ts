@@ -3,6 +3,7 @@
 // Not public API: it changes without notice.
 
 export { type Backoff, type BackoffOptions, backoffDelay, exponentialBackoff } from './backoff.ts';
+export { strategySchema } from './balancer-options.ts';
 export {
   type DurationRange,
   durationError,
@@ -14,6 +15,17 @@ export {
 } from './duration.ts';
 export { describeValue } from './errors.ts';
 export { Emitter } from './events.ts';
+export {
+  type Agrees,
+  fn,
+  integer,
+  ms,
+  nonEmptyString,
+  nonNegativeNumber,
+  percent,
+  positiveMs,
+  positiveNumber,
+} from './fields.ts';
 export { hashString } from './hash.ts';
 export { checkInstance, type InstanceCheck, isInstance, toInstance, toInstances } from './instance.ts';
 export { assertBalancer, describeIssues, formatPath, offOr, parseWith } from './options.ts';

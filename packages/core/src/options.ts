@@ -45,17 +45,19 @@ export function describeIssues(
 
 /**
  * Parses `input` with `schema`, or throws a PicketError with `code` whose message starts with
- * `what` and names every wrong field and its value.
+ * `what` and names every wrong field and its value. `path` is where `input` sits in the options
+ * the caller wrote: parsing `createClient`'s `health` with `['health']` names `health.interval`.
  */
 export function parseWith<S extends z.ZodType>(
   schema: S,
   input: unknown,
   what: string,
   code: ErrorCode = 'PICKET_INVALID_OPTIONS',
+  path: readonly PropertyKey[] = [],
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new PicketError(code, `${what}: ${describeIssues(result.error.issues, input)}`, {
+  throw new PicketError(code, `${what}: ${describeIssues(result.error.issues, input, path)}`, {
     cause: result.error,
   });
 }
@@ -63,9 +65,10 @@ export function parseWith<S extends z.ZodType>(
 /**
  * `false` or an object checked by `schema`. A plain union would report only "Invalid input" for
  * the whole object when a field has the wrong type; this reports the inner field's path and message.
+ * Its input type is `false | z.input<schema>`, so option types derived from a schema read right.
  */
-export function offOr<T extends z.ZodType>(schema: T) {
-  return z.unknown().transform((value, ctx): false | z.output<T> => {
+export function offOr<T extends z.ZodType>(schema: T): z.ZodType<false | z.output<T>, false | z.input<T>> {
+  const field = z.unknown().transform((value, ctx): false | z.output<T> => {
     if (value === false) return false;
     const result = schema.safeParse(value);
     if (result.success) return result.data;
@@ -74,6 +77,7 @@ export function offOr<T extends z.ZodType>(schema: T) {
     }
     return z.NEVER;
   });
+  return field as unknown as z.ZodType<false | z.output<T>, false | z.input<T>>;
 }
 
 const BALANCER_METHODS = ['on', 'update', 'pick', 'instances', 'healthSource', 'setWeight'] as const;

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { callerIdFromEnvironment } from './caller-id.ts';
+import { type Agrees, integer, nonEmptyString } from './fields.ts';
 import { parseWith } from './options.ts';
 
 /** A caller's place among the instances of its own service, from its StatefulSet ordinal or the like. */
@@ -42,18 +43,10 @@ export interface SubsetOptions {
   peers?: PeerPlace | { discovery: PeerSource; self: string };
 }
 
-const positiveInt = z
-  .number({ error: 'must be a positive integer' })
-  .int({ error: 'must be a positive integer' })
-  .min(1, { error: 'must be a positive integer' });
-
 const placeSchema = z
   .strictObject({
-    index: z
-      .number({ error: 'must be a non-negative integer' })
-      .int({ error: 'must be a non-negative integer' })
-      .min(0, { error: 'must be a non-negative integer' }),
-    count: positiveInt,
+    index: integer(0),
+    count: integer(1),
   })
   .refine((p) => p.index < p.count, { error: 'must have index < count', path: ['index'] });
 
@@ -72,11 +65,11 @@ const sourceSchema = z.strictObject({
 /** The `subset` option's schema, for a client's options to embed (paths then read `subset.size`). */
 export const subsetSchema = z
   .strictObject({
-    size: positiveInt,
+    size: integer(1),
     mode: z
       .enum(['random', 'deterministic'], { error: "must be 'random' or 'deterministic'" })
       .default('random'),
-    callerId: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+    callerId: nonEmptyString.optional(),
     peers: z
       .union([placeSchema, sourceSchema], { error: 'must be { index, count } or { discovery, self }' })
       .optional(),
@@ -86,6 +79,8 @@ export const subsetSchema = z
       "is required with mode 'deterministic' ({ index, count } or { discovery, self }; or use mode 'random')",
     path: ['peers'],
   });
+
+true satisfies Agrees<SubsetOptions, z.input<typeof subsetSchema>>;
 
 export interface SubsetConfig {
   size: number;

@@ -3,6 +3,7 @@
 // registries discovery reads.
 
 import { z } from 'zod';
+import type { Agrees } from './fields.ts';
 
 type Pem = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
 
@@ -21,10 +22,11 @@ export interface TlsOptions {
   rejectUnauthorized?: boolean;
 }
 
-const pem = z.union(
-  [z.string(), z.instanceof(Uint8Array), z.array(z.union([z.string(), z.instanceof(Uint8Array)]))],
-  { error: 'must be a PEM string, a Buffer, or a list of them' },
-);
+// Any Uint8Array (a Buffer's is over an ArrayBufferLike, which `z.instanceof` would not type).
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
+const pem = z.union([z.string(), bytes, z.array(z.union([z.string(), bytes])).readonly()], {
+  error: 'must be a PEM string, a Buffer, or a list of them',
+});
 
 export const tlsSchema = z.strictObject(
   {
@@ -37,6 +39,8 @@ export const tlsSchema = z.strictObject(
   },
   { error: 'must be an object' },
 );
+
+true satisfies Agrees<TlsOptions, z.input<typeof tlsSchema>>;
 
 export type TlsConfig = z.output<typeof tlsSchema>;
 

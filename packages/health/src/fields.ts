@@ -1,10 +1,10 @@
 // Zod fields the check factories share, with messages in Picket's style (`must be …`).
 
-import { durationSchema, POSITIVE_DURATION } from '@picket/core/internal';
 import { z } from 'zod';
 
-/** Intervals and timeouts: Picket's duration rule, and more than 0. */
-export const positiveMs = durationSchema(POSITIVE_DURATION);
+// Intervals and timeouts (Picket's duration rule, and more than 0) and function options: the
+// fields every package shares.
+export { fn, positiveMs } from '@picket/core/internal';
 
 export const port = z
   .number({ error: 'must be a number' })
@@ -26,7 +26,3 @@ export const byteCount = z
   .number({ error: 'must be a number of bytes' })
   .int({ error: 'must be an integer number of bytes' })
   .min(1, { error: 'must be at least 1 byte' });
-
-export function fn<T>(what = 'must be a function') {
-  return z.custom<T>((v) => typeof v === 'function', { error: what });
-}

@@ -2,10 +2,9 @@
 // (createHealthChecker) and as `createClient({ health })`, parsed once into a defaulted form.
 
 import type { RandomSource } from '@picket/core';
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, fn, integer, nonEmptyString, parseWith, positiveMs } from '@picket/core/internal';
 import { z } from 'zod';
 import { type HealthCheck, isHealthCheck } from './check.ts';
-import { fn, positiveMs } from './fields.ts';
 
 /** The health source a checker's verdicts go to unless its `source` option names another. */
 export const ACTIVE_SOURCE = 'active';
@@ -59,11 +58,6 @@ export interface ResolvedHealthOptions {
   readonly random: RandomSource;
 }
 
-const atLeastOne = z
-  .number({ error: 'must be a number' })
-  .int({ error: 'must be a positive integer' })
-  .min(1, { error: 'must be a positive integer' });
-
 /** The zod schema of HealthOptions (for packages that embed them, such as @picket/http). */
 export const healthOptionsSchema = z.strictObject({
   check: z.custom<HealthCheck>(isHealthCheck, {
@@ -73,31 +67,45 @@ export const healthOptionsSchema = z.strictObject({
   unhealthyInterval: positiveMs.optional(),
   transitionInterval: positiveMs.optional(),
   timeout: positiveMs.default(2000),
-  healthyThreshold: atLeastOne.default(2),
-  unhealthyThreshold: atLeastOne.default(3),
+  healthyThreshold: integer(1).default(2),
+  unhealthyThreshold: integer(1).default(3),
   jitter: z
     .number({ error: 'must be a number' })
     .min(0, { error: 'must be a fraction from 0 to 1' })
     .max(1, { error: 'must be a fraction from 0 to 1' })
     .default(0.1),
-  concurrency: atLeastOne.default(64),
-  source: z
-    .string({ error: 'must be a string' })
-    .min(1, { error: 'must not be empty' })
-    .default(ACTIVE_SOURCE),
+  concurrency: integer(1).default(64),
+  source: nonEmptyString.default(ACTIVE_SOURCE),
   random: fn<RandomSource>().optional(),
 });
 
+true satisfies Agrees<HealthOptions, z.input<typeof healthOptionsSchema>>;
+
+// What parseHealthOptions returned: the checker takes these as they are, without parsing again.
+const resolved = new WeakSet<object>();
+
 /**
  * Parses health options (throws PICKET_INVALID_OPTIONS naming each wrong field and its value).
- * Parsing an already-resolved object returns an equal one, so callers may parse more than once.
+ * `path` is where they sit in the caller's options: `['health']` names `health.interval`.
+ * Parsing an already-resolved object returns it as it is.
  */
-export function parseHealthOptions(options: HealthOptions): ResolvedHealthOptions {
-  const parsed = parseWith(healthOptionsSchema, options, 'Invalid health options');
-  return Object.freeze({
+export function parseHealthOptions(
+  options: HealthOptions,
+  what = 'Invalid health options',
+  path: readonly PropertyKey[] = [],
+): ResolvedHealthOptions {
+  if (isResolved(options)) return options;
+  const parsed = parseWith(healthOptionsSchema, options, what, 'PICKET_INVALID_OPTIONS', path);
+  const out: ResolvedHealthOptions = Object.freeze({
     ...parsed,
     unhealthyInterval: parsed.unhealthyInterval ?? parsed.interval,
     transitionInterval: parsed.transitionInterval ?? parsed.interval,
     random: parsed.random ?? Math.random,
   });
+  resolved.add(out);
+  return out;
+}
+
+function isResolved(options: unknown): options is ResolvedHealthOptions {
+  return typeof options === 'object' && options !== null && resolved.has(options);
 }
