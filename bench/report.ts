@@ -6,6 +6,7 @@ import { type PlotRef, table } from './lib/markdown.ts';
 import { unevenCapacity } from './lib/report-capacity.ts';
 import { corePick, healthChecks, httpSteady, pickGc } from './lib/report-core.ts';
 import { killHang, linkerd, slowInstance, steadyState } from './lib/report-http.ts';
+import { subsetting, subsettingLoopback } from './lib/report-subsetting.ts';
 
 type Renderer = (result: never, plots: readonly PlotRef[]) => string;
 
@@ -24,6 +25,8 @@ const RENDERERS: Record<string, Renderer> = {
   'uneven-capacity': unevenCapacity,
   linkerd,
   'kill-hang': killHang,
+  subsetting,
+  'subsetting-loopback': subsettingLoopback,
 };
 
 interface UpdateRow {

@@ -3,7 +3,8 @@
 // bench/RESULTS.md and the plots in bench/plots/. `--quick` shortens every benchmark;
 // `--only=<prefix>` runs the benchmarks whose file name starts with it; `--render` runs nothing and
 // redraws RESULTS.md and the plots from bench/results/latest.json. A benchmark that fails or
-// overruns is reported as such and the others still run.
+// overruns is reported as such and the others still run. Benchmarks run by hand (too long or too
+// many processes for every run) save their last result in bench/results/by-hand/, rendered too.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,6 +107,14 @@ async function runAll(): Promise<{ machine: Record<string, unknown>; results: Re
 const { machine, results } = process.argv.includes('--render')
   ? (JSON.parse(readFileSync(`${here}results/latest.json`, 'utf8')) as Awaited<ReturnType<typeof runAll>>)
   : await runAll();
+
+const byHand = `${here}results/by-hand/`;
+if (existsSync(byHand)) {
+  for (const file of readdirSync(byHand).sort()) {
+    if (file.endsWith('.json'))
+      results[file.slice(0, -5)] ??= JSON.parse(readFileSync(`${byHand}${file}`, 'utf8'));
+  }
+}
 
 const { buildPlots } = await import('./lib/plots.ts');
 const plots = buildPlots(results);

@@ -4,13 +4,25 @@
 // restart of every instance (each replaced by one with a new id, as a pod with a new address).
 // Subsets come from the same order functions the client's subset filter uses; requests from a
 // real balancer per caller (round robin, so each caller splits its load evenly over its subset,
-// and what is measured is the subsetting, not sampling noise).
+// and what is measured is the subsetting, not sampling noise). Then, for random subsets, what
+// weighted round robin from load reports (gRPC A58, `weightedRoundRobin()`) does to the requests:
+// every caller's real balancer, rounds of equal load from each, and after each round every instance
+// reports its utilization (its requests over a common capacity) to each caller that uses it, until
+// the weights settle.
 //
 //   node --conditions=picket-source bench/subsetting.ts [--quick]
 //
-// Prints a Markdown table, then one JSON line with every figure.
+// Prints its section of RESULTS.md, then one JSON line with every figure.
 
-import { createBalancer, deterministicOrder, rendezvousOrder, seededRandom } from '@picket/core';
+import {
+  createBalancer,
+  deterministicOrder,
+  rendezvousOrder,
+  seededRandom,
+  weightedRoundRobin,
+} from '@picket/core';
+import { subsetting } from './lib/report-subsetting.ts';
+import { spread } from './lib/stats.ts';
 
 type Mode = 'none' | 'random' | 'deterministic';
 interface Shape {
@@ -39,18 +51,6 @@ function subsetOf(mode: Mode, caller: number, size: number, ids: readonly string
   if (mode === 'none') return [...ids];
   if (mode === 'random') return rendezvousOrder(callerId(caller), ids).slice(0, size);
   return deterministicOrder(caller, size, ids).slice(0, size);
-}
-
-function spread(values: readonly number[]): { min: number; mean: number; max: number } {
-  let min = Number.POSITIVE_INFINITY;
-  let max = 0;
-  let sum = 0;
-  for (const v of values) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-    sum += v;
-  }
-  return { min, mean: sum / values.length, max };
 }
 
 /** Members changed: those that left or those that came, whichever is more. */
@@ -152,23 +152,77 @@ function randomSeeds(seeds: number) {
   return { seeds, minOverMean: spread(mins), maxOverMean: spread(maxs) };
 }
 
-const f2 = (x: number) => x.toFixed(2);
-const results = [];
-console.log(
-  '| callers × instances, size | mode | connections/instance min / mean / max | requests max/mean | requests min/mean | changed on join (max, mean) | on leave (max, mean) | rolling restart: per caller, max per change |',
-);
-console.log('|---|---|---|---|---|---|---|---|');
-for (const shape of SHAPES) {
-  for (const mode of ['none', 'random', 'deterministic'] as const) {
-    const r = measure(shape, mode);
-    results.push(r);
-    console.log(
-      `| ${shape.callers} × ${shape.instances}, ${mode === 'none' ? 'all' : shape.size} | ${mode} | ${r.connections.min} / ${f2(r.connections.mean)} / ${r.connections.max} | ${f2(r.requests.maxOverMean)} | ${f2(r.requests.minOverMean)} | ${r.churn.join.max}, ${f2(r.churn.join.mean)} | ${r.churn.leave.max}, ${f2(r.churn.leave.mean)} | ${f2(r.churn.rollingRestart.perCallerMean)}, ${r.churn.rollingRestart.maxPerChange} |`,
-    );
+/**
+ * Random subsets, each caller's balancer on weighted round robin, fed load reports after every
+ * round of equal load from each caller. With `instanceRps`, a report carries the instance's own
+ * requests per second from all its callers (ORCA `rps_fractional`, which loadReporter sends): the
+ * weight rps / utilization is then its capacity, whoever shares it. Without, the report carries
+ * the utilization alone and each caller's own rate to the instance stands in (as for a load
+ * check's report): the weight is the caller's share per unit of utilization, which falls on an
+ * instance that more callers share. Returns requests max/mean and min/mean after the first round
+ * (no weights yet: round robin) and after the last.
+ */
+function reportWeighted(shape: Shape, instanceRps: boolean, rounds: number) {
+  const ids = Array.from({ length: shape.instances }, (_, i) => idOf(i));
+  const subsets = Array.from({ length: shape.callers }, (_, c) => subsetOf('random', c, shape.size, ids));
+  let t = 1_000;
+  const callers = subsets.map((subset, c) => {
+    const lb = createBalancer({
+      strategy: weightedRoundRobin({ blackoutPeriodMs: 0 }),
+      random: seededRandom(c + 1),
+      outlierDetection: false,
+      now: () => t,
+    });
+    lb.update(subset);
+    return lb;
+  });
+  const perCaller = REPORT_REQUESTS_PER_MEMBER * shape.size;
+  // Utilization = requests / capacity, with capacity twice the mean load: instances run at ~50%.
+  const capacity = (2 * shape.callers * perCaller) / shape.instances;
+  const ratios: { maxOverMean: number; minOverMean: number }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const load = new Map<string, number>(ids.map((id) => [id, 0]));
+    for (const lb of callers) {
+      for (let r = 0; r < perCaller; r++) {
+        const pick = lb.pick();
+        load.set(pick.instance.id, (load.get(pick.instance.id) ?? 0) + 1);
+        pick.release({ ok: true, latencyMs: 1 });
+      }
+    }
+    const x = spread([...load.values()]);
+    ratios.push({ maxOverMean: x.max / x.mean, minOverMean: x.min / x.mean });
+    // One second per round: the load is also the rate; weights are recomputed on the next pick.
+    t += 1000;
+    callers.forEach((lb, c) => {
+      for (const id of subsets[c] as string[]) {
+        const requests = load.get(id) ?? 0;
+        const report = { applicationUtilization: requests / capacity };
+        lb.reportLoad(id, instanceRps ? { ...report, rps: requests } : report);
+      }
+    });
   }
+  // Rounds until the most-loaded instance is within 5% of the mean, if it gets there.
+  const settled = ratios.findIndex((r) => r.maxOverMean <= 1.05);
+  return { first: ratios[0], last: ratios.at(-1), rounds, settledAfter: settled < 0 ? null : settled + 1 };
 }
-const anchor = randomSeeds(quick ? 5 : 20);
-console.log(
-  `\nRandom mode at 300 × 300, size 90, over ${anchor.seeds} caller-id namespaces: least-loaded ${f2(anchor.minOverMean.mean)} of the mean (range ${f2(anchor.minOverMean.min)}–${f2(anchor.minOverMean.max)}), most-loaded ${f2(anchor.maxOverMean.mean)} (range ${f2(anchor.maxOverMean.min)}–${f2(anchor.maxOverMean.max)}); the SRE book's random subsetting: 0.63 and 1.21.`,
-);
-console.log(JSON.stringify({ bench: 'subsetting', requestsPerMember: ROUNDS, results, anchor }));
+const REPORT_REQUESTS_PER_MEMBER = quick ? 5 : 10;
+const WEIGHTED_ROUNDS = quick ? 10 : 20;
+
+const results = [];
+for (const shape of SHAPES) {
+  for (const mode of ['none', 'random', 'deterministic'] as const) results.push(measure(shape, mode));
+}
+const weighted = SHAPES.map((shape) => ({
+  ...shape,
+  instanceRps: reportWeighted(shape, true, WEIGHTED_ROUNDS),
+  utilizationOnly: reportWeighted(shape, false, WEIGHTED_ROUNDS),
+}));
+const result = {
+  bench: 'subsetting',
+  requestsPerMember: ROUNDS,
+  results,
+  weighted: { requestsPerMemberPerRound: REPORT_REQUESTS_PER_MEMBER, rows: weighted },
+  anchor: randomSeeds(quick ? 5 : 20),
+};
+console.log(subsetting(result));
+console.log(JSON.stringify(result));

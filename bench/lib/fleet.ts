@@ -4,6 +4,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { InstanceCounts } from './fleet-server.ts';
+
+export type { InstanceCounts };
 
 const SCRIPT = fileURLToPath(new URL('./fleet-server.ts', import.meta.url));
 
@@ -16,12 +19,18 @@ export interface FleetInstance {
 
 export interface Fleet {
   readonly instances: readonly FleetInstance[];
+  /** Each instance's counts (in `instances` order). */
+  counts(): Promise<Map<string, InstanceCounts>>;
+  /** Zeroes every count but the open sockets. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startFleet(count: number, processes: number): Promise<Fleet> {
   const children: ChildProcess[] = [];
   const instances: FleetInstance[] = [];
+  /** Per process: asks for every count of its instances (resetting them first when asked). */
+  const readers: Array<(reset: boolean) => Promise<Map<string, InstanceCounts>>> = [];
   let seq = 0;
   for (let p = 0; p < processes; p++) {
     const ids: string[] = [];
@@ -37,12 +46,12 @@ export async function startFleet(count: number, processes: number): Promise<Flee
     const [message] = (await Promise.race([once(child, 'message'), exited])) as [{ ports: number[] }];
     exited.catch(() => undefined);
     const call = (msg: Record<string, unknown>) =>
-      new Promise<void>((resolve) => {
+      new Promise<{ counts: InstanceCounts[] }>((resolve) => {
         const n = ++seq;
-        const onMessage = (m: { seq?: number }) => {
+        const onMessage = (m: { seq?: number; counts: InstanceCounts[] }) => {
           if (m.seq !== n) return;
           child.off('message', onMessage);
-          resolve();
+          resolve(m);
         };
         child.on('message', onMessage);
         child.send({ ...msg, seq: n });
@@ -51,22 +60,42 @@ export async function startFleet(count: number, processes: number): Promise<Flee
       instances.push({
         id,
         url: `http://127.0.0.1:${message.ports[index]}`,
-        setDelay: (delayMs) => call({ cmd: 'set', index, delayMs }),
+        setDelay: async (delayMs) => {
+          await call({ cmd: 'set', index, delayMs });
+        },
       });
+    });
+    readers.push(async (reset) => {
+      const { counts } = await call({ cmd: reset ? 'reset' : 'read' });
+      return new Map(ids.map((id, index) => [id, counts[index] as InstanceCounts]));
     });
   }
   instances.sort((a, b) => a.id.localeCompare(b.id));
+  const read = async (reset: boolean) => {
+    const all = new Map<string, InstanceCounts>();
+    for (const part of await Promise.all(readers.map((r) => r(reset)))) {
+      for (const [id, c] of part) all.set(id, c);
+    }
+    return all;
+  };
   return {
     instances,
-    async close() {
-      await Promise.all(
-        children.map(async (c) => {
-          if (c.exitCode !== null || c.signalCode !== null) return;
-          const exited = once(c, 'exit');
-          c.kill('SIGKILL');
-          await exited;
-        }),
-      );
+    counts: () => read(false),
+    async reset() {
+      await read(true);
     },
+    close: () => killAll(children),
   };
+}
+
+/** Kills every child still running and waits for each to exit. */
+export async function killAll(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = once(c, 'exit');
+      c.kill('SIGKILL');
+      await exited;
+    }),
+  );
 }

@@ -31,6 +31,19 @@ export function sortedCopy(values: ArrayLike<number>): Float64Array {
   return Float64Array.from(values as ArrayLike<number>).sort();
 }
 
+/** Least, mean and greatest of `values`. */
+export function spread(values: readonly number[]): { min: number; mean: number; max: number } {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  for (const v of values) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    sum += v;
+  }
+  return { min, mean: sum / values.length, max };
+}
+
 export function round(n: number, digits = 3): number {
   if (!Number.isFinite(n)) return n;
   const f = 10 ** digits;
