@@ -390,6 +390,18 @@ const FACTORIES: Record<string, Factory> = {
       [{ intervalMs: 99 }, 'intervalMs'],
     ],
   },
+  // @picket/core's balancer: the options it has beyond the client's (its README's table).
+  createBalancer: {
+    base: {},
+    make: (o) => core.createBalancer(o as never),
+    rows: [
+      [{ subset: { size: 1.5 } }, 'subset.size'],
+      [{ subset: { size: 2, mode: 'sticky' } }, 'subset.mode'],
+      [{ subset: { size: 2, callerId: '' } }, 'subset.callerId'],
+      [{ subset: { size: 2, mode: 'deterministic', peers: { index: -1, count: 3 } } }, 'subset.peers.index'],
+      [{ subset: { size: 2, mode: 'deterministic', peers: { index: 0, count: 0 } } }, 'subset.peers.count'],
+    ],
+  },
   // @picket/core's strategies (their options are documented in its README).
   peakEwma: {
     base: {},
