@@ -1,6 +1,16 @@
 // Type-checked against the installed declarations, never run: an ES module consumer (nodenext and
 // bundler resolution). The @ts-expect-error lines fail the check if the types resolve to `any`.
-import type { EndpointView, InstanceSnapshot, Pick, PickHandle, Strategy, StrategyName } from '@picket/core';
+import type {
+  Balancer,
+  EndpointView,
+  HealthSource,
+  HealthSourceOptions,
+  InstanceSnapshot,
+  Pick,
+  PickHandle,
+  Strategy,
+  StrategyName,
+} from '@picket/core';
 import axios from 'axios';
 import {
   type Client,
@@ -23,6 +33,16 @@ export type Shared = typeof import('@picket/core/internal')['parseWith'];
 
 // The pick handle, under its name and under the deprecated one it had.
 export const sameHandle = (pick: PickHandle): Pick => pick;
+
+// A health source registers once and reports through its handle, which takes no source name.
+export function probe(balancer: Balancer, id: string): HealthSource {
+  const options: HealthSourceOptions = { endsEjection: true, startsUnknown: true };
+  const source = balancer.healthSource('probe', options);
+  source.set(id, 'unhealthy', 'status 503');
+  // @ts-expect-error: a verdict is 'healthy', 'unhealthy' or 'unknown'
+  source.set(id, 'down');
+  return source;
+}
 
 // A custom strategy sees the balancer's endpoints read-only.
 export const first: Strategy = {

@@ -129,6 +129,9 @@ describe('health sources', () => {
       /Invalid options for health source "l7": `endsEjection` must be a boolean/,
     );
     expect(() => lb.healthSource('l7', { ends: true } as never)).toThrow(/ends/);
+    expect(() => lb.healthSource('probe').set(A, 'down' as never)).toThrow(
+      `Expected a health state ('healthy', 'unhealthy' or 'unknown') from source "probe", got "down"`,
+    );
   });
 
   it('withdraws a closed source: verdicts cleared, nothing waits for it, the name free again', () => {

@@ -86,6 +86,12 @@ class Handle implements HealthSource {
   }
 
   set(id: string, state: HealthState, reason = ''): void {
+    if (state !== 'healthy' && state !== 'unhealthy' && state !== 'unknown') {
+      throw new PicketError(
+        'PICKET_INVALID_OPTIONS',
+        `Expected a health state ('healthy', 'unhealthy' or 'unknown') from source "${this.name}", got ${describeValue(state)}`,
+      );
+    }
     if (!this.#closed) this.#registry.sink.apply(this.#slot, id, state, reason);
   }
 
