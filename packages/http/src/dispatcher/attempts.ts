@@ -4,13 +4,13 @@
 // (options, overall deadline, discovery wait, the caller's controller) is the request's.
 
 import { type Instance, isPicketError, type PicketError } from '@picket/core';
-import type { Dispatcher } from 'undici';
 import { type CallerFault, perTryTimeoutError, unprocessedError } from '../errors.ts';
 import { statusRetryDelay } from '../retry/policy.ts';
 import { type Admitting, admit } from './admit.ts';
 import { type Attempt, type AttemptOwner, LOST } from './attempt.ts';
 import { announceAttempt } from './attempt-channel.ts';
 import { AttemptLog } from './attempt-log.ts';
+import type { Call } from './call.ts';
 import type { Caller } from './caller.ts';
 import type { DispatchCore, PicketDispatchOptions } from './core.ts';
 import { Hedges, type HedgeTarget } from './hedge.ts';
@@ -20,32 +20,17 @@ import { unprocessed } from './unprocessed.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
-/** The call the attempts are made for (request.ts). */
-export interface Call {
-  readonly core: DispatchCore;
-  readonly method: string;
-  readonly opts: PicketDispatchOptions;
-  readonly caller: Caller;
-  readonly deadlineAt: number;
-  safety(): Safety;
-  /** The options to send to `instance` (its base path prefixed, the caller's Host removed). */
-  optionsFor(instance: Instance): Dispatcher.DispatchOptions;
-  /** The balancer has no instance at all for the call's first pick: wait for discovery, or fail. */
-  noInstance(error: unknown): void;
-  /** The call's overall deadline is no longer needed. */
-  clearDeadline(): void;
-  bodyFailed(): boolean;
-  callerFailed(error: Error, fault: CallerFault): void;
-}
-
 export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarget {
   readonly #call: Call;
   readonly core: DispatchCore;
   readonly method: string;
   readonly opts: PicketDispatchOptions;
   readonly caller: Caller;
-  /** Every attempt sent, in order; those still racing have phase `racing`. */
-  readonly #sent: Attempt[] = [];
+  // Every attempt sent, in order (those still racing have phase `racing`): the first, then any
+  // others, so that a request answered at once allocates no array.
+  #first: Attempt | null = null;
+  #more: Attempt[] | null = null;
+  #count = 0;
   /** Attempts racing for the answer now. */
   live = 0;
   /** Null until the request needs more than one attempt (attempt-log.ts). */
@@ -70,7 +55,7 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
   }
   /** Attempts sent so far. */
   get count(): number {
-    return this.#sent.length;
+    return this.#count;
   }
 
   safety(): Safety {
@@ -91,9 +76,11 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
     const perTry = core.config.perTryTimeout;
     if (perTry !== undefined) attempt.startPerTry(perTry, now);
     this.live++;
-    this.#sent.push(attempt);
+    if (this.#first === null) this.#first = attempt;
+    else if (this.#more === null) this.#more = [attempt];
+    else this.#more.push(attempt);
     if (hedge) this.logged().exclude.add(attempt.instance.id);
-    attempt.number = this.#sent.length;
+    attempt.number = ++this.#count;
     if (attempt.number > 1) {
       attempt.countedRetry = true;
       core.retriesInFlight++;
@@ -109,7 +96,7 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
   pickFailed(error: unknown, hedge: boolean): void {
     if (hedge) return;
     if (this.log === null && !isPicketError(error, 'PICKET_BALANCER_CLOSED')) this.#call.noInstance(error);
-    else this.#recovered().pickFailed(error, this.#sent.length);
+    else this.#recovered().pickFailed(error, this.#count);
   }
 
   refusedEverywhere(): void {
@@ -221,7 +208,8 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
 
   /** Cancels every attempt still racing, released as `kind` (undefined: neutral). */
   cancelAll(reason: Error, kind: 'timeout' | undefined): void {
-    for (const a of this.#sent) if (a.phase === 'racing') a.cancel(reason, kind);
+    if (this.#first?.phase === 'racing') this.#first.cancel(reason, kind);
+    if (this.#more !== null) for (const a of this.#more) if (a.phase === 'racing') a.cancel(reason, kind);
     this.live = 0;
   }
 
@@ -239,7 +227,8 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
   }
 
   excludeRacing(exclude: Set<string>): void {
-    for (const a of this.#sent) if (a.phase === 'racing') exclude.add(a.instance.id);
+    if (this.#first?.phase === 'racing') exclude.add(this.#first.instance.id);
+    if (this.#more !== null) for (const a of this.#more) if (a.phase === 'racing') exclude.add(a.instance.id);
   }
 
   clearHedges(): void {

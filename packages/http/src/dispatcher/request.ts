@@ -15,8 +15,9 @@ import {
 import { LOAD_FORMAT_HEADER } from '../load/orca.ts';
 import { type RequestMessage, requestChannel } from '../observe/channels.ts';
 import { copyOptions, hasHostHeader, withHeader } from './attempt-options.ts';
-import { Attempts, type Call } from './attempts.ts';
+import { Attempts } from './attempts.ts';
 import { needsWatch, readableFailed, watchBody } from './body-watch.ts';
+import type { Call } from './call.ts';
 import { Caller, type CallerOwner } from './caller.ts';
 import type { DiscoveryWaiter, DispatchCore, PicketDispatchOptions } from './core.ts';
 import type { DeadlineQueue, Timed } from './deadlines.ts';
