@@ -113,6 +113,8 @@ export {
   type ClientSnapshot,
   createAgent,
   type HedgeOptions,
+  type LimitsOptions,
+  type PerRequestOptions,
   type PicketAgent,
   type PoolOptions,
   type RetryOptions,

@@ -160,3 +160,41 @@ describe('durations (Picket’s one rule: 0 to 2147483647 ms, the longest a Node
     }
   });
 });
+
+describe('one rule per option, shared with the balancer', () => {
+  it('refuses a strategy object without a name as a client option (it passed, and the balancer said "Invalid input")', () => {
+    expect(invalid({ ...ok, strategy: { create() {} } })).toBe(
+      "Invalid client options: `strategy` must be one of 'round-robin', 'random', 'least-request', 'peak-ewma', " +
+        "'weighted-response-time', 'ring-hash', 'maglev', 'weighted-round-robin', or a strategy factory, got {}",
+    );
+  });
+
+  it.each([
+    [{ retry: { budget: { percent: 101 } } }, 'retry.budget.percent'],
+    [{ breaker: { errorThresholdPercentage: 101 } }, 'breaker.errorThresholdPercentage'],
+  ])('says every percentage the same way as the balancer: %j', (options, path) => {
+    // The client's own percentages said "between 0 and 100", the balancer's "from 0 to 100".
+    expect(invalid({ ...ok, ...options })).toBe(
+      `Invalid client options: \`${path}\` must be a percentage from 0 to 100, got 101`,
+    );
+  });
+
+  it('says every non-negative number the same way (a load limit said "must not be negative")', () => {
+    expect(invalid({ ...ok, loadReports: { max: { cpuUtilization: -1 } } })).toBe(
+      'Invalid client options: `loadReports.max.cpuUtilization` must be a non-negative number, got -1',
+    );
+    expect(invalid({ ...ok, retry: { budget: { minPerSecond: -1 } } })).toBe(
+      'Invalid client options: `retry.budget.minPerSecond` must be a non-negative number, got -1',
+    );
+  });
+
+  it('fills the budget from its own defaults, whether `retry` or `retry.budget` is left out', () => {
+    const expected = { percent: 20, minPerSecond: 10, windowMs: 10_000 };
+    expect(parseClientOptions(ok).retry.budget).toEqual(expected);
+    expect(parseClientOptions({ ...ok, retry: { budget: {} } }).retry.budget).toEqual(expected);
+    expect(parseClientOptions({ ...ok, retry: { budget: { percent: 5 } } }).retry.budget).toEqual({
+      ...expected,
+      percent: 5,
+    });
+  });
+});

@@ -2,53 +2,58 @@
 // the rest of the package reads. A wrong option throws PICKET_INVALID_OPTIONS naming the path
 // and the value.
 
+import { type BalancerOptions, type Instance, type InstanceRecord, PicketError } from '@picket/core';
 import {
-  type BalancerOptions,
-  type Instance,
-  PicketError,
-  type Strategy,
-  type StrategyName,
-} from '@picket/core';
-import {
+  type Agrees,
   checkInstance,
   durationRule,
-  durationSchema,
+  fn,
+  integer,
   isDuration,
+  ms,
+  nonNegativeNumber,
   offOr,
   POSITIVE_DURATION,
   parseWith,
-  STRATEGY_NAMES,
+  percent,
+  positiveMs,
+  strategySchema,
   subsetSchema,
   type TlsConfig,
   tlsSchema,
 } from '@picket/core/internal';
 import { z } from 'zod';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
-import type { MeterProvider } from './observe/metrics.ts';
+import type { MeterProvider, MetricsOptions } from './observe/metrics.ts';
+import type {
+  BreakerOptions,
+  ClientOptions,
+  HedgeOptions,
+  LimitsOptions,
+  PoolOptions,
+  RetryOptions,
+} from './options.ts';
 
 export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'] as const;
 
-const int = (min: number, what = 'an integer') =>
-  z
-    .number({ error: `must be ${what}` })
-    .int({ error: `must be ${what}` })
-    .min(min, { error: `must be ${what}` });
 // Durations follow Picket's one rule (0 to 2³¹−1 ms); those that time something out or space
-// something apart must also be positive. A 0 is accepted only where it means "none".
-const ms = () => durationSchema(POSITIVE_DURATION);
-const percent = z
-  .number({ error: 'must be a percentage between 0 and 100' })
-  .min(0, { error: 'must be a percentage between 0 and 100' })
-  .max(100, { error: 'must be a percentage between 0 and 100' });
+// something apart must also be positive (positiveMs). A 0 is accepted only where it means "none".
 
 // Only error statuses can be retried: a 2xx or 3xx is an answer.
-const statusCode = int(400, 'an HTTP error status (400-599)').max(599, {
-  error: 'must be an HTTP error status (400-599)',
+const STATUS = 'must be an HTTP error status (400-599)';
+const statusCode = z.number({ error: STATUS }).int({ error: STATUS }).min(400, { error: STATUS }).max(599, {
+  error: STATUS,
+});
+
+const budgetSchema = z.strictObject({
+  percent: percent.default(20),
+  minPerSecond: nonNegativeNumber.default(10),
+  windowMs: positiveMs.default(10_000),
 });
 
 const retrySchema = z.strictObject({
-  retries: int(0, 'a non-negative integer').max(100, { error: 'must be at most 100' }).default(2),
-  sameInstance: int(0, 'a non-negative integer').max(100, { error: 'must be at most 100' }).default(0),
+  retries: integer(0, 100).default(2),
+  sameInstance: integer(0, 100).default(0),
   methods: z
     .array(
       z
@@ -56,40 +61,36 @@ const retrySchema = z.strictObject({
         // RFC 9110's token: a name with a space or a newline would never match a request.
         .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be a method name' }),
     )
+    .readonly()
     .default([...IDEMPOTENT_METHODS])
     .transform((list) => new Set(list.map((m) => m.toUpperCase()))),
   statuses: z
     .array(statusCode)
+    .readonly()
     .default([502, 503, 504])
     .transform((list) => new Set(list)),
   rateLimited: z.boolean({ error: 'must be a boolean' }).default(true),
-  maxRetryAfterMs: durationSchema().default(1000),
-  backoff: z.strictObject({ baseMs: ms().default(25), maxMs: ms().default(250) }).prefault({}),
-  budget: offOr(
-    z.strictObject({
-      percent: percent.default(20),
-      minPerSecond: z.number({ error: 'must be a non-negative number' }).min(0).default(10),
-      windowMs: ms().default(10_000),
-    }),
-  ).default({ percent: 20, minPerSecond: 10, windowMs: 10_000 }),
+  maxRetryAfterMs: ms.default(1000),
+  backoff: z.strictObject({ baseMs: positiveMs.default(25), maxMs: positiveMs.default(250) }).prefault({}),
+  budget: offOr(budgetSchema).default(() => budgetSchema.parse({})),
 });
 
 const breakerSchema = z.strictObject({
   errorThresholdPercentage: percent.default(50),
-  volumeThreshold: int(0, 'a non-negative integer').default(10),
-  resetTimeoutMs: ms().default(10_000),
-  windowMs: ms().default(10_000),
-  buckets: int(1, 'a positive integer').max(1000, { error: 'must be at most 1000' }).default(10),
+  volumeThreshold: integer(0).default(10),
+  resetTimeoutMs: positiveMs.default(10_000),
+  windowMs: positiveMs.default(10_000),
+  buckets: integer(1, 1000).default(10),
 });
 
 const poolSchema = z.strictObject({
-  connections: z.union([int(1, 'a positive integer'), z.null()]).default(128),
-  keepAliveTimeout: ms().default(4000),
-  pipelining: int(0, 'a non-negative integer').default(1),
+  connections: z.union([integer(1), z.null()]).default(128),
+  keepAliveTimeout: positiveMs.default(4000),
+  pipelining: integer(0).default(1),
   allowH2: z.boolean({ error: 'must be a boolean' }).default(false),
-  connectTimeout: ms().default(2000),
+  connectTimeout: positiveMs.default(2000),
   // 0: no limit (undici's meaning).
-  bodyTimeout: durationSchema().default(300_000),
+  bodyTimeout: ms.default(300_000),
 });
 
 function isProvider(value: unknown): value is ProviderLike {
@@ -104,7 +105,7 @@ function isProvider(value: unknown): value is ProviderLike {
   );
 }
 
-const discoverySchema = z.unknown().transform((value, ctx): Instance[] | ProviderLike => {
+const discoveryField = z.unknown().transform((value, ctx): Instance[] | ProviderLike => {
   if (isProvider(value)) return value;
   if (!Array.isArray(value)) {
     ctx.addIssue({
@@ -133,12 +134,34 @@ const discoverySchema = z.unknown().transform((value, ctx): Instance[] | Provide
   return out;
 });
 
-const strategySchema = z.custom<StrategyName | Strategy>(
-  (v) =>
-    (typeof v === 'string' && (STRATEGY_NAMES as readonly string[]).includes(v)) ||
-    (v !== null && typeof v === 'object' && typeof (v as Strategy).create === 'function'),
-  { error: `must be one of ${STRATEGY_NAMES.map((n) => `'${n}'`).join(', ')}, or a strategy object` },
-);
+const discoverySchema = discoveryField as unknown as z.ZodType<
+  Instance[] | ProviderLike,
+  readonly InstanceRecord[] | ProviderLike
+>;
+
+const hedgeSchema = z.strictObject({
+  delayMs: z.custom<number | 'p95'>((v) => v === 'p95' || isDuration(v, POSITIVE_DURATION), {
+    error: `${durationRule(POSITIVE_DURATION)}, or 'p95'`,
+  }),
+  maxHedges: integer(1, 10).default(1),
+});
+
+const metricsSchema = z.strictObject({
+  meterProvider: z
+    .custom<MeterProvider>(
+      (v) => v !== null && typeof v === 'object' && typeof (v as MeterProvider).getMeter === 'function',
+      { error: 'must be an OpenTelemetry MeterProvider (an object with getMeter())' },
+    )
+    .optional(),
+  perInstance: z.boolean({ error: 'must be a boolean' }).default(true),
+  attemptDuration: z.boolean({ error: 'must be a boolean' }).default(true),
+});
+
+const limitsSchema = z.strictObject({
+  maxRequests: integer(1).default(10_000),
+  maxPendingPerInstance: integer(1).default(1024),
+  maxConcurrentRetries: integer(1).default(256),
+});
 
 const schema = z.object({
   service: z
@@ -148,62 +171,41 @@ const schema = z.object({
     }),
   discovery: discoverySchema,
   strategy: strategySchema.default('peak-ewma'),
-  health: z
-    .custom<HealthFactory>((v) => typeof v === 'function', { error: 'must be a health factory function' })
-    .optional(),
+  health: fn<HealthFactory>('must be a health factory function').optional(),
   retry: offOr(retrySchema).default(() => retrySchema.parse({})),
-  timeout: ms().default(30_000),
-  perTryTimeout: ms().optional(),
-  hedge: offOr(
-    z.strictObject({
-      delayMs: z.custom<number | 'p95'>((v) => v === 'p95' || isDuration(v, POSITIVE_DURATION), {
-        error: `${durationRule(POSITIVE_DURATION)}, or 'p95'`,
-      }),
-      maxHedges: int(1, 'a positive integer').max(10, { error: 'must be at most 10' }).default(1),
-    }),
-  ).default(false),
+  timeout: positiveMs.default(30_000),
+  perTryTimeout: positiveMs.optional(),
+  hedge: offOr(hedgeSchema).default(false),
   breaker: offOr(breakerSchema).default(() => breakerSchema.parse({})),
   pool: poolSchema.prefault({}),
   tls: tlsSchema.prefault({}),
-  limits: z
-    .strictObject({
-      maxRequests: int(1, 'a positive integer').default(10_000),
-      maxPendingPerInstance: int(1, 'a positive integer').default(1024),
-      maxConcurrentRetries: int(1, 'a positive integer').default(256),
-    })
-    .prefault({}),
+  limits: limitsSchema.prefault({}),
   loadReports: z
     .strictObject({
       max: z
         .strictObject({
-          cpuUtilization: z
-            .number({ error: 'must be a number' })
-            .min(0, { error: 'must not be negative' })
-            .optional(),
-          applicationUtilization: z
-            .number({ error: 'must be a number' })
-            .min(0, { error: 'must not be negative' })
-            .optional(),
-          eventLoopDelayMs: ms().optional(),
-          inFlight: int(1, 'a positive integer').optional(),
+          cpuUtilization: nonNegativeNumber.optional(),
+          applicationUtilization: nonNegativeNumber.optional(),
+          eventLoopDelayMs: positiveMs.optional(),
+          inFlight: integer(1).optional(),
         })
         .optional(),
     })
     .optional(),
   subset: offOr(subsetSchema).default(false),
-  metrics: offOr(
-    z.strictObject({
-      meterProvider: z
-        .custom<MeterProvider>(
-          (v) => v !== null && typeof v === 'object' && typeof (v as MeterProvider).getMeter === 'function',
-          { error: 'must be an OpenTelemetry MeterProvider (an object with getMeter())' },
-        )
-        .optional(),
-      perInstance: z.boolean({ error: 'must be a boolean' }).default(true),
-      attemptDuration: z.boolean({ error: 'must be a boolean' }).default(true),
-    }),
-  ).default(() => ({ perInstance: true, attemptDuration: true })),
+  metrics: offOr(metricsSchema).default(() => metricsSchema.parse({})),
 });
+
+// The documented option types (options.ts) are these schemas' input types, field for field.
+type On<T> = Exclude<T, false | undefined>;
+true satisfies Agrees<Omit<ClientOptions, (typeof BALANCER_KEYS)[number]>, z.input<typeof schema>>;
+true satisfies Agrees<RetryOptions, z.input<typeof retrySchema>>;
+true satisfies Agrees<On<RetryOptions['budget']>, z.input<typeof budgetSchema>>;
+true satisfies Agrees<HedgeOptions, z.input<typeof hedgeSchema>>;
+true satisfies Agrees<BreakerOptions, z.input<typeof breakerSchema>>;
+true satisfies Agrees<PoolOptions, z.input<typeof poolSchema>>;
+true satisfies Agrees<LimitsOptions, z.input<typeof limitsSchema>>;
+true satisfies Agrees<MetricsOptions, z.input<typeof metricsSchema>>;
 
 export type ClientConfig = Omit<z.output<typeof schema>, 'retry' | 'discovery'> & {
   retry: RetryConfig;

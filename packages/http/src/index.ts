@@ -23,6 +23,8 @@ export type {
   BreakerOptions,
   ClientOptions,
   HedgeOptions,
+  LimitsOptions,
+  PerRequestOptions,
   PoolOptions,
   RetryOptions,
   TlsOptions,

@@ -1,14 +1,7 @@
 // The client's options as users write them: every field with its unit and default. config.ts
 // parses them once into the fully-defaulted form the rest of the package reads.
 
-import type {
-  BalancerOptions,
-  InstanceRecord,
-  Strategy,
-  StrategyName,
-  SubsetOptions,
-  TlsOptions,
-} from '@picket/core';
+import type { BalancerOptions, InstanceRecord, SubsetOptions, TlsOptions } from '@picket/core';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
 import type { LoadReportLimits } from './load/in-band.ts';
 import type { MetricsOptions } from './observe/metrics.ts';
@@ -69,9 +62,36 @@ export interface PoolOptions {
   bodyTimeout?: number;
 }
 
+/**
+ * Bounds on what the client holds, so that overload fails fast instead of queueing without
+ * bound: a call beyond them fails at once with PICKET_OVERLOADED naming the limit.
+ */
+export interface LimitsOptions {
+  /** Calls in flight at once on this client. Default 10000. */
+  maxRequests?: number;
+  /**
+   * Attempts waiting for a connection to one instance (its pool's queue). An instance at the
+   * cap is passed over for another; a call no instance can take fails. Default 1024.
+   */
+  maxPendingPerInstance?: number;
+  /** Retries and hedges in flight at once on this client (beyond them, none starts). Default 256. */
+  maxConcurrentRetries?: number;
+}
+
+/** What a single call may say beside undici's options (`client.request`, `client.fetch`, any dispatch). */
+export interface PerRequestOptions {
+  /** Allows retrying a non-idempotent method after it may have reached the server. */
+  idempotent?: boolean;
+  /** Key for ring-hash and Maglev stickiness (a user or session id). */
+  hashKey?: string | number;
+  /** Overrides the client's `timeout` for this request, ms. */
+  timeout?: number;
+}
+
 export interface ClientOptions
   extends Pick<
     BalancerOptions,
+    | 'strategy'
     | 'panicThreshold'
     | 'overprovisioningFactor'
     | 'slowStart'
@@ -85,8 +105,6 @@ export interface ClientOptions
   service: string;
   /** The instances: a list of URLs or records, or a discovery provider. */
   discovery: readonly InstanceRecord[] | ProviderLike;
-  /** Strategy name or factory. Default `'peak-ewma'`. */
-  strategy?: StrategyName | Strategy;
   /** Active health checking; the umbrella `picket` package builds this from `{ check, interval }`. */
   health?: HealthFactory;
   /** Retries; `false` turns them off. */
@@ -106,17 +124,7 @@ export interface ClientOptions
    * Bounds on what the client holds, so that overload fails fast instead of queueing without
    * bound: a call beyond them fails at once with PICKET_OVERLOADED naming the limit.
    */
-  limits?: {
-    /** Calls in flight at once on this client. Default 10000. */
-    maxRequests?: number;
-    /**
-     * Attempts waiting for a connection to one instance (its pool's queue). An instance at the
-     * cap is passed over for another; a call no instance can take fails. Default 1024.
-     */
-    maxPendingPerInstance?: number;
-    /** Retries and hedges in flight at once on this client (beyond them, none starts). Default 256. */
-    maxConcurrentRetries?: number;
-  };
+  limits?: LimitsOptions;
   /**
    * In-band load reports (ORCA's `endpoint-load-metrics` response header): with `max`, an
    * instance whose report is over a limit leaves rotation at once, until a report says it is

@@ -9,18 +9,14 @@ import type { ClientConfig } from '../config.ts';
 import type { ClientEvents } from '../contracts.ts';
 import type { InBandLoad } from '../load/in-band.ts';
 import type { ClientMetrics } from '../observe/metrics.ts';
+import type { PerRequestOptions } from '../options.ts';
 import type { PoolManager } from '../pool/pools.ts';
 import type { RetryBudget } from '../retry/budget.ts';
 import type { LatencyWindow } from '../retry/latency.ts';
 import type { Deadlines } from './deadlines.ts';
 
 /** undici dispatch options plus what Picket reads per request. */
-export interface PicketDispatchOptions extends Dispatcher.DispatchOptions {
-  /** Key for ring-hash and Maglev stickiness (a user or session id). */
-  hashKey?: string | number;
-  /** Overrides the client's `timeout` for this request, ms. */
-  timeout?: number;
-}
+export interface PicketDispatchOptions extends Dispatcher.DispatchOptions, PerRequestOptions {}
 
 /** A request made before discovery's first snapshot, parked until it comes. */
 export interface DiscoveryWaiter {

@@ -7,23 +7,16 @@ import {
   type RequestInit as UndiciRequestInit,
   fetch as undiciFetch,
 } from 'undici';
+import type { PerRequestOptions } from '../options.ts';
 import { serviceUrl } from './target.ts';
 
-export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher' | 'body'> & {
-  /** What undici's fetch takes, and Node's global FormData (sent as multipart, as Node's fetch does). */
-  body?: UndiciRequestInit['body'] | globalThis.FormData;
-  /** Allows retrying a non-idempotent method after it may have reached the server. */
-  idempotent?: boolean;
-  /** Key for ring-hash and Maglev stickiness. */
-  hashKey?: string | number;
-  /** Overrides the client's `timeout` for this request, ms. */
-  timeout?: number;
-};
+export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher' | 'body'> &
+  PerRequestOptions & {
+    /** What undici's fetch takes, and Node's global FormData (sent as multipart, as Node's fetch does). */
+    body?: UndiciRequestInit['body'] | globalThis.FormData;
+  };
 
-interface Extras {
-  idempotent?: boolean;
-  hashKey?: string | number;
-  timeout?: number;
+interface Extras extends PerRequestOptions {
   body?: string | Uint8Array;
 }
 

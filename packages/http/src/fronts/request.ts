@@ -2,20 +2,16 @@
 
 import type { Dispatcher } from 'undici';
 import type { PicketDispatchOptions } from '../dispatcher/core.ts';
+import type { PerRequestOptions } from '../options.ts';
 import { serviceUrl } from './target.ts';
 
-export type ClientRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> & {
-  /** Path on the service, with any query string. Default `/`. */
-  path?: string;
-  /** Default `GET`. */
-  method?: Dispatcher.HttpMethod;
-  /** Allows retrying a non-idempotent method after it may have reached the server. */
-  idempotent?: boolean;
-  /** Key for ring-hash and Maglev stickiness. */
-  hashKey?: string | number;
-  /** Overrides the client's `timeout` for this request, ms. */
-  timeout?: number;
-};
+export type ClientRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> &
+  PerRequestOptions & {
+    /** Path on the service, with any query string. Default `/`. */
+    path?: string;
+    /** Default `GET`. */
+    method?: Dispatcher.HttpMethod;
+  };
 
 interface RequestHost {
   readonly service: string;
