@@ -12,7 +12,7 @@ function isClient(value: unknown): value is Client {
   return typeof c.snapshot === 'function' && typeof c.on === 'function' && typeof c.service === 'string';
 }
 
-const schema = z
+export const dashboardSchema = z
   .object({
     clients: z
       .array(z.custom<Client>(isClient, { error: 'must be a Picket client (from createClient)' }), {
@@ -55,8 +55,8 @@ export interface DashboardOptions {
   intervalMs?: number;
 }
 
-export type DashboardSettings = z.output<typeof schema>;
+export type DashboardSettings = z.output<typeof dashboardSchema>;
 
 export function parseDashboardOptions(options: DashboardOptions): DashboardSettings {
-  return parseWith(schema, options, 'Invalid dashboard options');
+  return parseWith(dashboardSchema, options, 'Invalid dashboard options');
 }

@@ -58,7 +58,8 @@ const slowStartSchema = z.strictObject({
   minWeightPercent: percent.default(10),
 });
 
-const schema = z.strictObject({
+/** createBalancer()'s options (the README's option table is checked against its keys). */
+export const balancerSchema = z.strictObject({
   strategy: strategySchema.default('peak-ewma'),
   panicThreshold: percent.default(50),
   overprovisioningFactor: z
@@ -86,7 +87,7 @@ const schema = z.strictObject({
 
 // The documented option types (types.ts) are the schemas' input types, field for field.
 type On<T> = Exclude<T, false | undefined>;
-true satisfies Agrees<BalancerOptions, z.input<typeof schema>>;
+true satisfies Agrees<BalancerOptions, z.input<typeof balancerSchema>>;
 true satisfies Agrees<SlowStartOptions, z.input<typeof slowStartSchema>>;
 true satisfies Agrees<OutlierDetectionOptions, z.input<typeof outlierSchema>>;
 true satisfies Agrees<On<OutlierDetectionOptions['successRate']>, z.input<typeof successRateSchema>>;
@@ -95,7 +96,7 @@ true satisfies Agrees<
   z.input<typeof failurePercentageSchema>
 >;
 
-type Parsed = z.output<typeof schema>;
+type Parsed = z.output<typeof balancerSchema>;
 export type OutlierConfig = Exclude<Parsed['outlierDetection'], false>;
 export type SlowStartConfig = Exclude<Parsed['slowStart'], false>;
 
@@ -114,7 +115,7 @@ export interface BalancerConfig {
 }
 
 export function parseBalancerOptions(options: BalancerOptions = {}): BalancerConfig {
-  const parsed = parseWith(schema, options, 'Invalid balancer options');
+  const parsed = parseWith(balancerSchema, options, 'Invalid balancer options');
   const strategy = typeof parsed.strategy === 'string' ? strategyByName(parsed.strategy) : parsed.strategy;
   return {
     strategy,

@@ -32,6 +32,15 @@ export function integer(min: 0 | 1 | number, max?: number) {
   return max === undefined ? field : field.max(max, { error: `must be at most ${max}` });
 }
 
+const PORT = 'must be between 1 and 65535';
+
+/** A TCP port: a whole number from 1 to 65535 (the wording instance records use too). */
+export const port = z
+  .number({ error: PORT })
+  .int({ error: PORT })
+  .min(1, { error: PORT })
+  .max(65535, { error: PORT });
+
 /** A number greater than 0 (a factor, an exponent). */
 export const positiveNumber = z.number({ error: 'must be a number' }).positive({ error: 'must be positive' });
 

@@ -23,6 +23,7 @@ export {
   nonEmptyString,
   nonNegativeNumber,
   percent,
+  port,
   positiveMs,
   positiveNumber,
 } from './fields.ts';

@@ -62,6 +62,9 @@ export function parseWith<S extends z.ZodType>(
   });
 }
 
+/** The schema an `offOr()` field checks objects with, for code that walks schemas (doc checks). */
+export const offOrInner = new WeakMap<z.ZodType, z.ZodType>();
+
 /**
  * `false` or an object checked by `schema`. A plain union would report only "Invalid input" for
  * the whole object when a field has the wrong type; this reports the inner field's path and message.
@@ -77,6 +80,7 @@ export function offOr<T extends z.ZodType>(schema: T): z.ZodType<false | z.outpu
     }
     return z.NEVER;
   });
+  offOrInner.set(field, schema);
   return field as unknown as z.ZodType<false | z.output<T>, false | z.input<T>>;
 }
 

@@ -20,7 +20,11 @@ export interface BackoffOptions {
 export const backoffSchema = z.strictObject({
   initialMs: wholeMs(1, 3_600_000).default(500),
   maxMs: wholeMs(1, 3_600_000).default(30_000),
-  factor: z.number().min(1).max(10).default(2),
+  factor: z
+    .number({ error: 'must be a number from 1 to 10' })
+    .min(1, { error: 'must be a number from 1 to 10' })
+    .max(10, { error: 'must be a number from 1 to 10' })
+    .default(2),
 });
 
 export type ResolvedBackoffOptions = z.output<typeof backoffSchema>;

@@ -6,6 +6,7 @@ import { type Instance, isPicketError, PicketError } from '@picket/core';
 import { checkInstance, describeValue, Emitter, parseWith, sleep } from '@picket/core/internal';
 import { z } from 'zod';
 import type { Backoff } from './backoff.ts';
+import { integer } from './fields.ts';
 import type { Provider, ProviderEvents } from './provider.ts';
 import { measure, sameList } from './records.ts';
 import { redact, redactError, redactValue } from './redact.ts';
@@ -19,13 +20,8 @@ export interface ProviderLimits {
 
 /** Spread into a provider's options schema so that every provider takes the same bounds. */
 export const limitsShape = {
-  maxRecords: z.number().int().min(1).max(1_000_000).default(10_000),
-  maxRecordBytes: z
-    .number()
-    .int()
-    .min(64)
-    .max(16 * 1024 * 1024)
-    .default(65_536),
+  maxRecords: integer(1, 1_000_000).default(10_000),
+  maxRecordBytes: integer(64, 16 * 1024 * 1024).default(65_536),
 };
 
 export interface ResolvedLimits {

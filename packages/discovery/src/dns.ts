@@ -16,7 +16,7 @@ import {
   resolveAddresses,
 } from './dns-resolve.ts';
 import { runSrv } from './dns-srv.ts';
-import { wholeMs } from './fields.ts';
+import { integer, port, wholeMs } from './fields.ts';
 import type { Provider } from './provider.ts';
 
 export interface DnsOptions {
@@ -61,7 +61,7 @@ const hostname = z
 const schema = z
   .strictObject({
     hostname: hostname.optional(),
-    port: z.number().int().min(1).max(65535).optional(),
+    port: port.optional(),
     srv: hostname.optional(),
     servers: z
       .array(
@@ -78,8 +78,8 @@ const schema = z
     maxTtlMs: wholeMs(1, 86_400_000).default(300_000),
     refreshMs: wholeMs(1, 86_400_000).optional(),
     timeoutMs: wholeMs(1, 60_000).default(2_000),
-    tries: z.number().int().min(1).max(10).default(2),
-    backoff: backoffSchema.default({ initialMs: 500, maxMs: 30_000, factor: 2 }),
+    tries: integer(1, 10).default(2),
+    backoff: backoffSchema.prefault({}),
     ...limitsShape,
   })
   .superRefine((o, ctx) => {

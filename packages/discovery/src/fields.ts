@@ -2,6 +2,9 @@
 
 import { durationSchema } from '@picket/core/internal';
 
+// Ports and counts: Picket's shared fields, with their one wording.
+export { integer, port } from '@picket/core/internal';
+
 /**
  * A duration option: Picket's one rule (milliseconds up to 2³¹−1), in whole milliseconds (the
  * registries' duration fields and node:dns take integers), from `min` to `max`.

@@ -8,7 +8,7 @@ import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits } from './base.ts';
-import { wholeMs } from './fields.ts';
+import { integer, port, wholeMs } from './fields.ts';
 import { createHttpJson, type HttpJson, HttpStatusError, httpShape, type TlsOptions } from './http-json.ts';
 import { type EndpointRecord, joinSlices, sliceName, sliceRecords } from './kubernetes-slice.ts';
 import type { Provider } from './provider.ts';
@@ -55,7 +55,9 @@ const k8sName = z
 const kubernetesSchema = z.strictObject({
   service: k8sName,
   namespace: k8sName.optional(),
-  port: z.union([z.number().int().min(1).max(65535), z.string().min(1).max(63)]).optional(),
+  port: z
+    .union([port, z.string().min(1).max(63)], { error: 'must be a port number or a port name' })
+    .optional(),
   apiServer: registryUrl.optional(),
   token: z
     .union([z.string().min(1), z.custom<() => string | Promise<string>>((v) => typeof v === 'function')])
@@ -64,7 +66,7 @@ const kubernetesSchema = z.strictObject({
   labelSelector: z.string().min(1).max(1024).optional(),
   serviceAccountDir: z.string().min(1).default(SERVICE_ACCOUNT_DIR),
   watchTimeoutMs: wholeMs(1_000, 3_600_000).default(300_000),
-  pageSize: z.number().int().min(1).max(10_000).default(500),
+  pageSize: integer(1, 10_000).default(500),
   backoff: backoffSchema.prefault({}),
   ...httpShape,
   ...limitsShape,

@@ -5,7 +5,7 @@
 import { parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
-import { wholeMs } from './fields.ts';
+import { port, wholeMs } from './fields.ts';
 import { createHttpJson, HttpStatusError, httpShape, type TlsOptions } from './http-json.ts';
 import { createKeepAliveRegistrar } from './keepalive.ts';
 import type { Registrar } from './registrar.ts';
@@ -47,7 +47,7 @@ const registerSchema = z.strictObject({
     name: z.string().min(1).max(256),
     id: z.string().min(1).max(256),
     address: z.string().min(1).max(253).optional(),
-    port: z.number().int().min(1).max(65535),
+    port,
     tags: z.array(z.string()).max(256).optional(),
     meta: z.record(z.string(), z.string()).optional(),
   }),

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { eurekaName } from './eureka.ts';
 import { EurekaPeers, eurekaUrls } from './eureka-peers.ts';
-import { wholeMs } from './fields.ts';
+import { port, wholeMs } from './fields.ts';
 import { createHttpJson, httpShape, type TlsOptions } from './http-json.ts';
 import { createKeepAliveRegistrar } from './keepalive.ts';
 import type { Registrar } from './registrar.ts';
@@ -51,8 +51,6 @@ export interface RegisterEurekaOptions {
   deregisterTimeoutMs?: number;
   backoff?: BackoffOptions;
 }
-
-const port = z.number().int().min(1).max(65535);
 
 const registerSchema = z
   .strictObject({

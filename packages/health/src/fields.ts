@@ -2,15 +2,9 @@
 
 import { z } from 'zod';
 
-// Intervals and timeouts (Picket's duration rule, and more than 0) and function options: the
-// fields every package shares.
-export { fn, positiveMs } from '@picket/core/internal';
-
-export const port = z
-  .number({ error: 'must be a number' })
-  .int({ error: 'must be an integer' })
-  .min(1, { error: 'must be between 1 and 65535' })
-  .max(65535, { error: 'must be between 1 and 65535' });
+// Intervals and timeouts (Picket's duration rule, and more than 0), ports and function options:
+// the fields every package shares.
+export { fn, port, positiveMs } from '@picket/core/internal';
 
 export const requestPath = z
   .string({ error: 'must be a string' })

@@ -163,7 +163,8 @@ const limitsSchema = z.strictObject({
   maxConcurrentRetries: integer(1).default(256),
 });
 
-const schema = z.object({
+/** createClient()'s own options; the balancer's pass through (BALANCER_KEYS). */
+export const clientSchema = z.object({
   service: z
     .string({ error: 'is required: the service name, such as "inventory"' })
     .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, {
@@ -198,7 +199,7 @@ const schema = z.object({
 
 // The documented option types (options.ts) are these schemas' input types, field for field.
 type On<T> = Exclude<T, false | undefined>;
-true satisfies Agrees<Omit<ClientOptions, (typeof BALANCER_KEYS)[number]>, z.input<typeof schema>>;
+true satisfies Agrees<Omit<ClientOptions, (typeof BALANCER_KEYS)[number]>, z.input<typeof clientSchema>>;
 true satisfies Agrees<RetryOptions, z.input<typeof retrySchema>>;
 true satisfies Agrees<On<RetryOptions['budget']>, z.input<typeof budgetSchema>>;
 true satisfies Agrees<HedgeOptions, z.input<typeof hedgeSchema>>;
@@ -207,7 +208,7 @@ true satisfies Agrees<PoolOptions, z.input<typeof poolSchema>>;
 true satisfies Agrees<LimitsOptions, z.input<typeof limitsSchema>>;
 true satisfies Agrees<MetricsOptions, z.input<typeof metricsSchema>>;
 
-export type ClientConfig = Omit<z.output<typeof schema>, 'retry' | 'discovery'> & {
+export type ClientConfig = Omit<z.output<typeof clientSchema>, 'retry' | 'discovery'> & {
   retry: RetryConfig;
   discovery: Instance[] | ProviderLike;
   /** Balancer options passed through to `createBalancer` untouched (it validates them). */
@@ -215,13 +216,13 @@ export type ClientConfig = Omit<z.output<typeof schema>, 'retry' | 'discovery'> 
 };
 export type RetryConfig = z.output<typeof retrySchema> & { enabled: boolean };
 export type BreakerConfig = z.output<typeof breakerSchema>;
-export type LimitsConfig = z.output<typeof schema>['limits'];
+export type LimitsConfig = z.output<typeof clientSchema>['limits'];
 export type PoolConfig = z.output<typeof poolSchema>;
 export type { TlsConfig };
-export type HedgeConfig = Exclude<z.output<typeof schema>['hedge'], false>;
+export type HedgeConfig = Exclude<z.output<typeof clientSchema>['hedge'], false>;
 export type BudgetConfig = z.output<typeof retrySchema>['budget'];
 
-const BALANCER_KEYS = [
+export const BALANCER_KEYS = [
   'panicThreshold',
   'overprovisioningFactor',
   'slowStart',
@@ -237,7 +238,7 @@ export function parseClientOptions(input: unknown): ClientConfig {
   if (input === null || typeof input !== 'object') {
     parseWith(z.object({}, { error: 'must be an options object' }), input, 'Invalid client options');
   }
-  const known = new Set<string>([...Object.keys(schema.shape), ...BALANCER_KEYS]);
+  const known = new Set<string>([...Object.keys(clientSchema.shape), ...BALANCER_KEYS]);
   const unknown = Object.keys(input as object).filter((k) => !known.has(k));
   if (unknown.length > 0) {
     throw new PicketError(
@@ -246,7 +247,7 @@ export function parseClientOptions(input: unknown): ClientConfig {
       { details: { unknown } },
     );
   }
-  const parsed = parseWith(schema, input, 'Invalid client options');
+  const parsed = parseWith(clientSchema, input, 'Invalid client options');
   const source = input as Record<string, unknown>;
   const balancer: Record<string, unknown> = { strategy: parsed.strategy };
   for (const key of BALANCER_KEYS) if (source[key] !== undefined) balancer[key] = source[key];

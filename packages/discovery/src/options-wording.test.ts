@@ -1,0 +1,61 @@
+import { isPicketError } from '@picket/core';
+import { describe, expect, it } from 'vitest';
+import { dns } from './dns.ts';
+import { kubernetes } from './kubernetes.ts';
+import { registerConsul } from './register-consul.ts';
+import { registerEureka } from './register-eureka.ts';
+
+const LOCAL = 'http://127.0.0.1:1';
+
+function invalid(make: () => unknown): string {
+  try {
+    (make() as { close?: () => unknown }).close?.();
+  } catch (error) {
+    expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('expected PICKET_INVALID_OPTIONS');
+}
+
+// These fields had no message of their own, so zod's showed through ("Too small: expected number
+// to be >=1"); ports now read as they do in instance records and health checks.
+describe('discovery options say ports and counts as the other packages do', () => {
+  it.each([
+    ['dns', () => dns({ hostname: 'localhost', port: 0 }), 'Invalid dns options: `port`'],
+    [
+      'kubernetes',
+      () => kubernetes({ service: 's', apiServer: LOCAL, token: 't', port: 0 }),
+      'Invalid kubernetes options: `port`',
+    ],
+    [
+      'registerConsul',
+      () => registerConsul({ url: LOCAL, service: { name: 's', id: 's-1', port: 0 }, ttlMs: 1000 }),
+      'Invalid registerConsul options: `service.port`',
+    ],
+    [
+      'registerEureka',
+      () =>
+        registerEureka({
+          url: LOCAL,
+          app: 's',
+          instance: { instanceId: 's-1', hostName: 'localhost', ipAddr: '127.0.0.1', port: 0 },
+        }),
+      'Invalid registerEureka options: `instance.port`',
+    ],
+  ])('%s: a port of 0 must be between 1 and 65535', (_, make, prefix) => {
+    expect(invalid(make)).toBe(`${prefix} must be between 1 and 65535, got 0`);
+  });
+
+  it('says counts and the backoff factor with their rules', () => {
+    const base = { hostname: 'localhost', port: 80 };
+    expect(invalid(() => dns({ ...base, tries: 0 }))).toBe(
+      'Invalid dns options: `tries` must be a positive integer, got 0',
+    );
+    expect(invalid(() => dns({ ...base, maxRecords: 2e6 }))).toBe(
+      'Invalid dns options: `maxRecords` must be at most 1000000, got 2000000',
+    );
+    expect(invalid(() => dns({ ...base, backoff: { factor: 0.5 } }))).toBe(
+      'Invalid dns options: `backoff.factor` must be a number from 1 to 10, got 0.5',
+    );
+  });
+});
