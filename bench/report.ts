@@ -124,7 +124,7 @@ function costSection(title: string, intro: string, rows: readonly CostRow[]): st
 function observeCost(result: { rounds: number; perRound: number; rows: CostRow[] }): string {
   return costSection(
     '## What observing costs (`bench/observe-cost.ts`)',
-    `Client CPU per request against the same client with \`metrics: false\`, every pool an in-process answerer (so Picket's own work is what is measured: the ratios would be far smaller beside real sockets), median of ${result.rounds} paired rounds of ${result.perRound.toLocaleString('en')} requests:`,
+    `Client CPU per request against the same client with \`metrics: false\`, every pool an in-process answerer (so Picket's own work is what is measured: the ratios would be far smaller beside real sockets), median of ${result.rounds} paired rounds of ${result.perRound.toLocaleString('en')} requests, each round in a shuffled order and then backward with a collection before each turn (the A/A control is this run's noise):`,
     result.rows,
   );
 }
