@@ -1,7 +1,7 @@
 // dashboard() options: the zod schema they are parsed with once, at construction, into a
 // fully-defaulted form; a wrong option throws PICKET_INVALID_OPTIONS naming it and its value.
 
-import { durationSchema, parseWith } from '@picket/core/internal';
+import { type Agrees, durationSchema, parseWith } from '@picket/core/internal';
 import type { Client } from '@picket/http';
 import { z } from 'zod';
 
@@ -18,7 +18,8 @@ export const dashboardSchema = z
       .array(z.custom<Client>(isClient, { error: 'must be a Picket client (from createClient)' }), {
         error: 'must be an array of Picket clients',
       })
-      .min(1, { error: 'must list at least one client' }),
+      .min(1, { error: 'must list at least one client' })
+      .readonly(),
     host: z
       .string({ error: 'must be a host name or IP address to listen on' })
       .trim()
@@ -60,3 +61,6 @@ export type DashboardSettings = z.output<typeof dashboardSchema>;
 export function parseDashboardOptions(options: DashboardOptions): DashboardSettings {
   return parseWith(dashboardSchema, options, 'Invalid dashboard options');
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<DashboardOptions, z.input<typeof dashboardSchema>>;

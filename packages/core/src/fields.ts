@@ -41,6 +41,9 @@ export const port = z
   .min(1, { error: PORT })
   .max(65535, { error: PORT });
 
+/** Any Uint8Array, a Buffer included (`z.instanceof(Uint8Array)` types only an ArrayBuffer's). */
+export const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
+
 /** A number greater than 0 (a factor, an exponent). */
 export const positiveNumber = z.number({ error: 'must be a number' }).positive({ error: 'must be positive' });
 

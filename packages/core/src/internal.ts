@@ -17,6 +17,7 @@ export { describeValue } from './errors.ts';
 export { Emitter } from './events.ts';
 export {
   type Agrees,
+  bytes,
   fn,
   integer,
   ms,

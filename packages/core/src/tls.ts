@@ -3,7 +3,7 @@
 // registries discovery reads.
 
 import { z } from 'zod';
-import type { Agrees } from './fields.ts';
+import { type Agrees, bytes } from './fields.ts';
 
 type Pem = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
 
@@ -22,8 +22,6 @@ export interface TlsOptions {
   rejectUnauthorized?: boolean;
 }
 
-// Any Uint8Array (a Buffer's is over an ArrayBufferLike, which `z.instanceof` would not type).
-const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
 const pem = z.union([z.string(), bytes, z.array(z.union([z.string(), bytes])).readonly()], {
   error: 'must be a PEM string, a Buffer, or a list of them',
 });

@@ -2,7 +2,7 @@
 // bounds a registry needs, then handed to Picket's one backoff (@picket/core's exponentialBackoff).
 
 import type { RandomSource } from '@picket/core';
-import { type Backoff, exponentialBackoff, parseWith } from '@picket/core/internal';
+import { type Agrees, type Backoff, exponentialBackoff, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { wholeMs } from './fields.ts';
 
@@ -41,3 +41,6 @@ export function backoff(options: BackoffOptions = {}, random?: RandomSource): Ba
 export function createBackoff(opts: ResolvedBackoffOptions, random?: RandomSource): Backoff {
   return exponentialBackoff(opts, random);
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<BackoffOptions, z.input<typeof backoffSchema>>;

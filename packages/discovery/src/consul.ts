@@ -2,7 +2,7 @@
 // (index/wait long polls) as Consul documents them, including their awkward parts: answers
 // without change, an index that goes backwards or is 0, hung connections, and churn.
 
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits, retryLoop } from './base.ts';
@@ -247,3 +247,6 @@ function publisher(ctx: ProviderContext, opts: Resolved) {
     ctx.publish(records);
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<ConsulOptions, z.input<typeof consulSchema>>;

@@ -3,7 +3,7 @@
 // `srv`, SRV records instead (see dns-srv.ts). A failing server leaves the last answer in force;
 // one family failing while the other answers is an answer (reported once, see FamilyStreaks).
 
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, retryLoop } from './base.ts';
@@ -168,3 +168,6 @@ export function dns(options: DnsOptions): Provider {
     },
   });
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<DnsOptions, z.input<typeof schema>>;

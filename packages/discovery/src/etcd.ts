@@ -3,7 +3,7 @@
 // etcd has compacted that history away, it lists again. Values are JSON records or plain URLs.
 
 import type { Instance } from '@picket/core';
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { BackoffOptions } from './backoff.ts';
 import { createBackoff } from './backoff.ts';
@@ -218,3 +218,6 @@ export function etcd(options: EtcdOptions): Provider {
     },
   });
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<EtcdOptions, z.input<typeof schema>>;

@@ -8,7 +8,7 @@ import { registryUrl } from './registry-url.ts';
 
 /** The `url` option: one Eureka service URL, or the URLs of several peers of one cluster. */
 export const eurekaUrls = z.union(
-  [registryUrl, z.array(registryUrl).min(1, { error: 'must list at least one URL' })],
+  [registryUrl, z.array(registryUrl).min(1, { error: 'must list at least one URL' }).readonly()],
   { error: 'must be a URL or a non-empty list of URLs' },
 );
 

@@ -4,7 +4,7 @@
 // Eureka cluster's peers), it stays with the one that answers and moves to the next, within the
 // same fetch, when that one fails, as Eureka's client does with `serviceUrl.defaultZone`.
 
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits, retryLoop } from './base.ts';
@@ -228,3 +228,6 @@ async function follow(ctx: ProviderContext, opts: Resolved): Promise<void> {
     return opts.deltaIntervalMs;
   });
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<EurekaOptions, z.input<typeof eurekaSchema>>;

@@ -5,7 +5,7 @@
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { createProvider, limitsShape, type ProviderContext } from './base.ts';
 import { wholeMs } from './fields.ts';
@@ -186,3 +186,6 @@ export function fileList(path: string, options: FileListOptions = {}): Provider 
     },
   });
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<FileListOptions, z.input<typeof schema>>;

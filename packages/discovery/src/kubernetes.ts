@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, bytes, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { createProvider, limitsShape, type ProviderContext, type ProviderLimits } from './base.ts';
@@ -62,7 +62,7 @@ const kubernetesSchema = z.strictObject({
   token: z
     .union([z.string().min(1), z.custom<() => string | Promise<string>>((v) => typeof v === 'function')])
     .optional(),
-  ca: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
+  ca: z.union([z.string(), bytes]).optional(),
   labelSelector: z.string().min(1).max(1024).optional(),
   serviceAccountDir: z.string().min(1).default(SERVICE_ACCOUNT_DIR),
   watchTimeoutMs: wholeMs(1_000, 3_600_000).default(300_000),
@@ -299,3 +299,6 @@ async function watchSlices(
     }
   }
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<KubernetesOptions, z.input<typeof kubernetesSchema>>;

@@ -2,7 +2,7 @@
 // the check passing at half the TTL, registers again when the agent has forgotten it, and
 // deregisters on close(). A crashed process turns critical after one TTL and leaves discovery.
 
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { port, wholeMs } from './fields.ts';
@@ -36,6 +36,8 @@ export interface RegisterConsulOptions {
   connectTimeoutMs?: number;
   /** Time limit per agent call, ms. Default 10000. */
   requestTimeoutMs?: number;
+  /** Largest agent response, bytes. Default 16 MiB. */
+  maxResponseBytes?: number;
   /** Longest wait for deregistration on close(), ms. Default 5000. */
   deregisterTimeoutMs?: number;
   backoff?: BackoffOptions;
@@ -122,3 +124,6 @@ export function registerConsul(options: RegisterConsulOptions): Registrar {
     dispose: () => http.close(),
   });
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<RegisterConsulOptions, z.input<typeof registerSchema>>;

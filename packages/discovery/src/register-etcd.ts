@@ -3,7 +3,7 @@
 // crash the key goes when the lease expires.
 
 import { type Instance, type InstanceRecord, PicketError } from '@picket/core';
-import { checkInstance, Emitter, isInstance, parseWith } from '@picket/core/internal';
+import { type Agrees, checkInstance, Emitter, isInstance, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, createBackoff } from './backoff.ts';
 import { sleepUnlessAborted } from './base.ts';
@@ -38,7 +38,8 @@ const schema = z
   .strictObject({
     ...etcdConnectionShape,
     key: z.string().min(1).max(4096),
-    instance: z.unknown(),
+    // Checked by storedValue(), which names what is wrong with it.
+    instance: z.custom<InstanceRecord | Instance>(),
     ttlMs: wholeMs(1_000, 86_400_000).default(10_000),
     keepAliveMs: wholeMs(100, 86_400_000).optional(),
     revokeTimeoutMs: wholeMs(1, 60_000).default(2_000),
@@ -183,3 +184,6 @@ export function registerEtcd(options: RegisterEtcdOptions): Registrar {
     },
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<RegisterEtcdOptions, z.input<typeof schema>>;

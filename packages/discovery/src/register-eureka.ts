@@ -2,7 +2,7 @@
 // registers again when Eureka answers a heartbeat with 404 (the lease was evicted or the server
 // restarted), and cancels the lease on close().
 
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, backoffSchema, createBackoff } from './backoff.ts';
 import { eurekaName } from './eureka.ts';
@@ -47,6 +47,8 @@ export interface RegisterEurekaOptions {
   tls?: TlsOptions;
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Largest server response, bytes. Default 16 MiB. */
+  maxResponseBytes?: number;
   /** Longest wait for the cancellation on close(), ms. Default 5000. */
   deregisterTimeoutMs?: number;
   backoff?: BackoffOptions;
@@ -141,3 +143,6 @@ export function registerEureka(options: RegisterEurekaOptions): Registrar {
     dispose: () => http.close(),
   });
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<RegisterEurekaOptions, z.input<typeof registerSchema>>;

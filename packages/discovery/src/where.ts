@@ -2,7 +2,7 @@
 // metadata values, e.g. `filter(dns(...), where({ zone: 'eu-1', metadata: { canary: false } }))`.
 
 import type { Instance } from '@picket/core';
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { InstancePredicate } from './filter.ts';
 
@@ -38,3 +38,6 @@ export function where(options: WhereOptions): InstancePredicate {
     return true;
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<WhereOptions, z.input<typeof schema>>;

@@ -2,7 +2,7 @@
 // this instance fit to serve?". Thrown errors count as failures, not as a broken checker.
 
 import { type Instance, PicketError } from '@picket/core';
-import { describeValue, parseWith } from '@picket/core/internal';
+import { type Agrees, describeValue, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckLayer, CheckResult, HealthCheck, LoadStatus } from './check.ts';
 import { positiveMs } from './fields.ts';
@@ -117,3 +117,6 @@ export function customCheck(check: CustomCheckFn, options: CustomCheckOptions = 
     },
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<CustomCheckOptions, z.input<typeof schema>>;

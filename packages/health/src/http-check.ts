@@ -2,7 +2,7 @@
 // by default) and optionally the body decide; the request is bounded by the caller's deadline.
 
 import type { TlsOptions } from '@picket/core';
-import { parseWith, tlsSchema } from '@picket/core/internal';
+import { type Agrees, parseWith, tlsSchema } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { byteCount, fn, headers, port, positiveMs, requestPath } from './fields.ts';
@@ -59,7 +59,7 @@ const schema = z
       .union(
         [
           statusCode,
-          z.array(statusCode).min(1, { error: 'must list at least one status' }),
+          z.array(statusCode).min(1, { error: 'must list at least one status' }).readonly(),
           z
             .strictObject({ min: statusCode, max: statusCode })
             .refine((r) => r.min <= r.max, { error: 'must have min ≤ max' }),
@@ -174,3 +174,6 @@ export function httpCheck(options: HttpCheckOptions = {}): HealthCheck {
     close: () => pool.close(),
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<HttpCheckOptions, z.input<typeof schema>>;

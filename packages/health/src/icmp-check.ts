@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { PicketError } from '@picket/core';
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { positiveMs } from './fields.ts';
@@ -149,3 +149,6 @@ export function icmpCheck(options: IcmpCheckOptions = {}): HealthCheck {
     },
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<IcmpCheckOptions, z.input<typeof schema>>;

@@ -6,7 +6,7 @@
 // judged, and the result says so, so that a server reporting what it knows stays in rotation.
 
 import type { LoadReport as BalancerLoad, TlsOptions } from '@picket/core';
-import { describeIssues, durationSchema, parseWith, tlsSchema } from '@picket/core/internal';
+import { type Agrees, describeIssues, durationSchema, parseWith, tlsSchema } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { fn, headers, port, positiveMs, requestPath } from './fields.ts';
@@ -244,3 +244,6 @@ export function loadCheck(options: LoadCheckOptions = {}): HealthCheck {
     close: () => pool.close(),
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<LoadCheckOptions, z.input<typeof schema>>;

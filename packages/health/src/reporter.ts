@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { LoadStatus } from './check.ts';
 import { fn, positiveMs, requestPath } from './fields.ts';
@@ -403,3 +403,6 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
     },
   });
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<LoadReporterOptions, z.input<typeof schema>>;

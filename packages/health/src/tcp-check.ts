@@ -2,7 +2,7 @@
 // that the service answers correctly. The socket is closed as soon as it connects.
 
 import { connect } from 'node:net';
-import { parseWith } from '@picket/core/internal';
+import { type Agrees, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { port, positiveMs } from './fields.ts';
@@ -64,3 +64,6 @@ export function tcpCheck(options: TcpCheckOptions = {}): HealthCheck {
     },
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<TcpCheckOptions, z.input<typeof schema>>;
