@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
+import type { Agrees } from '../fields.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomIndex } from '../random.ts';
@@ -159,3 +160,6 @@ export function leastRequest(options?: LeastRequestOptions): Strategy {
     create: (ctx: StrategyContext) => new LeastRequestPicker(ctx.random, choices, activeRequestBias),
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<LeastRequestOptions, z.input<typeof schema>>;

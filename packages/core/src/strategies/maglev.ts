@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
+import type { Agrees } from '../fields.ts';
 import { hashKeyBits, hashStringBits } from '../hash.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
@@ -218,3 +219,6 @@ export function maglev(options?: MaglevOptions): Strategy {
     create: (ctx: StrategyContext) => new MaglevPicker(ctx, tableSize, factor ?? 0),
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<MaglevOptions, z.input<typeof schema>>;

@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
+import type { Agrees } from '../fields.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomIndex, randomUnit } from '../random.ts';
@@ -164,3 +165,6 @@ export function peakEwma(options?: PeakEwmaOptions): Strategy {
     create: (ctx: StrategyContext) => new PeakEwmaPicker(ctx.random, latency.decayMs),
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<PeakEwmaOptions, z.input<typeof schema>>;

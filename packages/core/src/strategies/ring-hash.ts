@@ -7,6 +7,7 @@
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
+import type { Agrees } from '../fields.ts';
 import { hashKeyBits, hashString } from '../hash.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
@@ -223,3 +224,6 @@ export function ringHash(options?: RingHashOptions): Strategy {
     create: (ctx: StrategyContext) => new RingHashPicker(ctx, o.minRingSize, o.maxRingSize, factor),
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<RingHashOptions, z.input<typeof schema>>;

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
+import type { Agrees } from '../fields.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import type { RandomSource } from '../random.ts';
@@ -87,3 +88,6 @@ export function weightedResponseTime(options?: WeightedResponseTimeOptions): Str
     create: (ctx: StrategyContext) => new WeightedResponseTimePicker(ctx, intervalMs),
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<WeightedResponseTimeOptions, z.input<typeof schema>>;

@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
+import type { Agrees } from '../fields.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomIndex } from '../random.ts';
@@ -236,3 +237,6 @@ export function weightedRoundRobin(options?: WeightedRoundRobinOptions): Strateg
     create: (ctx: StrategyContext) => new WeightedRoundRobinPicker(ctx, config),
   };
 }
+
+// The documented options are the schema's input, field for field.
+true satisfies Agrees<WeightedRoundRobinOptions, z.input<typeof schema>>;
