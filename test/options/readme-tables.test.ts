@@ -9,6 +9,11 @@ import { z } from 'zod';
 import { balancerSchema } from '../../packages/core/src/balancer-options.ts';
 import { offOr, offOrInner } from '../../packages/core/src/options.ts';
 import { subsetSchema } from '../../packages/core/src/subset-options.ts';
+import { consulSchema } from '../../packages/discovery/src/consul.ts';
+import { dnsSchema } from '../../packages/discovery/src/dns.ts';
+import { etcdSchema } from '../../packages/discovery/src/etcd.ts';
+import { fileListSchema } from '../../packages/discovery/src/file-list.ts';
+import { kubernetesSchema } from '../../packages/discovery/src/kubernetes.ts';
 import { BALANCER_KEYS, clientSchema } from '../../packages/http/src/config.ts';
 import { dashboardSchema } from '../../src/dashboard/options.ts';
 
@@ -88,6 +93,31 @@ const TABLES: Record<string, Table> = {
     file: 'packages/health/README.md',
     heading: '## `createHealthChecker(balancer, options)`',
     schema: healthOptionsSchema,
+  },
+  '@picket/discovery README: fileList': {
+    file: 'packages/discovery/README.md',
+    heading: '### `fileList(path, options?)`',
+    schema: fileListSchema,
+  },
+  '@picket/discovery README: dns': {
+    file: 'packages/discovery/README.md',
+    heading: '### `dns(options)`',
+    schema: dnsSchema,
+  },
+  '@picket/discovery README: etcd': {
+    file: 'packages/discovery/README.md',
+    heading: '### `etcd(options)`',
+    schema: etcdSchema,
+  },
+  '@picket/discovery README: consul': {
+    file: 'packages/discovery/README.md',
+    heading: '`consul()` reads',
+    schema: consulSchema,
+  },
+  '@picket/discovery README: kubernetes': {
+    file: 'packages/discovery/README.md',
+    heading: '### `kubernetes(options)`',
+    schema: kubernetesSchema,
   },
   '@picket/http README: createClient options': {
     file: 'packages/http/README.md',

@@ -49,7 +49,7 @@ export interface ConsulOptions extends ProviderLimits {
 /** Past `wait × 1.0625` (Consul adds up to wait/16 of jitter), how long to allow for the answer. */
 export const BLOCKING_MARGIN_MS = 2_000;
 
-const consulSchema = z.strictObject({
+export const consulSchema = z.strictObject({
   url: registryUrl,
   service: z.string().min(1).max(256),
   passingOnly: z.boolean().default(true),

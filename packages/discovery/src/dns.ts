@@ -58,7 +58,8 @@ const hostname = z
   .max(253)
   .regex(/^[A-Za-z0-9_.:-]+$/, { error: 'must be a DNS name' });
 
-const schema = z
+/** The options, parsed once (the README table is checked against its keys). */
+export const dnsSchema = z
   .strictObject({
     hostname: hostname.optional(),
     port: port.optional(),
@@ -99,7 +100,7 @@ const schema = z
     }
   });
 
-export type ResolvedDnsOptions = z.output<typeof schema>;
+export type ResolvedDnsOptions = z.output<typeof dnsSchema>;
 
 /** When to look again: at the shortest TTL, held between `minTtlMs` and `maxTtlMs`, or every `refreshMs`. */
 export function refreshDelay(
@@ -115,7 +116,7 @@ export function refreshDelay(
 
 /** Resolves DNS records into instances. Ids are `address:port`, so an address that stays keeps its stats. */
 export function dns(options: DnsOptions): Provider {
-  const opts = parseWith(schema, options, 'Invalid dns options');
+  const opts = parseWith(dnsSchema, options, 'Invalid dns options');
   const limits = { maxRecords: opts.maxRecords, maxRecordBytes: opts.maxRecordBytes };
   const retry = createBackoff(opts.backoff);
 
@@ -170,4 +171,4 @@ export function dns(options: DnsOptions): Provider {
 }
 
 // The documented options are the schema's input, field for field.
-true satisfies Agrees<DnsOptions, z.input<typeof schema>>;
+true satisfies Agrees<DnsOptions, z.input<typeof dnsSchema>>;

@@ -34,7 +34,8 @@ export interface EtcdOptions extends EtcdConnectionOptions {
   maxRecordBytes?: number;
 }
 
-const schema = z
+/** The options, parsed once (the README table is checked against its keys). */
+export const etcdSchema = z
   .strictObject({
     ...etcdConnectionShape,
     prefix: z.string().min(1).max(4096),
@@ -74,7 +75,7 @@ export function parseValue(text: string): { ok: true; record: unknown } | { ok: 
 const num = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? Number(value) : 0);
 
 export function etcd(options: EtcdOptions): Provider {
-  const opts = parseWith(schema, options, 'Invalid etcd options');
+  const opts = parseWith(etcdSchema, options, 'Invalid etcd options');
   let client: EtcdClient | undefined;
   const key = b64(opts.prefix);
   const rangeEnd = prefixEnd(opts.prefix);
@@ -220,4 +221,4 @@ export function etcd(options: EtcdOptions): Provider {
 }
 
 // The documented options are the schema's input, field for field.
-true satisfies Agrees<EtcdOptions, z.input<typeof schema>>;
+true satisfies Agrees<EtcdOptions, z.input<typeof etcdSchema>>;

@@ -26,7 +26,8 @@ export interface FileListOptions {
   maxRecordBytes?: number;
 }
 
-const schema = z.strictObject({
+/** The options, parsed once (the README table is checked against its keys). */
+export const fileListSchema = z.strictObject({
   format: z.enum(['auto', 'json', 'yaml']).default('auto'),
   debounceMs: wholeMs(0, 60_000).default(100),
   pollMs: wholeMs(0, 86_400_000).default(5_000),
@@ -92,7 +93,7 @@ export function fileList(path: string, options: FileListOptions = {}): Provider 
   if (typeof path !== 'string' || path === '') {
     parseWith(z.string().min(1), path, 'Invalid fileList path');
   }
-  const opts = parseWith(schema, options, 'Invalid fileList options');
+  const opts = parseWith(fileListSchema, options, 'Invalid fileList options');
   const file = resolve(path);
   const dir = dirname(file);
   const base = basename(file);
@@ -188,4 +189,4 @@ export function fileList(path: string, options: FileListOptions = {}): Provider 
 }
 
 // The documented options are the schema's input, field for field.
-true satisfies Agrees<FileListOptions, z.input<typeof schema>>;
+true satisfies Agrees<FileListOptions, z.input<typeof fileListSchema>>;

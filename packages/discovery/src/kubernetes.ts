@@ -52,7 +52,7 @@ const k8sName = z
     error: 'must be a Kubernetes name (lowercase, digits, - and .)',
   });
 
-const kubernetesSchema = z.strictObject({
+export const kubernetesSchema = z.strictObject({
   service: k8sName,
   namespace: k8sName.optional(),
   port: z
