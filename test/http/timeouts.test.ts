@@ -1,7 +1,7 @@
 import { createClient } from '@picket/http';
 import { describe, expect, it } from 'vitest';
 import { MIN_SAMPLES } from '../../packages/http/src/retry/latency.ts';
-import { after, echo, never, testResources } from '../fixtures/http-servers.ts';
+import { after as answerAfter, echo, never, testResources } from '../fixtures/http-servers.ts';
 import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources({ destroy: true });
@@ -107,7 +107,7 @@ describe('timeouts', () => {
 
 describe('hedging', () => {
   it('sends a hedge after the delay and takes the first answer, aborting the other', async () => {
-    const slow = await server(after(1000, 'slow'));
+    const slow = await server(answerAfter(1000, 'slow'));
     const fast = await server(echo('fast'));
     let closed = 0;
     slow.server.on('connection', (socket) => socket.on('close', () => closed++));
@@ -129,7 +129,7 @@ describe('hedging', () => {
   });
 
   it('does not hedge a POST', async () => {
-    const slow = await server(after(200, 'slow'));
+    const slow = await server(answerAfter(200, 'slow'));
     const fast = await server(echo('fast'));
     const c = client({
       service: 's',
@@ -147,7 +147,7 @@ describe('hedging', () => {
     // warm-up requests: no delay exists before the last of them is recorded, so none can hedge
     // (more would each hedge with a chance of ~1 in 17, by what a 95th percentile means).
     let slowNext = false;
-    const a = await server((req, res, body) => after(slowNext ? 1000 : 20, 'a')(req, res, body));
+    const a = await server((req, res, body) => answerAfter(slowNext ? 1000 : 20, 'a')(req, res, body));
     const b = await server(echo('b'));
     const c = client({
       service: 's',
@@ -171,7 +171,7 @@ describe('hedging', () => {
   });
 
   it('charges hedges to the retry budget', async () => {
-    const slow = await server(after(1000, 'slow'));
+    const slow = await server(answerAfter(1000, 'slow'));
     const fast = await server(echo('fast'));
     const c = client({
       service: 's',
