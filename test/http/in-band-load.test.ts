@@ -1,18 +1,19 @@
 // In-band load reports end to end: loadReporter adds `endpoint-load-metrics` to the responses of
-// requests that ask for it, a client with `loadReports` asks, and an instance whose report is over
-// a limit leaves rotation at once.
+// requests that ask for it, a client with `loadReports` asks each instance at most once per
+// interval, and an instance whose report is over a limit leaves rotation at once.
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadReporter } from '@picket/health';
-import { createClient } from '@picket/http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { type ClientOptions, createClient } from '@picket/http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testResources } from '../fixtures/http-servers.ts';
 import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources();
 const servers: Server[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   for (const s of servers.splice(0)) {
     s.closeAllConnections();
     await new Promise((resolve) => s.close(resolve));
@@ -46,6 +47,13 @@ async function served(client: ReturnType<typeof createClient>, n: number): Promi
   return counts;
 }
 
+/** A round-robin client over `urls` that reads load reports. */
+function reading(urls: string[], loadReports: NonNullable<ClientOptions['loadReports']>) {
+  return resources.track(
+    createClient({ service: 'inventory', discovery: urls, strategy: 'round-robin', loadReports }),
+  );
+}
+
 describe('in-band load reports', () => {
   it('the reporter answers a request that asks with the report, in TEXT or JSON, and only then', async () => {
     const a = await instance('a', { inFlight: 3 });
@@ -64,14 +72,7 @@ describe('in-band load reports', () => {
     const busy = { inFlight: 0 };
     const a = await instance('a', busy);
     const b = await instance('b', { inFlight: 0 });
-    const client = resources.track(
-      createClient({
-        service: 'inventory',
-        discovery: [a.url, b.url],
-        strategy: 'round-robin',
-        loadReports: { max: { inFlight: 10 } },
-      }),
-    );
+    const client = reading([a.url, b.url], { max: { inFlight: 10 }, intervalMs: 0 });
     expect(await served(client, 10)).toEqual({ a: 5, b: 5 });
     expect(a.headersSeen.every((h) => h === 'TEXT')).toBe(true);
     busy.inFlight = 50;
@@ -93,5 +94,30 @@ describe('in-band load reports', () => {
     const before = b.headersSeen.length;
     await served(plain, 2);
     expect(b.headersSeen.slice(before)).toEqual([undefined, undefined]);
+  });
+
+  it('asks each instance on its first request, then not again until loadReports.intervalMs has passed', async () => {
+    // Only the clock is fake (the client's and the balancer's performance.now); sockets and the
+    // reporter's timers are real.
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const a = await instance('a', { inFlight: 0 });
+    const b = await instance('b', { inFlight: 0 });
+    const client = reading([a.url, b.url], {});
+    expect(await served(client, 6)).toEqual({ a: 3, b: 3 });
+    expect(a.headersSeen).toEqual(['TEXT', undefined, undefined]);
+    expect(b.headersSeen).toEqual(['TEXT', undefined, undefined]);
+    vi.advanceTimersByTime(999);
+    await served(client, 2);
+    expect([a.headersSeen[3], b.headersSeen[3]]).toEqual([undefined, undefined]);
+    vi.advanceTimersByTime(1000);
+    await served(client, 4);
+    expect(a.headersSeen.slice(4)).toEqual(['TEXT', undefined]);
+    expect(b.headersSeen.slice(4)).toEqual(['TEXT', undefined]);
+
+    const every = resources.track(
+      createClient({ service: 'inventory', discovery: [a.url], loadReports: { intervalMs: 0 } }),
+    );
+    await served(every, 3);
+    expect(a.headersSeen.slice(6)).toEqual(['TEXT', 'TEXT', 'TEXT']);
   });
 });

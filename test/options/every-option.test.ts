@@ -102,6 +102,7 @@ const FACTORIES: Record<string, Factory> = {
       [{ loadReports: { max: { applicationUtilization: -1 } } }, 'loadReports.max.applicationUtilization'],
       [{ loadReports: { max: { eventLoopDelayMs: 0 } } }, 'loadReports.max.eventLoopDelayMs'],
       [{ loadReports: { max: { inFlight: 0 } } }, 'loadReports.max.inFlight'],
+      [{ loadReports: { intervalMs: -1 } }, 'loadReports.intervalMs'],
       [{ subset: { size: 0 } }, 'subset.size'],
       [{ metrics: { meterProvider: {} } }, 'metrics.meterProvider'],
       [{ metrics: { perInstance: 1 } }, 'metrics.perInstance'],

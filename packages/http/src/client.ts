@@ -151,7 +151,7 @@ class PicketClient implements Client, DispatchCore {
     const weighted = (typeof strategy === 'string' ? strategy : strategy.name) === 'weighted-round-robin';
     this.inBand =
       weighted || config.loadReports !== undefined
-        ? new InBandLoad(this.balancer, config.loadReports?.max)
+        ? new InBandLoad(this.balancer, config.loadReports?.max, config.loadReports?.intervalMs)
         : null;
     // Latencies are kept only for hedging at the observed p95.
     this.latency = config.hedge !== false && config.hedge.delayMs === 'p95' ? new LatencyWindow() : undefined;

@@ -24,6 +24,7 @@ import {
 } from '@picket/core/internal';
 import { z } from 'zod';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
+import { ASK_INTERVAL_MS } from './load/in-band.ts';
 import type { MeterProvider, MetricsOptions } from './observe/metrics.ts';
 import type {
   BreakerOptions,
@@ -191,6 +192,7 @@ export const clientSchema = z.object({
           inFlight: integer(1).optional(),
         })
         .optional(),
+      intervalMs: ms.default(ASK_INTERVAL_MS),
     })
     .optional(),
   subset: offOr(subsetSchema).default(false),

@@ -129,9 +129,17 @@ export interface ClientOptions
    * In-band load reports (ORCA's `endpoint-load-metrics` response header): with `max`, an
    * instance whose report is over a limit leaves rotation at once, until a report says it is
    * under again. Reports are asked for (and read) only when `loadReports` is set or the strategy
-   * is `'weighted-round-robin'`.
+   * is `'weighted-round-robin'`; each instance is asked at most once per `intervalMs`, and a
+   * report a server sends unasked is read too.
    */
-  loadReports?: { max?: LoadReportLimits };
+  loadReports?: {
+    max?: LoadReportLimits;
+    /**
+     * Asks an instance for a report at most once per this many ms (`loadReporter`'s figures
+     * change once per sample window); 0 asks with every request. Default 1000.
+     */
+    intervalMs?: number;
+  };
   /**
    * Use only a subset of the service's instances: `{ size, mode: 'random' | 'deterministic',
    * callerId, peers }`. Instances outside it get no pool, no health check and no stats; it grows

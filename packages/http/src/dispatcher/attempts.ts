@@ -72,14 +72,15 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
     const attempt = admit(this, hedge, now);
     if (attempt === null) return false;
     const core = this.core;
-    const options = this.#call.optionsFor(attempt.instance);
+    const instance = attempt.instance;
+    const options = this.#call.optionsFor(instance, core.inBand?.ask(instance, now) === true);
     const perTry = core.config.perTryTimeout;
     if (perTry !== undefined) attempt.startPerTry(perTry, now);
     this.live++;
     if (this.#first === null) this.#first = attempt;
     else if (this.#more === null) this.#more = [attempt];
     else this.#more.push(attempt);
-    if (hedge) this.logged().exclude.add(attempt.instance.id);
+    if (hedge) this.logged().exclude.add(instance.id);
     attempt.number = ++this.#count;
     if (attempt.number > 1) {
       attempt.countedRetry = true;
@@ -109,7 +110,8 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
   }
 
   attemptHeaders(a: Attempt, statusCode: number, headers: Headers, statusMessage: string | undefined): void {
-    this.core.inBand?.observe(a.instance, headers);
+    // The attempt's response time on the clock it was sent by (onResponseStart just read it).
+    this.core.inBand?.observe(a.instance, headers, a.startedAt + a.latencyMs);
     const caller = this.caller;
     if (caller.done || caller.winner !== null) {
       a.cancel(LOST, undefined);

@@ -16,8 +16,11 @@ export interface Call {
   readonly caller: Caller;
   readonly deadlineAt: number;
   safety(): Safety;
-  /** The options to send to `instance` (its base path prefixed, the caller's Host removed). */
-  optionsFor(instance: Instance): Dispatcher.DispatchOptions;
+  /**
+   * The options to send to `instance` (its base path prefixed, the caller's Host removed), with
+   * the header that asks for a load report when `askLoad`.
+   */
+  optionsFor(instance: Instance, askLoad: boolean): Dispatcher.DispatchOptions;
   /** The balancer has no instance at all for the call's first pick: wait for discovery, or fail. */
   noInstance(error: unknown): void;
   /** The call's overall deadline is no longer needed. */

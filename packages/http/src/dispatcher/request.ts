@@ -1,7 +1,8 @@
 // One request: the call as its caller made it. It owns the caller's controller (caller.ts) and
 // the attempts made for it (attempts.ts), and holds what belongs to the call as a whole: the
-// options each instance is sent, whether the request is safe to send again, the overall
-// timeout, the wait for discovery's first snapshot, and how the call is traced and counted.
+// options each instance is sent (with or without the ask for a load report), whether the
+// request is safe to send again, the overall timeout, the wait for discovery's first snapshot,
+// and how the call is traced and counted.
 
 import { type Instance, isPicketError } from '@picket/core';
 import type { Dispatcher } from 'undici';
@@ -36,6 +37,8 @@ export class RequestState implements Call, CallerOwner, Timed, DiscoveryWaiter {
   #safety: Safety | null = null;
   /** The options copied for an instance with a base path, or without a caller's Host header. */
   #copy: { readonly base: string; readonly options: Dispatcher.DispatchOptions } | null = null;
+  /** The options of an attempt that asks for a load report: made when one first does. */
+  #asking: { readonly base: string; readonly options: Dispatcher.DispatchOptions } | null = null;
   // The overall deadline, kept in the client's deadline list (deadlines.ts), not a timer.
   deadlineAt = 0;
   deadlineNext: Timed | null = null;
@@ -55,9 +58,6 @@ export class RequestState implements Call, CallerOwner, Timed, DiscoveryWaiter {
     this.core = core;
     this.method = opts.method ?? 'GET';
     if (needsWatch(opts.body)) opts = { ...opts, body: watchBody(opts.body, this) as never };
-    // Ask each instance for its load in the response, when something reads it.
-    if (core.inBand !== null)
-      opts = { ...opts, headers: withHeader(opts.headers, LOAD_FORMAT_HEADER, 'TEXT') };
     this.opts = opts;
     this.caller = new Caller(this, handler);
     this.attempts = new Attempts(this);
@@ -94,7 +94,18 @@ export class RequestState implements Call, CallerOwner, Timed, DiscoveryWaiter {
     this.attempts.launch(false, now);
   }
 
-  optionsFor(instance: Instance): Dispatcher.DispatchOptions {
+  optionsFor(instance: Instance, askLoad: boolean): Dispatcher.DispatchOptions {
+    const options = this.#plainFor(instance);
+    if (!askLoad) return options;
+    const base = instance.basePath;
+    const asking = this.#asking;
+    if (asking !== null && asking.base === base) return asking.options;
+    const withAsk = { ...options, headers: withHeader(options.headers, LOAD_FORMAT_HEADER, 'TEXT') };
+    this.#asking = { base, options: withAsk };
+    return withAsk;
+  }
+
+  #plainFor(instance: Instance): Dispatcher.DispatchOptions {
     const base = instance.basePath;
     const copy = this.#copy;
     if (copy !== null) {
