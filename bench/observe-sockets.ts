@@ -1,10 +1,12 @@
 // What observing costs a client beside real sockets: three local instance processes, 32 callers,
 // mirrored rounds of the same client with `metrics: false` (the baseline, and again as an A/A
 // control that shows this run's noise), with the default (no OpenTelemetry SDK registered: the
-// API's no-op meter), with the SDK's MeterProvider (in-memory reader), reading the in-band load
-// report every answer carries, and with Picket's diagnostics channels subscribed. Client CPU per request, paired ratio to the baseline (median
-// over rounds). bench/observe-cost.ts measures the same without sockets, where Picket's own work
-// is all there is to see.
+// API's no-op meter), with the SDK's MeterProvider (in-memory reader), reading in-band load
+// reports (from instances that answer the ask as loadReporter does by default, and from ones
+// that send a report on every answer, unasked), and with Picket's diagnostics channels
+// subscribed. Client CPU per request, paired ratio to the baseline (median over rounds).
+// bench/observe-cost.ts measures the same without sockets, where Picket's own work is all there
+// is to see.
 // Run: node --conditions=picket-source bench/observe-sockets.ts [--quick]
 
 import diagnostics from 'node:diagnostics_channel';
@@ -25,7 +27,9 @@ const ROUND_MS = quick ? 600 : 800;
 const PATH = '/fast';
 const noop = () => {};
 
-// Every answer carries an in-band load report; only the client that asks for reports reads it.
+// /fast answers carry an in-band load report when the request asks for one (loadReporter's
+// default: a client with loadReports asks each instance once per second), /fast-reported's every
+// answer carries one (whose header the baseline, on /fast, does not receive or parse).
 process.env.INSTANCE_LOAD_REPORT = '1';
 const instances = await spawnInstances(3);
 const urls = instances.map((i) => i.url);
@@ -77,6 +81,15 @@ const variants: Array<{ contender: Contender; target?: number }> = [
       'in-band load reports read (loadReports: {})',
     ),
     target: 1.02,
+  },
+  {
+    contender: picket(
+      'peak-ewma',
+      urls,
+      '/fast-reported',
+      { metrics: false, loadReports: {} },
+      'in-band load reports read, one on every answer (unasked)',
+    ),
   },
   { contender: picket('peak-ewma', urls, PATH, { metrics: false }, 'diagnostics channels subscribed') },
 ];

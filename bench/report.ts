@@ -132,7 +132,7 @@ function observeCost(result: { rounds: number; perRound: number; rows: CostRow[]
 function observeSockets(result: { rounds: number; rows: CostRow[] }): string {
   return costSection(
     '## What observing costs beside sockets (`bench/observe-sockets.ts`)',
-    `Three local instance processes, 32 callers, ${result.rounds} mirrored rounds: client CPU per request against the same client with \`metrics: false\` (paired median ratio; the A/A control is this run's noise):`,
+    `Three local instance processes, 32 callers, ${result.rounds} mirrored rounds: client CPU per request against the same client with \`metrics: false\` (paired median ratio; the A/A control is this run's noise). The instances answer a request that asks for a load report with one, as loadReporter does by default (a client with \`loadReports\` asks each instance at most once per \`intervalMs\`, 1 s); the unasked row's instances send one on every answer, which the baseline does not receive:`,
     result.rows,
   );
 }
