@@ -19,6 +19,24 @@ async function instance(name: string, report: string | undefined): Promise<strin
   return server.url;
 }
 
+/**
+ * An instance that sends its fixed report only to a request that asks for one, as loadReporter
+ * does by default; `asks` counts those requests.
+ */
+async function askedInstance(name: string, report: string) {
+  const seen = { asks: 0, requests: 0 };
+  const server = await resources.server((req, res) => {
+    seen.requests++;
+    const headers: Record<string, string> = { 'x-server': name };
+    if (req.headers['endpoint-load-metrics-format'] !== undefined) {
+      seen.asks++;
+      headers['endpoint-load-metrics'] = report;
+    }
+    res.writeHead(200, headers).end(name);
+  });
+  return { url: server.url, seen };
+}
+
 async function send(client: Client): Promise<string> {
   const res = await client.request({ path: '/' });
   await res.body.dump();
@@ -83,5 +101,20 @@ describe('weighted round robin through createClient', () => {
       counts[name] = (counts[name] ?? 0) + 1;
     }
     expect(counts).toEqual({ a: 50, b: 50 });
+  });
+
+  it('weighs instances that report only when asked, though each is asked at most once per interval', async () => {
+    const a = await askedInstance('a', 'TEXT cpu_utilization=0.2, rps_fractional=100');
+    const b = await askedInstance('b', 'TEXT cpu_utilization=0.6, rps_fractional=100');
+    const client = resources.track(createClient({ service: 'wrr', discovery: [a.url, b.url], strategy }));
+    const shares = await sharesAfter(client, 500, 400);
+    // Weights 500 and 166.7.
+    expect(Math.abs(shares.a! - 3 / 4)).toBeLessThan(0.04);
+    expect(Math.abs(shares.b! - 1 / 4)).toBeLessThan(0.04);
+    // The default interval (1 s) over the test's time, not a report per request.
+    for (const { seen } of [a, b]) {
+      expect(seen.asks).toBeGreaterThanOrEqual(1);
+      expect(seen.asks).toBeLessThan(seen.requests / 10);
+    }
   });
 });
