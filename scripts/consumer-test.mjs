@@ -286,7 +286,7 @@ async function main() {
       JSON.stringify({ name: 'picket-consumer', private: true, type: 'module' }, null, 2),
     );
     // The peers and tools at the versions this repository develops against; everything else
-    // (zod, undici, p-retry) comes from the registry as the packages' ranges say.
+    // (zod, undici) comes from the registry as the packages' ranges say.
     const extras = await Promise.all(['axios', 'yaml', 'typescript', '@types/node'].map(installedVersion));
     const installed = await step(
       `npm install the ${tarballs.length} tarballs, ${extras.join(', ')}`,

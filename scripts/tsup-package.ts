@@ -1,6 +1,7 @@
 // The build every package shares: ESM and CommonJS from the same entries, with types. The two
 // formats are separate configs because they differ in one thing: an ESM-only dependency (one
-// whose package.json offers `require` no entry, as p-retry 9) is bundled into the CommonJS build.
+// whose package.json offers `require` no entry, as p-retry 9 was while Picket used it) is bundled
+// into the CommonJS build.
 // Left external, esbuild's interop would hand `require()`'s namespace object to a default import
 // (`(0, import_p_retry.default) is not a function` at the first retry).
 
