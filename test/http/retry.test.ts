@@ -1,14 +1,14 @@
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { Readable } from 'node:stream';
 import type { AttemptRecord } from '@picket/http';
-import { createClient } from '@picket/http';
 import { describe, expect, it } from 'vitest';
+import { testClients } from '../fixtures/clients.ts';
 import { drop, echo, status, testResources } from '../fixtures/http-servers.ts';
 import { freePort } from '../fixtures/instances.ts';
 
 const resources = testResources();
 const server = resources.server;
-const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
+const { client, inOrder } = testClients(resources);
 
 async function rejection(
   promise: Promise<unknown>,
@@ -132,11 +132,8 @@ describe('retries', () => {
     });
     const other = await server(echo('other'));
     // `other` is a backup (priority 1): the first attempt always goes to `flaky`.
-    const c = client({
-      service: 's',
-      discovery: [flaky.url, { url: other.url, priority: 1 }],
+    const c = inOrder(flaky, other, {
       retry: { sameInstance: 1 },
-      breaker: false,
     });
     const first = await c.request({ path: '/' });
     expect(((await first.body.json()) as { server: string }).server).toBe('flaky');
@@ -181,7 +178,7 @@ describe('retries', () => {
   it('emits a retry event naming the failed attempt', async () => {
     const bad = await server(status(502));
     const good = await server(echo('good'));
-    const c = client({ service: 's', discovery: [bad.url, { url: good.url, priority: 1 }], breaker: false });
+    const c = inOrder(bad, good);
     const events: unknown[] = [];
     c.on('retry', (e) => events.push(e));
     await (await c.request({ path: '/r' })).body.text();

@@ -1,12 +1,12 @@
-import { createClient } from '@picket/http';
 import { describe, expect, it } from 'vitest';
 import { MIN_SAMPLES } from '../../packages/http/src/retry/latency.ts';
+import { testClients } from '../fixtures/clients.ts';
 import { after as answerAfter, echo, never, testResources } from '../fixtures/http-servers.ts';
 import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources({ destroy: true });
 const server = resources.server;
-const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
+const { client, inOrder } = testClients(resources);
 
 describe('timeouts', () => {
   it('fails with PICKET_TIMEOUT when no instance answers in time', async () => {
@@ -30,11 +30,8 @@ describe('timeouts', () => {
   it('moves on to another instance after perTryTimeout', async () => {
     const stuck = await server(never);
     const fine = await server(echo('fine'));
-    const c = client({
-      service: 's',
-      discovery: [stuck.url, { url: fine.url, priority: 1 }],
+    const c = inOrder(stuck, fine, {
       perTryTimeout: 150,
-      breaker: false,
     });
     const res = await c.request({ path: '/' });
     expect(((await res.body.json()) as { server: string }).server).toBe('fine');
@@ -44,11 +41,8 @@ describe('timeouts', () => {
   it('abandons an attempt at perTryTimeout (not on undici’s 1 s timers) and retries the GET elsewhere', async () => {
     const stuck = await server(never);
     const fine = await server(echo('fine'));
-    const c = client({
-      service: 's',
-      discovery: [stuck.url, { url: fine.url, priority: 1 }],
+    const c = inOrder(stuck, fine, {
       perTryTimeout: 150,
-      breaker: false,
     });
     const retries: { ms: number; error?: string; next: number }[] = [];
     const started = performance.now();
@@ -69,11 +63,8 @@ describe('timeouts', () => {
   it('ends a POST whose attempt timed out without replaying it', async () => {
     const stuck = await server(never);
     const fine = await server(echo('fine'));
-    const c = client({
-      service: 's',
-      discovery: [stuck.url, { url: fine.url, priority: 1 }],
+    const c = inOrder(stuck, fine, {
       perTryTimeout: 150,
-      breaker: false,
     });
     const started = performance.now();
     const error = await c.request({ path: '/', method: 'POST', body: 'x' }).then(
@@ -111,11 +102,8 @@ describe('hedging', () => {
     const fast = await server(echo('fast'));
     let closed = 0;
     slow.server.on('connection', (socket) => socket.on('close', () => closed++));
-    const c = client({
-      service: 's',
-      discovery: [slow.url, { url: fast.url, priority: 1 }],
+    const c = inOrder(slow, fast, {
       hedge: { delayMs: 50 },
-      breaker: false,
     });
     const hedges: unknown[] = [];
     c.on('hedge', (e) => hedges.push(e));
@@ -131,11 +119,8 @@ describe('hedging', () => {
   it('does not hedge a POST', async () => {
     const slow = await server(answerAfter(200, 'slow'));
     const fast = await server(echo('fast'));
-    const c = client({
-      service: 's',
-      discovery: [slow.url, { url: fast.url, priority: 1 }],
+    const c = inOrder(slow, fast, {
       hedge: { delayMs: 20 },
-      breaker: false,
     });
     const res = await c.request({ path: '/', method: 'POST', body: 'x' });
     expect(((await res.body.json()) as { server: string }).server).toBe('slow');
@@ -149,11 +134,8 @@ describe('hedging', () => {
     let slowNext = false;
     const a = await server((req, res, body) => answerAfter(slowNext ? 1000 : 20, 'a')(req, res, body));
     const b = await server(echo('b'));
-    const c = client({
-      service: 's',
-      discovery: [a.url, { url: b.url, priority: 1 }],
+    const c = inOrder(a, b, {
       hedge: { delayMs: 'p95' },
-      breaker: false,
     });
     const hedges: { delayMs: number }[] = [];
     c.on('hedge', (e) => hedges.push(e));
@@ -173,12 +155,9 @@ describe('hedging', () => {
   it('charges hedges to the retry budget', async () => {
     const slow = await server(answerAfter(1000, 'slow'));
     const fast = await server(echo('fast'));
-    const c = client({
-      service: 's',
-      discovery: [slow.url, { url: fast.url, priority: 1 }],
+    const c = inOrder(slow, fast, {
       hedge: { delayMs: 10 },
       retry: { budget: { percent: 0, minPerSecond: 0.1, windowMs: 10_000 } },
-      breaker: false,
     });
     let hedges = 0;
     c.on('hedge', () => hedges++);
