@@ -37,13 +37,6 @@ interface Seen {
 /** The health source in-band limits report as. */
 export const LOAD_REPORT_SOURCE = 'load-report';
 
-interface LoadSink {
-  reportLoad?(
-    id: string,
-    report: { cpuUtilization?: number; applicationUtilization?: number; rps?: number; eps?: number },
-  ): void;
-}
-
 /**
  * How long an instance taken out for its report stays out before it gets traffic again (and so a
  * new report): out of rotation, it sends none.
@@ -54,7 +47,7 @@ export const RECHECK_MS = 5000;
 export const ASK_INTERVAL_MS = 1000;
 
 export class InBandLoad {
-  readonly #balancer: Balancer & LoadSink;
+  readonly #balancer: Balancer;
   readonly #max: LoadReportLimits | undefined;
   readonly #health: HealthSource;
   readonly #intervalMs: number;
@@ -66,7 +59,7 @@ export class InBandLoad {
   reports = 0;
 
   constructor(balancer: Balancer, max: LoadReportLimits | undefined, intervalMs = ASK_INTERVAL_MS) {
-    this.#balancer = balancer as Balancer & LoadSink;
+    this.#balancer = balancer;
     this.#health = balancer.healthSource(LOAD_REPORT_SOURCE);
     this.#max = max;
     this.#intervalMs = intervalMs;
@@ -103,7 +96,7 @@ export class InBandLoad {
       return;
     }
     this.reports++;
-    this.#balancer.reportLoad?.(instance.id, report);
+    this.#balancer.reportLoad(instance.id, report);
     if (this.#max !== undefined) this.#judge(instance, report, this.#max);
   }
 
