@@ -131,13 +131,14 @@ function parseJson(body: string): OrcaReport | null {
   return report;
 }
 
-// OrcaLoadReport (xds/data/orca/v3/orca_load_report.proto): the fields read here.
-const PB_DOUBLES: Record<number, keyof Omit<OrcaReport, 'named'>> = {
-  1: 'cpuUtilization',
-  2: 'memUtilization',
-  6: 'rps',
+// OrcaLoadReport (xds/data/orca/v3/orca_load_report.proto): the fields read here, by their names
+// in FIELDS.
+const PB_DOUBLES: Record<number, string> = {
+  1: 'cpu_utilization',
+  2: 'mem_utilization',
+  6: 'rps_fractional',
   7: 'eps',
-  9: 'applicationUtilization',
+  9: 'application_utilization',
 };
 const PB_NAMED_METRICS = 8;
 
@@ -167,7 +168,7 @@ function parseBinary(base64: string): OrcaReport | null {
         const value = bytes.readDoubleLE(at);
         at += 8;
         const name = PB_DOUBLES[field];
-        if (name !== undefined && !put(report, toKey(name), value)) return null;
+        if (name !== undefined && !put(report, name, value)) return null;
       } else if (wire === 0) {
         varint();
       } else if (wire === 2) {
@@ -185,11 +186,6 @@ function parseBinary(base64: string): OrcaReport | null {
     return null;
   }
   return report;
-}
-
-function toKey(field: keyof Omit<OrcaReport, 'named'>): string {
-  for (const [key, name] of Object.entries(FIELDS)) if (name === field) return key;
-  return field;
 }
 
 /** One `map<string, double>` entry: field 1 the name, field 2 the value. */
