@@ -183,7 +183,7 @@ describe('breaker windows', () => {
     const attempt = (now: number, failed: boolean): boolean => {
       const entry = breakers.admit(instance!, now);
       if (entry === undefined) return false;
-      breakers.settle(entry, failed, now, breakers.isTrial(entry));
+      entry.settle(failed, now, entry.isTrial());
       return true;
     };
     return { breakers, instance: instance!, states, attempt, balancer };
@@ -235,20 +235,20 @@ describe('breaker windows', () => {
     });
     // Two slow attempts go out while the breaker is closed, then failures open it.
     const early = [breakers.admit(instance, 0)!, breakers.admit(instance, 0)!];
-    expect(early.map((e) => breakers.isTrial(e))).toEqual([false, false]);
+    expect(early.map((e) => e.isTrial())).toEqual([false, false]);
     for (let i = 0; i < 4; i++) attempt(0, true);
     expect(states).toEqual(['open']);
     vi.advanceTimersByTime(500);
     const trial = breakers.admit(instance, 600)!;
-    expect(breakers.isTrial(trial)).toBe(true);
+    expect(trial.isTrial()).toBe(true);
     // The early attempts end while the trial is out: one well, one badly. Neither decides.
-    breakers.settle(early[0]!, false, 650, false);
-    breakers.settle(early[1]!, true, 660, false);
+    early[0]!.settle(false, 650, false);
+    early[1]!.settle(true, 660, false);
     expect(states).toEqual(['open', 'half-open']);
     expect(breakers.state(instance.id)).toBe('half-open');
     // Still only the one trial: no other attempt is admitted meanwhile.
     expect(breakers.admit(instance, 670)).toBeUndefined();
-    breakers.settle(trial, false, 700, true);
+    trial.settle(false, 700, true);
     expect(states).toEqual(['open', 'half-open', 'closed']);
     breakers.close();
     balancer.close();
@@ -263,8 +263,8 @@ describe('breaker windows', () => {
     for (let i = 0; i < 4; i++) attempt(0, true);
     vi.advanceTimersByTime(500);
     const trial = breakers.admit(instance, 600)!;
-    breakers.settle(early, false, 650, false);
-    breakers.settle(trial, true, 700, true);
+    early.settle(false, 650, false);
+    trial.settle(true, 700, true);
     expect(states).toEqual(['open', 'half-open', 'open']);
     breakers.close();
     balancer.close();

@@ -13,9 +13,6 @@ import { Breaker, type BreakerCounts, type BreakerOwner } from './breaker.ts';
 /** The health source breaker state is mirrored into. */
 export const BREAKER_SOURCE = 'breaker';
 
-/** An instance's breaker, as the dispatcher holds it between admit and settle. */
-export type BreakerEntry = Breaker;
-
 export type BreakerSnapshot = BreakerCounts;
 
 type Emit = (instance: Instance, state: BreakerState) => void;
@@ -36,9 +33,10 @@ export class BreakerRegistry implements BreakerOwner {
   /**
    * Admits an attempt to `instance` at `now` (ms, the client's clock) and counts it: the breaker
    * when it is closed, or half-open with its trial not yet out (this attempt becomes the
-   * trial); undefined when it refuses.
+   * trial); undefined when it refuses. The dispatcher then settles the attempt on the breaker
+   * itself (`Breaker.settle`, with `isTrial` as it was at admission).
    */
-  admit(instance: Instance, now: number): BreakerEntry | undefined {
+  admit(instance: Instance, now: number): Breaker | undefined {
     let breaker = this.#entries.get(instance.id);
     if (breaker === undefined) {
       if (this.#closed) return undefined;
@@ -46,22 +44,6 @@ export class BreakerRegistry implements BreakerOwner {
       this.#entries.set(instance.id, breaker);
     }
     return breaker.admit(now) ? breaker : undefined;
-  }
-
-  /**
-   * Records how an admitted attempt ended: failed (5xx, transport error), succeeded, or neither
-   * (undefined). `now` is a clock reading from the attempt, ms. `trial`: the attempt was admitted
-   * as the half-open trial (`isTrial` when it was admitted). Only the trial's outcome decides a
-   * half-open breaker: an attempt admitted before the breaker opened that ends late is counted,
-   * never taken for the verdict.
-   */
-  settle(entry: BreakerEntry, failed: boolean | undefined, now: number, trial: boolean): void {
-    entry.settle(failed, now, trial);
-  }
-
-  /** Whether `entry`, just returned by `admit`, admitted its attempt as the half-open trial. */
-  isTrial(entry: BreakerEntry): boolean {
-    return entry.isTrial();
   }
 
   /** BreakerOwner: mirrors a change of state into the balancer, then tells the client. */

@@ -3,7 +3,7 @@
 // by its breaker or a full queue is logged and passed over for another pick.
 
 import { type Instance, NEUTRAL, type Outcome, type PickHandle } from '@picket/core';
-import type { BreakerEntry } from '../breaker/breakers.ts';
+import type { Breaker } from '../breaker/breaker.ts';
 import { Attempt, type AttemptOwner } from './attempt.ts';
 import { type AttemptLog, pickAgain } from './attempt-log.ts';
 
@@ -47,7 +47,7 @@ export function admit(request: Admitting, hedge: boolean, now: number): Attempt 
       return null;
     }
     const instance = pick.instance;
-    let breaker: BreakerEntry | undefined;
+    let breaker: Breaker | undefined;
     if (breakers !== undefined) {
       breaker = breakers.admit(instance, now);
       if (breaker === undefined) {
@@ -61,7 +61,7 @@ export function admit(request: Admitting, hedge: boolean, now: number): Attempt 
     if (slot.pending >= maxPending) {
       // Its pool's queue is full: pass it over for another instance.
       pick.release(NEUTRAL);
-      if (breaker !== undefined) breakers!.settle(breaker, undefined, now, breakers!.isTrial(breaker));
+      breaker?.settle(undefined, now, breaker.isTrial());
       request.logged().refuse(instance, hedge, 'overloaded');
       request.log!.overloaded = maxPending;
       continue;
@@ -69,7 +69,7 @@ export function admit(request: Admitting, hedge: boolean, now: number): Attempt 
     const attempt = new Attempt(request, pick, hedge, now);
     if (breaker !== undefined) {
       attempt.breaker = breaker;
-      attempt.trial = breakers!.isTrial(breaker);
+      attempt.trial = breaker.isTrial();
     }
     attempt.waitingIn = slot;
     return attempt;

@@ -12,7 +12,7 @@ import {
   type PickHandle,
 } from '@picket/core';
 import type { Dispatcher } from 'undici';
-import type { BreakerEntry } from '../breaker/breakers.ts';
+import type { Breaker } from '../breaker/breaker.ts';
 import { type CallerFault, callerFault, errorCode, errorKind } from '../errors.ts';
 import type { AttemptMessage } from '../observe/channels.ts';
 import type { InstancePool } from '../pool/pools.ts';
@@ -64,7 +64,7 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
   /** 1 for the call's first attempt. */
   number = 0;
   /** The instance's breaker, which admitted this attempt and hears how it ended. */
-  breaker: BreakerEntry | null = null;
+  breaker: Breaker | null = null;
   /** Admitted as its breaker's half-open trial: its outcome decides the breaker. */
   trial = false;
   /** The instance's pool while this attempt waits in it for a connection (counted in its `pending`). */

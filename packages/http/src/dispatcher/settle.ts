@@ -3,7 +3,7 @@
 // `picket:attempt:end`. Done once per attempt (attempt.ts guards it).
 
 import type { ErrorKind, Instance, Outcome, PickHandle } from '@picket/core';
-import type { BreakerEntry } from '../breaker/breakers.ts';
+import type { Breaker } from '../breaker/breaker.ts';
 import { type AttemptMessage, attemptEndChannel } from '../observe/channels.ts';
 import type { InstancePool } from '../pool/pools.ts';
 import type { DispatchCore } from './core.ts';
@@ -15,7 +15,7 @@ export interface Settled {
   readonly startedAt: number;
   /** From its response headers, ms; -1 before them. */
   readonly latencyMs: number;
-  readonly breaker: BreakerEntry | null;
+  readonly breaker: Breaker | null;
   readonly trial: boolean;
   readonly status: number;
   readonly errorType: string | undefined;
@@ -49,7 +49,7 @@ export function settle(
   const at = a.startedAt + (outcome.latencyMs ?? 0);
   a.pick.release(outcome, core.sharesClock ? at : undefined);
   const breaker = a.breaker;
-  if (breaker !== null) core.breakers!.settle(breaker, failed, at, a.trial);
+  if (breaker !== null) breaker.settle(failed, at, a.trial);
   if (outcome.neutral !== true) {
     const metrics = core.metrics;
     if (metrics !== null) {
