@@ -4,7 +4,7 @@
 import { type Provider, staticList } from '@picket/discovery';
 import { createClient, type ProviderLike } from '@picket/http';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { echo, startServer, type TestServer } from '../fixtures/http-servers.ts';
+import { echo, serverOf, startServer, type TestServer } from '../fixtures/http-servers.ts';
 
 let a: TestServer;
 let b: TestServer;
@@ -27,10 +27,10 @@ describe('a @picket/discovery provider as discovery', () => {
     const client = createClient({ service: 'inventory', discovery: provider });
     await client.ready({ timeoutMs: 5000 });
     const first = await client.request({ path: '/' });
-    expect(((await first.body.json()) as { server: string }).server).toBe('a');
+    expect(await serverOf(first)).toBe('a');
     provider.set([b.url]);
     const second = await client.request({ path: '/' });
-    expect(((await second.body.json()) as { server: string }).server).toBe('b');
+    expect(await serverOf(second)).toBe('b');
     await client.close();
   });
 });

@@ -3,15 +3,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { testClients } from '../fixtures/clients.ts';
-import { drop, echo, never, status, testResources } from '../fixtures/http-servers.ts';
+import { drop, echo, never, serverOf, status, testResources } from '../fixtures/http-servers.ts';
 import { freePort, waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources({ destroy: true });
 const server = resources.server;
 const { client, inOrder } = testClients(resources);
-
-const serverOf = async (res: { body: { json(): Promise<unknown> } }) =>
-  ((await res.body.json()) as { server: string }).server;
 
 describe('hashKey', () => {
   it('sends every request with one key to one instance with ring-hash, and spreads keys', async () => {
@@ -177,7 +174,7 @@ describe('retries, in the corners', () => {
     });
     const res = await c.request({ path: '/' });
     expect(res.statusCode).toBe(200);
-    expect(((await res.body.json()) as { server: string }).server).toBe('hedge');
+    expect(await serverOf(res)).toBe('hedge');
     expect(slower.requests).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_SAMPLES } from '../../packages/http/src/retry/latency.ts';
 import { testClients } from '../fixtures/clients.ts';
-import { after as answerAfter, echo, never, testResources } from '../fixtures/http-servers.ts';
+import { after as answerAfter, echo, never, serverOf, testResources } from '../fixtures/http-servers.ts';
 import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources({ destroy: true });
@@ -34,7 +34,7 @@ describe('timeouts', () => {
       perTryTimeout: 150,
     });
     const res = await c.request({ path: '/' });
-    expect(((await res.body.json()) as { server: string }).server).toBe('fine');
+    expect(await serverOf(res)).toBe('fine');
     expect(stuck.requests).toBe(1);
   });
 
@@ -50,7 +50,7 @@ describe('timeouts', () => {
       retries.push({ ms: performance.now() - started, error: attempt.error, next }),
     );
     const res = await c.request({ path: '/' });
-    expect(((await res.body.json()) as { server: string }).server).toBe('fine');
+    expect(await serverOf(res)).toBe('fine');
     expect(retries).toHaveLength(1);
     expect(retries[0]).toMatchObject({ error: 'timeout', next: 2 });
     // Generous for a loaded machine, but well under the ~1000 ms of undici's fast timers.
@@ -109,7 +109,7 @@ describe('hedging', () => {
     c.on('hedge', (e) => hedges.push(e));
     const started = performance.now();
     const res = await c.request({ path: '/' });
-    expect(((await res.body.json()) as { server: string }).server).toBe('fast');
+    expect(await serverOf(res)).toBe('fast');
     expect(performance.now() - started).toBeLessThan(800);
     expect(hedges).toEqual([{ method: 'GET', path: '/', delayMs: 50 }]);
     // The losing attempt is aborted: its connection closes rather than waiting 1 s.
@@ -123,7 +123,7 @@ describe('hedging', () => {
       hedge: { delayMs: 20 },
     });
     const res = await c.request({ path: '/', method: 'POST', body: 'x' });
-    expect(((await res.body.json()) as { server: string }).server).toBe('slow');
+    expect(await serverOf(res)).toBe('slow');
     expect(fast.requests).toBe(0);
   });
 
@@ -145,7 +145,7 @@ describe('hedging', () => {
     slowNext = true;
     const started = performance.now();
     const res = await c.request({ path: '/' });
-    expect(((await res.body.json()) as { server: string }).server).toBe('b');
+    expect(await serverOf(res)).toBe('b');
     expect(performance.now() - started).toBeLessThan(800);
     expect(hedges).toHaveLength(1);
     expect(hedges[0]!.delayMs).toBeGreaterThanOrEqual(19);
@@ -162,8 +162,7 @@ describe('hedging', () => {
     let hedges = 0;
     c.on('hedge', () => hedges++);
     const served: string[] = [];
-    for (let i = 0; i < 2; i++)
-      served.push(((await (await c.request({ path: '/' })).body.json()) as { server: string }).server);
+    for (let i = 0; i < 2; i++) served.push(await serverOf(await c.request({ path: '/' })));
     // One hedge fits the budget (0.1/s × 10 s); the second request must wait for the slow one.
     expect(served).toEqual(['fast', 'slow']);
     expect(hedges).toBe(1);
