@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { type Agrees, parseWith } from '@picket/core/internal';
+import { type Agrees, integer, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { LoadStatus } from './check.ts';
 import { fn, positiveMs, requestPath } from './fields.ts';
@@ -103,11 +103,7 @@ const schema = z.strictObject({
     .default('requested'),
   shed: z
     .strictObject({
-      maxInFlight: z
-        .number({ error: 'must be a positive integer' })
-        .int({ error: 'must be a positive integer' })
-        .min(1, { error: 'must be a positive integer' })
-        .optional(),
+      maxInFlight: integer(1).optional(),
       eventLoopDelayMs: positiveMs.optional(),
       retryAfterSeconds: z
         .number({ error: 'must be a whole number of seconds from 0 to 3600' })
