@@ -10,9 +10,10 @@ import type { Agrees } from '../fields.ts';
 import { hashKeyBits, hashStringBits } from '../hash.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
-import { type RandomSource, randomIndex } from '../random.ts';
-import type { BalancerLoad, Picker, Strategy, StrategyContext } from '../strategy.ts';
-import { allExcluded, exclusions, hashBalanceFactor, inFlightOf, loadWeight, weightOf } from './common.ts';
+import { randomIndex } from '../random.ts';
+import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
+import { exclusions, hashBalanceFactor, loadWeight, weightOf } from './common.ts';
+import { OwnerTablePicker } from './owner-table.ts';
 
 export interface MaglevOptions {
   /**
@@ -87,30 +88,20 @@ function canonicalOrder(endpoints: readonly Endpoint[], hashes: Uint32Array): In
   return order;
 }
 
-class MaglevPicker implements Picker {
-  private readonly random: RandomSource;
+class MaglevPicker extends OwnerTablePicker implements Picker {
   private readonly size: number;
-  /** `hashBalanceFactor`, or 0 when off. */
-  private readonly factor: number;
-  private readonly load: BalancerLoad | undefined;
-  private endpoints: readonly Endpoint[] = [];
-  private totalWeight = 0;
-  /** Slot → endpoint index; -1 only when there are no endpoints. */
-  private readonly table: Int32Array;
 
   constructor(ctx: StrategyContext, size: number, factor: number) {
-    this.random = ctx.random;
-    this.load = ctx.load;
+    // Slot → endpoint index; -1 only when there are no endpoints.
+    super(ctx, factor, new Int32Array(size).fill(-1));
     this.size = size;
-    this.factor = factor;
-    this.table = new Int32Array(size).fill(-1);
   }
 
   rebuild(endpoints: readonly Endpoint[]): void {
     this.endpoints = endpoints;
     const n = endpoints.length;
     const m = this.size;
-    const table = this.table;
+    const table = this.owners;
     table.fill(-1);
     let total = 0;
     for (let i = 0; i < n; i++) total += loadWeight(endpoints[i]!);
@@ -169,38 +160,7 @@ class MaglevPicker implements Picker {
     const m = this.size;
     const key = ctx?.key;
     const slot = key === undefined ? randomIndex(this.random, m) : (hashKeyBits(key) >>> 0) % m;
-    const table = this.table;
-    const exclude = exclusions(ctx);
-    if (this.factor > 0) return this.bounded(slot, exclude);
-    const first = endpoints[table[slot]!]!;
-    if (exclude === undefined || !exclude.has(first.instance.id)) return first;
-    if (allExcluded(endpoints, exclude)) return undefined;
-    // Walk forward to the next allowed endpoint: neighbouring slots belong to random endpoints,
-    // so this ends within a few steps, and every retry of this key goes the same way.
-    for (let step = 1; step < m; step++) {
-      const k = slot + step < m ? slot + step : slot + step - m;
-      const endpoint = endpoints[table[k]!]!;
-      if (!exclude.has(endpoint.instance.id)) return endpoint;
-    }
-    return undefined;
-  }
-
-  /** From `slot` on, the first allowed endpoint with room under its bound (see ring-hash.ts). */
-  private bounded(slot: number, exclude: ReadonlySet<string> | undefined): Endpoint | undefined {
-    const endpoints = this.endpoints;
-    if (exclude !== undefined && allExcluded(endpoints, exclude)) return undefined;
-    const table = this.table;
-    const m = this.size;
-    const perWeight = (this.factor * (inFlightOf(this.load, endpoints) + 1)) / this.totalWeight;
-    let fallback: Endpoint | undefined;
-    for (let step = 0; step < m; step++) {
-      const k = slot + step < m ? slot + step : slot + step - m;
-      const endpoint = endpoints[table[k]!]!;
-      if (exclude?.has(endpoint.instance.id)) continue;
-      if (endpoint.active + 1 <= Math.ceil(perWeight * loadWeight(endpoint))) return endpoint;
-      fallback ??= endpoint;
-    }
-    return fallback;
+    return this.ownerFrom(slot, exclusions(ctx));
   }
 }
 

@@ -11,9 +11,10 @@ import type { Agrees } from '../fields.ts';
 import { hashKeyBits, hashString } from '../hash.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
-import { type RandomSource, randomUnit } from '../random.ts';
-import type { BalancerLoad, Picker, Strategy, StrategyContext } from '../strategy.ts';
-import { allExcluded, exclusions, hashBalanceFactor, inFlightOf, integerIn, loadWeight } from './common.ts';
+import { randomUnit } from '../random.ts';
+import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
+import { exclusions, hashBalanceFactor, integerIn, loadWeight } from './common.ts';
+import { OwnerTablePicker } from './owner-table.ts';
 
 export interface RingHashOptions {
   /** Fewest points on the ring; more points follow weights more closely. Default 1024. */
@@ -104,25 +105,16 @@ function sortPoints(hashes: Uint32Array, owners: Int32Array, endpoints: readonly
   }
 }
 
-class RingHashPicker implements Picker {
-  private readonly random: RandomSource;
+class RingHashPicker extends OwnerTablePicker implements Picker {
   private readonly minRing: number;
   private readonly maxRing: number;
-  /** `hashBalanceFactor`, or 0 when off. */
-  private readonly factor: number;
-  private readonly load: BalancerLoad | undefined;
-  private endpoints: readonly Endpoint[] = [];
-  private totalWeight = 0;
-  /** Sorted point hashes, and the endpoint index owning each point. */
+  /** Sorted point hashes; `owners` holds the endpoint index owning each point. */
   private points = new Uint32Array(0);
-  private owners = new Int32Array(0);
 
   constructor(ctx: StrategyContext, minRing: number, maxRing: number, factor: number) {
-    this.random = ctx.random;
-    this.load = ctx.load;
+    super(ctx, factor, new Int32Array(0));
     this.minRing = minRing;
     this.maxRing = maxRing;
-    this.factor = factor;
   }
 
   rebuild(endpoints: readonly Endpoint[]): void {
@@ -172,43 +164,7 @@ class RingHashPicker implements Picker {
       else hi = mid;
     }
     if (lo === size) lo = 0;
-    const endpoints = this.endpoints;
-    const exclude = exclusions(ctx);
-    if (this.factor > 0) return this.bounded(lo, exclude);
-    const first = endpoints[this.owners[lo]!]!;
-    if (exclude === undefined || !exclude.has(first.instance.id)) return first;
-    if (allExcluded(endpoints, exclude)) return undefined;
-    // Walk clockwise to the next allowed owner: the same endpoint every retry of this key gets.
-    for (let step = 1; step < size; step++) {
-      let k = lo + step;
-      if (k >= size) k -= size;
-      const endpoint = endpoints[this.owners[k]!]!;
-      if (!exclude.has(endpoint.instance.id)) return endpoint;
-    }
-    return undefined;
-  }
-
-  /**
-   * From point `start` clockwise, the first allowed endpoint with room under its bound:
-   * ceil(factor × (in-flight + 1) × weight / total weight). One always has room unless retries
-   * exclude the rest; then the first allowed endpoint is taken over its bound.
-   */
-  private bounded(start: number, exclude: ReadonlySet<string> | undefined): Endpoint | undefined {
-    const endpoints = this.endpoints;
-    if (exclude !== undefined && allExcluded(endpoints, exclude)) return undefined;
-    const owners = this.owners;
-    const size = owners.length;
-    const perWeight = (this.factor * (inFlightOf(this.load, endpoints) + 1)) / this.totalWeight;
-    let fallback: Endpoint | undefined;
-    for (let step = 0; step < size; step++) {
-      let k = start + step;
-      if (k >= size) k -= size;
-      const endpoint = endpoints[owners[k]!]!;
-      if (exclude?.has(endpoint.instance.id)) continue;
-      if (endpoint.active + 1 <= Math.ceil(perWeight * ringWeight(endpoint))) return endpoint;
-      fallback ??= endpoint;
-    }
-    return fallback;
+    return this.ownerFrom(lo, exclusions(ctx));
   }
 }
 
