@@ -288,6 +288,14 @@ async function once(watcher: Watcher, out: Writable, json: boolean): Promise<num
   return report.ready && report.healthy > 0 ? EXIT_OK : EXIT_FAILED;
 }
 
+/** Resolves when `stop` aborts (at once when it already has). */
+function untilAborted(stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (stop.aborted) resolve();
+    else stop.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
 async function live(
   watcher: Watcher,
   out: Writable & { isTTY?: boolean },
@@ -309,10 +317,7 @@ async function live(
   });
   draw();
   const timer = setInterval(draw, every);
-  await new Promise<void>((resolve) => {
-    if (stop.aborted) resolve();
-    stop.addEventListener('abort', () => resolve(), { once: true });
-  });
+  await untilAborted(stop);
   clearInterval(timer);
   await watcher.stopTraffic();
   draw();
@@ -335,10 +340,7 @@ async function web(
   try {
     out.write(`Dashboard of ${watcher.settings.service}: ${board.url}  (Ctrl-C stops it)\n`);
     if (out.isTTY === true) openInBrowser(board.url);
-    await new Promise<void>((resolve) => {
-      if (stop.aborted) resolve();
-      stop.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(stop);
     await watcher.stopTraffic();
     return EXIT_OK;
   } finally {
