@@ -89,7 +89,7 @@ class WeightedRoundRobinPicker implements Picker {
   private readonly config: Config;
   private endpoints: readonly Endpoint[] = [];
   private states: EndpointWeight[] = [];
-  private readonly byEndpoint = new Map<Endpoint, EndpointWeight>();
+  private byEndpoint = new Map<Endpoint, EndpointWeight>();
   /** The weights the schedule was built with, by endpoint index; and those of the update before. */
   private weights = new Float64Array(0);
   private previous = new Float64Array(0);
@@ -113,7 +113,7 @@ class WeightedRoundRobinPicker implements Picker {
     // An endpoint that joins (or leaves this set and comes back) starts over, blackout included,
     // as A58 resets non_empty_since when a subchannel becomes ready again.
     const states: EndpointWeight[] = new Array(n);
-    const kept = new Set<Endpoint>();
+    const byEndpoint = new Map<Endpoint, EndpointWeight>();
     for (let i = 0; i < n; i++) {
       const endpoint = endpoints[i]!;
       endpoint.load.runGapMs = this.config.weightExpirationPeriodMs;
@@ -121,12 +121,11 @@ class WeightedRoundRobinPicker implements Picker {
       if (state === undefined) {
         state = new EndpointWeight();
         if (this.built) state.joinedAt = now;
-        this.byEndpoint.set(endpoint, state);
       }
       states[i] = state;
-      kept.add(endpoint);
+      byEndpoint.set(endpoint, state);
     }
-    for (const endpoint of this.byEndpoint.keys()) if (!kept.has(endpoint)) this.byEndpoint.delete(endpoint);
+    this.byEndpoint = byEndpoint;
     this.states = states;
     if (this.weights.length < n) {
       this.weights = new Float64Array(n);
