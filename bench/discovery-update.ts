@@ -22,6 +22,7 @@ import { toInstances } from '@picket/core/internal';
 import { type Client, createClient, etcd, fileList, type Instance, type Provider, staticList } from 'picket';
 import { type EtcdServer, startEtcd } from '../test/servers/etcd.ts';
 import { requireTool } from '../test/servers/require-tool.ts';
+import { median } from './lib/stats.ts';
 
 const quick = process.argv.includes('--quick');
 const N = 10_000;
@@ -34,14 +35,6 @@ const TXN_OPS = 125; // etcd's default --max-txn-ops is 128
 const gc = (globalThis as { gc?: () => void }).gc;
 const now = () => performance.now();
 const round2 = (n: number) => Math.round(n * 100) / 100;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** Instance URLs on 10/8: `generation` shifts every address, so each generation is all-new. */
 function urls(generation: number): string[] {
