@@ -75,7 +75,7 @@ for (const concurrency of LEVELS) {
       'req/s': r.rps,
       'p50 ms': r.p50Ms,
       'p99 ms': r.p99Ms,
-      ...Object.fromEntries(Object.entries(r.shares).map(([id, s]) => [id, s])),
+      ...r.shares,
       'off capacity': r.offCapacity,
       errors: r.errors,
     })),
