@@ -76,7 +76,7 @@ function typeOnly(clause) {
 }
 
 /** The import graph: file → the files it imports. */
-export function importGraph(base, { runtimeOnly = false } = {}) {
+function importGraph(base, { runtimeOnly = false } = {}) {
   const files = sourceDirs(base).flatMap((d) => walk(d, []));
   const graph = new Map();
   for (const file of files) {
@@ -93,7 +93,7 @@ export function importGraph(base, { runtimeOnly = false } = {}) {
 }
 
 /** Strongly connected components of more than one file (Tarjan), each a cycle or several. */
-export function findCycles(graph) {
+function findCycles(graph) {
   let index = 0;
   const indices = new Map();
   const lowlinks = new Map();
@@ -129,17 +129,14 @@ export function findCycles(graph) {
   return cycles;
 }
 
-const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
-  const graph = importGraph(root, { runtimeOnly: runtime });
-  const cycles = findCycles(graph)
-    .map((c) => c.map((f) => relative(root, f)))
-    .filter((c) => under === undefined || c.some((f) => f.startsWith(under)));
-  if (json) console.log(JSON.stringify({ files: graph.size, cycles }));
-  else if (cycles.length === 0) console.log(`No import cycle among ${graph.size} files.`);
-  else {
-    console.log(`${cycles.length} import cycle(s) among ${graph.size} files:`);
-    for (const cycle of cycles) console.log(`  ${cycle.join(' ↔ ')}`);
-  }
-  process.exitCode = cycles.length === 0 ? 0 : 1;
+const graph = importGraph(root, { runtimeOnly: runtime });
+const cycles = findCycles(graph)
+  .map((c) => c.map((f) => relative(root, f)))
+  .filter((c) => under === undefined || c.some((f) => f.startsWith(under)));
+if (json) console.log(JSON.stringify({ files: graph.size, cycles }));
+else if (cycles.length === 0) console.log(`No import cycle among ${graph.size} files.`);
+else {
+  console.log(`${cycles.length} import cycle(s) among ${graph.size} files:`);
+  for (const cycle of cycles) console.log(`  ${cycle.join(' ↔ ')}`);
 }
+process.exitCode = cycles.length === 0 ? 0 : 1;
