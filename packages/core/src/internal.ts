@@ -10,7 +10,6 @@ export {
   durationRule,
   durationSchema,
   isDuration,
-  MAX_DURATION_MS,
   POSITIVE_DURATION,
 } from './duration.ts';
 export { describeValue } from './errors.ts';
@@ -26,7 +25,6 @@ export {
   percent,
   port,
   positiveMs,
-  positiveNumber,
 } from './fields.ts';
 export { hashString } from './hash.ts';
 export { checkInstance, type InstanceCheck, isInstance, toInstance, toInstances } from './instance.ts';
