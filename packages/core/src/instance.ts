@@ -72,21 +72,18 @@ const common = {
     .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` }),
   // Metadata is compared and keyed as JSON (discovery, the balancer): it must serialise.
   metadata: z.record(z.string(), z.unknown(), { error: 'must be an object' }).superRefine((value, ctx) => {
-    const problem = jsonProblem(value, []);
+    const problem = jsonProblem(value);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', ...problem });
   }),
 };
 
 /** Where `value` stops being JSON data, with why; undefined when JSON.stringify takes it. */
-function jsonProblem(
-  value: unknown,
-  path: PropertyKey[],
-): { path: PropertyKey[]; message: string } | undefined {
+function jsonProblem(value: unknown): { path: PropertyKey[]; message: string } | undefined {
   try {
     JSON.stringify(value);
     return undefined;
   } catch (error) {
-    return locateJsonProblem(value, path, []) ?? { path, message: `must be JSON data (${String(error)})` };
+    return locateJsonProblem(value, [], []) ?? { path: [], message: `must be JSON data (${String(error)})` };
   }
 }
 
