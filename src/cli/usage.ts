@@ -37,13 +37,18 @@ export function parse(args: readonly string[], options: Options, positionals = t
   }
 }
 
+/** The number a flag's value spells out in decimal digits only (surrounding spaces aside), else NaN. */
+export function wholeNumber(value: string | boolean | undefined): number {
+  const text = String(value).trim();
+  return /^\d+$/.test(text) ? Number(text) : Number.NaN;
+}
+
 const FLAG_MS: DurationRange = { min: 1, integer: true };
 
 /** A duration flag (`--timeout 2000`): Picket's duration rule, in positive whole milliseconds. */
 export function milliseconds(name: string, value: string | boolean | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  const text = String(value).trim();
-  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  const n = wholeNumber(value);
   if (!isDuration(n, FLAG_MS)) {
     throw new UsageError(`\`--${name}\` ${durationRule(FLAG_MS)}, got ${JSON.stringify(value)}`);
   }

@@ -4,7 +4,7 @@
 import type { SubsetOptions } from '@picket/core';
 import { type HealthCheck, httpCheck, loadCheck, tcpCheck } from '@picket/health';
 import { type DiscoverySpec, parseDiscoverySpec } from './spec.ts';
-import { milliseconds, type Parsed, parse, required, UsageError } from './usage.ts';
+import { milliseconds, type Parsed, parse, required, UsageError, wholeNumber } from './usage.ts';
 
 export const WATCH_USAGE = `Usage: picket watch --service NAME --discovery SPEC [options]
 
@@ -89,7 +89,7 @@ function webOf(values: Parsed['values']): WatchSettings['web'] {
       '`--web` shows the page instead of the table: it takes neither `--once` nor `--json`',
     );
   }
-  const n = port === undefined ? 0 : /^\d+$/.test(String(port).trim()) ? Number(port) : Number.NaN;
+  const n = port === undefined ? 0 : wholeNumber(port);
   if (!(n >= 0 && n <= 65535)) {
     throw new UsageError(
       `\`--web-port\` must be a port number from 0 (any free port) to 65535, got ${JSON.stringify(port)}`,
@@ -109,7 +109,7 @@ function subsetOf(values: Parsed['values']): SubsetOptions | undefined {
       throw new UsageError('`--caller-id` and `--peers` need `--subset N`');
     return undefined;
   }
-  const size = /^\d+$/.test(String(subset).trim()) ? Number(subset) : Number.NaN;
+  const size = wholeNumber(subset);
   if (!(size >= 1 && size <= 100_000)) {
     throw new UsageError(
       `\`--subset\` must be a number of instances from 1 to 100000, got ${JSON.stringify(subset)}`,
