@@ -45,7 +45,7 @@ export type SubsetSettings = Pick<BalancerConfig, 'panicThreshold' | 'localZone'
 
 export class Subset {
   readonly #config: SubsetConfig;
-  readonly #balancer: SubsetSettings;
+  readonly #settings: SubsetSettings;
   readonly #apply: (instances: readonly Instance[]) => void;
   readonly #events = new Emitter<SubsetEvents>();
   readonly #off: Array<() => void> = [];
@@ -68,7 +68,7 @@ export class Subset {
     apply: (instances: readonly Instance[]) => void,
   ) {
     this.#config = config;
-    this.#balancer = settings;
+    this.#settings = settings;
     this.#apply = apply;
     const peers = this.#config.peers;
     if (peers !== undefined && 'index' in peers) this.#place = { index: peers.index, count: peers.count };
@@ -177,7 +177,7 @@ export class Subset {
    */
   #reorder(): void {
     const groups = new Map<string, string[]>();
-    const zone = this.#balancer.localZone;
+    const zone = this.#settings.localZone;
     for (const instance of this.#instances.values()) {
       const local = zone === undefined || instance.zone === zone ? 0 : 1;
       const key = `${String(instance.priority).padStart(3, '0')}:${local}`;
@@ -220,7 +220,7 @@ export class Subset {
     const size = this.#config.size;
     const order = this.#order;
     const base = Math.min(size, order.length);
-    const need = Math.ceil(this.#balancer.panicThreshold * base);
+    const need = Math.ceil(this.#settings.panicThreshold * base);
     const next = new Map<string, SubsetRole>();
     let available = 0;
     let failedMembers = 0;
@@ -233,7 +233,7 @@ export class Subset {
       } else available++;
     }
     const grown = next.size - base;
-    this.#grownBecause = `${failedMembers} of ${base} members unavailable, below the panic threshold of ${Math.round(this.#balancer.panicThreshold * 100)}%`;
+    this.#grownBecause = `${failedMembers} of ${base} members unavailable, below the panic threshold of ${Math.round(this.#settings.panicThreshold * 100)}%`;
     const added = [...next.keys()].filter((id) => !this.#applied.has(id));
     const removed = [...this.#applied.keys()].filter((id) => !next.has(id));
     const changed = added.length > 0 || removed.length > 0;
