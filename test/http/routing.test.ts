@@ -1,11 +1,11 @@
-import { createClient } from '@picket/http';
 import { describe, expect, it } from 'vitest';
+import { testClients } from '../fixtures/clients.ts';
 import { echo, testResources } from '../fixtures/http-servers.ts';
 import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources();
 const server = (name: string) => resources.server(echo(name));
-const client = (options: Parameters<typeof createClient>[0]) => resources.track(createClient(options));
+const { client } = testClients(resources);
 
 interface Echo {
   server: string;
