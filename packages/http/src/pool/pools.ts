@@ -28,10 +28,8 @@ export class InstancePool {
   }
 }
 
-type Entry = InstancePool;
-
 export class PoolManager {
-  readonly #pools = new Map<string, Entry>();
+  readonly #pools = new Map<string, InstancePool>();
   readonly #draining = new Set<Promise<void>>();
   readonly #options: Pool.Options;
   readonly #secureConnect: Record<string, unknown>;
@@ -50,19 +48,14 @@ export class PoolManager {
     this.#secureConnect = tlsConnectOptions(tls, connect);
   }
 
-  /** The instance's pool, made on first use. */
-  get(instance: Instance): Pool {
-    return this.slot(instance).pool;
-  }
-
-  /** The instance's pool and its count of waiting attempts. Hot path: one Map lookup. */
+  /** The instance's pool and its count of waiting attempts, made on first use. Hot path: one Map lookup. */
   slot(instance: Instance): InstancePool {
     const entry = this.#pools.get(instance.id);
     if (entry !== undefined && entry.origin === instance.origin) return entry;
     return this.#create(instance, entry);
   }
 
-  #create(instance: Instance, previous: Entry | undefined): InstancePool {
+  #create(instance: Instance, previous: InstancePool | undefined): InstancePool {
     // Same id, new address: drain the old pool and start afresh.
     if (previous !== undefined) this.#drain(previous.pool);
     const options = instance.secure ? { ...this.#options, connect: this.#secureConnect } : this.#options;
