@@ -12,6 +12,10 @@ function isClient(value: unknown): value is Client {
   return typeof c.snapshot === 'function' && typeof c.on === 'function' && typeof c.service === 'string';
 }
 
+const HOST = 'must be a host name or IP address to listen on';
+const PORT = 'must be a whole number from 0 (any free port) to 65535';
+const TOKEN = 'must be a non-empty string of printable ASCII';
+
 export const dashboardSchema = z
   .object({
     clients: z
@@ -20,20 +24,16 @@ export const dashboardSchema = z
       })
       .min(1, { error: 'must list at least one client' })
       .readonly(),
-    host: z
-      .string({ error: 'must be a host name or IP address to listen on' })
-      .trim()
-      .min(1, { error: 'must be a host name or IP address to listen on' })
-      .default('127.0.0.1'),
+    host: z.string({ error: HOST }).trim().min(1, { error: HOST }).default('127.0.0.1'),
     port: z
-      .number({ error: 'must be a whole number from 0 (any free port) to 65535' })
-      .int({ error: 'must be a whole number from 0 (any free port) to 65535' })
-      .min(0, { error: 'must be a whole number from 0 (any free port) to 65535' })
-      .max(65535, { error: 'must be a whole number from 0 (any free port) to 65535' })
+      .number({ error: PORT })
+      .int({ error: PORT })
+      .min(0, { error: PORT })
+      .max(65535, { error: PORT })
       .default(0),
     token: z
-      .string({ error: 'must be a non-empty string of printable ASCII' })
-      .regex(/^[\x21-\x7e]+$/, { error: 'must be a non-empty string of printable ASCII' })
+      .string({ error: TOKEN })
+      .regex(/^[\x21-\x7e]+$/, { error: TOKEN })
       .optional(),
     // Picket's duration rule, from 100 ms: a faster tick only burns the page's CPU and the client's.
     intervalMs: durationSchema({ min: 100 }).default(1000),
