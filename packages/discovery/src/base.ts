@@ -6,7 +6,7 @@ import { type Instance, isPicketError, PicketError } from '@picket/core';
 import { checkInstance, describeValue, Emitter, parseWith, sleep } from '@picket/core/internal';
 import { z } from 'zod';
 import type { Backoff } from './backoff.ts';
-import { integer } from './fields.ts';
+import { fn, integer, nonEmptyString } from './fields.ts';
 import type { Provider, ProviderEvents } from './provider.ts';
 import { measure, sameList } from './records.ts';
 import { redact, redactError, redactValue } from './redact.ts';
@@ -73,11 +73,9 @@ export interface ProviderSpec {
   lastError?: () => PicketError | undefined;
 }
 
-const functionField = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', {
-  error: 'must be a function',
-});
+const functionField = fn<(...args: never[]) => unknown>();
 const specSchema = z.strictObject({
-  name: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }),
+  name: nonEmptyString,
   limits: z.strictObject(limitsShape).optional(),
   secrets: functionField.optional(),
   run: functionField,

@@ -2,8 +2,8 @@
 
 import { durationSchema } from '@picket/core/internal';
 
-// Ports and counts: Picket's shared fields, with their one wording.
-export { integer, port } from '@picket/core/internal';
+// Ports, counts, names and function options: Picket's shared fields, with their one wording.
+export { fn, integer, nonEmptyString, port } from '@picket/core/internal';
 
 /**
  * A duration option: Picket's one rule (milliseconds up to 2³¹−1), in whole milliseconds (the
