@@ -2,6 +2,7 @@
 // fields their options are built from. Internal to the strategies; not exported by the package.
 
 import { z } from 'zod';
+import { MAX_DURATION_MS } from '../duration.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { PickContext } from '../outcome.ts';
 import type { BalancerLoad } from '../strategy.ts';
@@ -56,11 +57,15 @@ export function allExcluded(endpoints: readonly Endpoint[], exclude: ReadonlySet
   return true;
 }
 
-/** A duration option in milliseconds: positive and finite. */
+/** Past the one duration rule's ceiling (duration.ts): no duration option goes beyond 2^31 - 1 ms. */
+export const DURATION_TOO_LONG = `must be at most ${MAX_DURATION_MS} milliseconds`;
+
+/** A duration option in milliseconds: positive, up to the duration rule's ceiling. */
 export function durationMs(fallback: number) {
   return z
     .number({ error: 'must be a number of milliseconds' })
     .positive({ error: 'must be a positive number of milliseconds' })
+    .max(MAX_DURATION_MS, { error: DURATION_TOO_LONG })
     .default(fallback);
 }
 

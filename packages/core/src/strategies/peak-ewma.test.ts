@@ -143,6 +143,7 @@ describe('peakEwma', () => {
       [{ decayMs: '10s' }, /`decayMs` must be a number of milliseconds, got "10s"/],
       [{ defaultRttMs: -1 }, /`defaultRttMs` must be a positive number of milliseconds, got -1/],
       [{ defaultRttMs: Number.POSITIVE_INFINITY }, /`defaultRttMs` .*got/],
+      [{ decayMs: 3e9 }, /`decayMs` must be at most 2147483647 milliseconds, got 3000000000/],
       [{ failurePenaltyMs: -5 }, /`failurePenaltyMs` must be a non-negative number of milliseconds, got -5/],
       [42, /value must be an object, got 42/],
     ];

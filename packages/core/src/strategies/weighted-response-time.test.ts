@@ -141,6 +141,7 @@ describe('weightedResponseTime', () => {
     const cases: [unknown, RegExp][] = [
       [{ intervalMs: 0 }, /`intervalMs` must be a positive number of milliseconds, got 0/],
       [{ intervalMs: '30s' }, /`intervalMs` must be a number of milliseconds, got "30s"/],
+      [{ intervalMs: 2 ** 31 }, /`intervalMs` must be at most 2147483647 milliseconds, got 2147483648/],
       [{ interval: 5 }, /unknown option `interval`/],
     ];
     for (const [options, message] of cases) {

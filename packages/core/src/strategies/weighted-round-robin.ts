@@ -5,13 +5,14 @@
 // schedule rebuilt every `weightUpdatePeriodMs`; between rebuilds a pick is O(log n).
 
 import { z } from 'zod';
+import { MAX_DURATION_MS } from '../duration.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { Agrees } from '../fields.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomIndex } from '../random.ts';
 import type { Picker, Strategy, StrategyContext } from '../strategy.ts';
-import { exclusions, nextAllowed } from './common.ts';
+import { DURATION_TOO_LONG, exclusions, nextAllowed } from './common.ts';
 import { EdfScheduler } from './edf.ts';
 
 export interface WeightedRoundRobinOptions {
@@ -32,14 +33,14 @@ export interface WeightedRoundRobinOptions {
   errorUtilizationPenalty?: number;
 }
 
-/** A duration option in milliseconds: finite and at least `min`. */
+/** A duration option in milliseconds: at least `min`, up to the duration rule's ceiling. */
 function ms(min: number, fallback: number) {
   const error =
     min > 0 ? `must be at least ${min} milliseconds` : 'must be a non-negative number of milliseconds';
   return z
     .number({ error: 'must be a number of milliseconds' })
     .min(min, { error })
-    .max(Number.MAX_SAFE_INTEGER, { error: 'must be a finite number of milliseconds' })
+    .max(MAX_DURATION_MS, { error: DURATION_TOO_LONG })
     .default(fallback);
 }
 
