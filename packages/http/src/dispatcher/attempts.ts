@@ -154,9 +154,7 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
       return;
     }
     this.live--;
-    a.phase = 'winner';
-    caller.winner = a;
-    this.cancelAll(LOST, undefined);
+    this.win(a);
     caller.upgrade(statusCode, headers, socket);
   }
 
