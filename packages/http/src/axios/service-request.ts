@@ -34,6 +34,12 @@ function isCancel(error: Error): boolean {
   return GIVING_UP.has((error as { code?: string }).code ?? '') || error.name === 'CanceledError';
 }
 
+/** `host[:port]` as a Host header or a URL has it, an IPv6 address in brackets. */
+export function hostPort(hostname: string, port: string | number | undefined): string {
+  const name = hostname.includes(':') ? `[${hostname}]` : hostname;
+  return port === undefined || port === '' ? name : `${name}:${port}`;
+}
+
 const BUFFERING = 0;
 const STREAMING = 1;
 const SENT = 2;
@@ -69,7 +75,6 @@ export class ServiceRequest extends Writable {
     this.path = options.path ?? '/';
     this.protocol = options.protocol ?? 'http:';
     const hostname = options.hostname ?? options.host ?? client.service;
-    const port = options.port === undefined || options.port === '' ? '' : `:${options.port}`;
     this.host = hostname;
     for (const [name, value] of Object.entries(options.headers ?? {})) {
       if (value !== undefined) this.setHeader(name, value);
@@ -78,8 +83,7 @@ export class ServiceRequest extends Writable {
     if (options.auth !== undefined && !this.hasHeader('authorization')) {
       this.setHeader('Authorization', `Basic ${Buffer.from(options.auth).toString('base64')}`);
     }
-    if (!this.hasHeader('host'))
-      this.#headers.set('host', ['Host', hostname.includes(':') ? `[${hostname}]${port}` : hostname + port]);
+    if (!this.hasHeader('host')) this.#headers.set('host', ['Host', hostPort(hostname, options.port)]);
     if (onResponse !== undefined) this.once('response', onResponse);
     this.#socket = new ServiceSocket(this);
     process.nextTick(() => {

@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import type { InternalAxiosRequestConfig } from 'axios';
-import { type RequestOptions, type ServiceClient, ServiceRequest } from './service-request.ts';
+import { hostPort, type RequestOptions, type ServiceClient, ServiceRequest } from './service-request.ts';
 
 type Callback = (res: unknown) => void;
 
@@ -89,7 +89,8 @@ export function serviceTransport(client: ServiceClient): (config: InternalAxiosR
       const auth = options.auth;
       if (auth) {
         // Basic credentials are restored on a redirect within the origin only, as axios does.
-        const origin = new URL(`${options.protocol}//${hostPort(options)}`).origin;
+        const host = hostPort(options.hostname ?? options.host ?? '', options.port);
+        const origin = new URL(`${options.protocol}//${host}`).origin;
         beforeRedirects.auth = (next) => {
           try {
             if (new URL(next.href).origin === origin) next.auth = auth;
@@ -132,12 +133,6 @@ function settlingFirst(outer: Writable): Writable {
     return this;
   };
   return outer;
-}
-
-function hostPort(options: RequestOptions): string {
-  const host = options.hostname ?? options.host ?? '';
-  const name = host.includes(':') ? `[${host}]` : host;
-  return options.port === undefined || options.port === '' ? name : `${name}:${options.port}`;
 }
 
 function sameOrigin(a: string, b: string): boolean {
