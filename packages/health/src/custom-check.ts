@@ -2,7 +2,7 @@
 // this instance fit to serve?". Thrown errors count as failures, not as a broken checker.
 
 import { type Instance, PicketError } from '@picket/core';
-import { type Agrees, describeValue, parseWith } from '@picket/core/internal';
+import { type Agrees, describeValue, nonEmptyString, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckLayer, CheckResult, HealthCheck, LoadStatus } from './check.ts';
 import { positiveMs } from './fields.ts';
@@ -34,7 +34,7 @@ const schema = z.strictObject({
   layer: z
     .enum(['l3', 'l4', 'l7', 'load', 'custom'], { error: "must be 'l3', 'l4', 'l7', 'load' or 'custom'" })
     .default('custom'),
-  name: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default('check'),
+  name: nonEmptyString.default('check'),
   timeout: positiveMs.optional(),
 });
 

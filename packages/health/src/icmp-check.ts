@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { PicketError } from '@picket/core';
-import { type Agrees, parseWith } from '@picket/core/internal';
+import { type Agrees, nonEmptyString, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { positiveMs } from './fields.ts';
@@ -19,7 +19,7 @@ export interface IcmpCheckOptions {
 
 const schema = z.strictObject({
   timeout: positiveMs.default(2000),
-  pingPath: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default('ping'),
+  pingPath: nonEmptyString.default('ping'),
 });
 
 const MAX_OUTPUT = 4096;
