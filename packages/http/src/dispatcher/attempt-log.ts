@@ -39,7 +39,6 @@ export class AttemptLog {
     return this.push(record);
   }
 
-  /** An instance's breaker refused the request before anything was sent. */
   /** `instance` was passed over: its breaker is open, or its pool's queue is full (`overloaded`). */
   refuse(instance: Instance, hedge: boolean, why: 'breaker-open' | 'overloaded' = 'breaker-open'): void {
     this.push({ instance: instance.id, url: instance.url, error: why, hedge });

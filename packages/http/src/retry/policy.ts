@@ -63,14 +63,14 @@ export interface RetryFacts {
   budget: RetryBudget;
 }
 
+/** Why no retry follows, when the retry budget has none left. */
+export const BUDGET_EXHAUSTED = 'the retry budget is exhausted (`retry.budget`)';
+
 /**
  * Null when another attempt may follow a failed one (a retry is then taken from the budget),
  * else the reason there is none, for the final error. A failure before the request was written
  * (refused, connect timeout, DNS) is safe to retry for any method.
  */
-/** Why no retry follows, when the retry budget has none left. */
-export const BUDGET_EXHAUSTED = 'the retry budget is exhausted (`retry.budget`)';
-
 export function whyNotRetry(config: RetryConfig, f: RetryFacts): string | null {
   if (!config.enabled) return 'retries are off';
   if (f.aborted) return 'the request was aborted';
