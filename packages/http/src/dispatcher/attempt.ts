@@ -124,8 +124,7 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
   }
 
   #clearDeadline(): void {
-    const perTry = this.perTry;
-    if (perTry !== null && perTry.deadlineList !== null) perTry.deadlineList.remove(perTry);
+    if (this.perTry !== null) this.owner.core.deadlines.remove(this.perTry);
   }
 
   onRequestStart(controller: Controller, _context: unknown): void {

@@ -184,7 +184,7 @@ export class RequestState implements Call, CallerOwner, Timed, DiscoveryWaiter {
   }
 
   clearDeadline(): void {
-    if (this.deadlineList !== null) this.deadlineList.remove(this);
+    this.core.deadlines.remove(this);
   }
 
   cleanup(error: unknown): void {
