@@ -103,7 +103,7 @@ export function weightFromReport(report: LoadReport): number | undefined {
  * In-flight requests and event-loop delay are queue lengths, not utilizations: not mapped. No
  * rps: the balancer's strategy measures the rate it sends at. Undefined when neither is there.
  */
-export function balancerLoadOf(report: LoadReport): BalancerLoad | undefined {
+function balancerLoadOf(report: LoadReport): BalancerLoad | undefined {
   const { cpu, cpus, eventLoopUtilization } = report;
   if (cpu === undefined && eventLoopUtilization === undefined) return undefined;
   const load: BalancerLoad = {};

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { type HealthCheck, isHealthCheck } from './check.ts';
 
 /** The health source a checker's verdicts go to unless its `source` option names another. */
-export const ACTIVE_SOURCE = 'active';
+const ACTIVE_SOURCE = 'active';
 
 export interface HealthOptions {
   /** What to check: httpCheck(), tcpCheck(), icmpCheck(), loadCheck(), customCheck() or allChecks([...]). Required. */

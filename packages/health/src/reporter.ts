@@ -44,7 +44,7 @@ export interface LoadReporterOptions {
 }
 
 /** The header a shedding server sends: the request was not processed, so any method may be resent. */
-export const NOT_PROCESSED_HEADER = 'picket-not-processed';
+const NOT_PROCESSED_HEADER = 'picket-not-processed';
 
 type Next = (error?: unknown) => void;
 

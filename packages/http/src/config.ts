@@ -218,7 +218,6 @@ export type ClientConfig = Omit<z.output<typeof clientSchema>, 'retry' | 'discov
 };
 export type RetryConfig = z.output<typeof retrySchema> & { enabled: boolean };
 export type BreakerConfig = z.output<typeof breakerSchema>;
-export type LimitsConfig = z.output<typeof clientSchema>['limits'];
 export type PoolConfig = z.output<typeof poolSchema>;
 export type { TlsConfig };
 export type HedgeConfig = Exclude<z.output<typeof clientSchema>['hedge'], false>;

@@ -36,7 +36,7 @@ const LOST_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'E
 type RawHeaders = Record<string, string | string[] | undefined>;
 
 /** undici's response headers (a repeated header is an array) as Node's `res.headers` holds them. */
-export function nodeHeaders(headers: RawHeaders): Record<string, string | string[]> {
+function nodeHeaders(headers: RawHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;

@@ -35,7 +35,7 @@ interface Seen {
 }
 
 /** The health source in-band limits report as. */
-export const LOAD_REPORT_SOURCE = 'load-report';
+const LOAD_REPORT_SOURCE = 'load-report';
 
 /**
  * How long an instance taken out for its report stays out before it gets traffic again (and so a
@@ -154,7 +154,7 @@ export class InBandLoad {
 }
 
 /** The first figure over its limit, as `name value > limit`; undefined when none is. */
-export function overLimit(report: OrcaReport, max: LoadReportLimits): string | undefined {
+function overLimit(report: OrcaReport, max: LoadReportLimits): string | undefined {
   const check = (name: string, value: number | undefined, limit: number | undefined) =>
     value !== undefined && limit !== undefined && value > limit ? `${name} ${value} > ${limit}` : undefined;
   return (
