@@ -179,14 +179,16 @@ class DashboardServer implements Dashboard {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    const refusal = this.#refusal(req);
+    // URL.parse, not new URL: a request line such as `GET //[` must be answered, not thrown.
+    const url = URL.parse(req.url ?? '/', 'http://dashboard');
+    const refusal = this.#refusal(req, url);
     if (refusal !== undefined) {
       const [status, text, extra] = refusal;
       res.writeHead(status, { ...HEADERS, 'content-type': 'text/plain; charset=utf-8', ...extra });
       res.end(req.method === 'HEAD' || status === 204 ? undefined : `${text}\n`);
       return;
     }
-    const file = this.#files.get(new URL(req.url ?? '/', 'http://dashboard').pathname);
+    const file = this.#files.get(url!.pathname);
     if (file === undefined) {
       this.#stream(req, res);
       return;
@@ -196,13 +198,13 @@ class DashboardServer implements Dashboard {
   }
 
   /** Why a request gets no file and no stream: status, text and extra headers. */
-  #refusal(req: IncomingMessage): [number, string, Record<string, string>] | undefined {
+  #refusal(req: IncomingMessage, url: URL | null): [number, string, Record<string, string>] | undefined {
     if (!this.#hostAllowed(req))
       return [403, 'Forbidden: this dashboard answers loopback host names only', {}];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return [405, 'Method not allowed: the dashboard is read-only', { allow: 'GET, HEAD' }];
     }
-    const url = new URL(req.url ?? '/', 'http://dashboard');
+    if (url === null) return [400, 'Bad request: the URL cannot be read', {}];
     if (url.pathname === '/favicon.ico') return [204, '', {}];
     if (url.pathname !== '/events' && !this.#files.has(url.pathname)) return [404, 'Not found', {}];
     const guarded = url.pathname === '/' || url.pathname === '/events';

@@ -1,8 +1,9 @@
 // The dashboard's server without a browser: options, the page and its token, the SSE stream's
 // snapshots and events, rates and percentiles, a port in use, and close() leaving nothing behind.
 
+import { once } from 'node:events';
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { toInstance } from '@picket/core/internal';
 import type { ProviderLike } from '@picket/http';
 import { type Client, createClient, httpCheck, isPicketError, PicketError } from 'picket';
@@ -158,6 +159,20 @@ describe('dashboard server', () => {
       expect(res.status, method).toBe(405);
       expect(res.headers.allow).toBe('GET, HEAD');
     }
+  });
+
+  it('answers a request line whose URL cannot be read with 400, and goes on serving', async () => {
+    const d = await start({ clients: [client('inventory', ['http://127.0.0.1:1'])] });
+    const { hostname, port } = new URL(d.url);
+    const socket = connect(Number(port), hostname);
+    socket.write(`GET //[ HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`);
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    await once(socket, 'close');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await get(d.url)).status).toBe(200);
   });
 
   it('answers only loopback host names while bound to loopback (no DNS rebinding)', async () => {
