@@ -7,6 +7,7 @@ import { type Balancer, type Instance, isPicketError, type PicketError, type Pic
 import type { AttemptRecord } from '../contracts.ts';
 import { attemptsExhaustedError, noAvailableError } from '../errors.ts';
 import type { Attempt } from './attempt.ts';
+import { elapsed } from './settle.ts';
 
 export class AttemptLog {
   readonly records: AttemptRecord[] = [];
@@ -25,11 +26,10 @@ export class AttemptLog {
 
   /** Records a failed attempt and keeps later picks away from its instance. */
   failed(a: Attempt, now: number, error: string | undefined, code: string | undefined): AttemptRecord {
-    const latencyMs = a.latencyMs >= 0 ? a.latencyMs : now - a.startedAt;
     const record: AttemptRecord = {
       instance: a.instance.id,
       url: a.instance.url,
-      latencyMs: Math.round(latencyMs),
+      latencyMs: Math.round(elapsed(a, now)),
     };
     if (a.status > 0) record.status = a.status;
     if (error !== undefined) record.error = error;

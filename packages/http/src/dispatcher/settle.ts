@@ -64,14 +64,19 @@ export function settle(
   }
 }
 
+/** How long `a` took, ms: to its response headers when it had them, else until `now`. */
+export function elapsed(a: Settled, now: number): number {
+  return a.latencyMs >= 0 ? a.latencyMs : now - a.startedAt;
+}
+
 /** A hedge that lost the race: it was at least this slow, which peak-EWMA should hear. */
 export function lostOutcome(a: Settled, now: number): Outcome {
-  return { ok: true, latencyMs: a.latencyMs >= 0 ? a.latencyMs : now - a.startedAt };
+  return { ok: true, latencyMs: elapsed(a, now) };
 }
 
 /** An attempt that failed with an error of `kind` (after its headers, when `status` is set). */
 export function failedOutcome(a: Settled, kind: ErrorKind, now: number): Outcome {
-  const latencyMs = a.latencyMs >= 0 ? a.latencyMs : now - a.startedAt;
+  const latencyMs = elapsed(a, now);
   return a.status > 0
     ? { ok: false, status: a.status, error: kind, latencyMs }
     : { ok: false, error: kind, latencyMs };
