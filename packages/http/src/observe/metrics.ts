@@ -87,16 +87,12 @@ function otelApi(): MetricsApi | null {
 /** The meter to record on, or null when nothing would be recorded. */
 export function meterFor(options: MetricsOptions | false | undefined): Meter | null {
   if (options === false) return null;
-  let provider = options?.meterProvider;
-  if (provider === undefined) {
-    const otel = otelApi();
-    if (otel === null) return null;
-    provider = otel.metrics.getMeterProvider();
-    const meter = provider.getMeter('picket');
-    // The API's no-op provider: no SDK is registered, so nothing would be kept.
-    return meter.constructor === otel.createNoopMeter().constructor ? null : meter;
-  }
-  return provider.getMeter('picket');
+  if (options?.meterProvider !== undefined) return options.meterProvider.getMeter('picket');
+  const otel = otelApi();
+  if (otel === null) return null;
+  const meter = otel.metrics.getMeterProvider().getMeter('picket');
+  // The API's no-op provider: no SDK is registered, so nothing would be kept.
+  return meter.constructor === otel.createNoopMeter().constructor ? null : meter;
 }
 
 /** Which outlier rule ejected an instance: a bounded attribute, not the free-text reason. */
