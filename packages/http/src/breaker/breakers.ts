@@ -11,7 +11,7 @@ import type { BreakerState } from '../contracts.ts';
 import { Breaker, type BreakerCounts, type BreakerOwner } from './breaker.ts';
 
 /** The health source breaker state is mirrored into. */
-export const BREAKER_SOURCE = 'breaker';
+const BREAKER_SOURCE = 'breaker';
 
 export type BreakerSnapshot = BreakerCounts;
 

@@ -27,7 +27,7 @@ function onTimer(queue: DeadlineList | DeadlineHeap): void {
   queue.fire();
 }
 
-export class DeadlineList implements DeadlineQueue {
+class DeadlineList implements DeadlineQueue {
   readonly #now: () => number;
   #head: Timed | null = null;
   #tail: Timed | null = null;
@@ -91,7 +91,7 @@ export class DeadlineList implements DeadlineQueue {
 }
 
 /** Deadlines of any value, in a binary min-heap on `deadlineAt`, with one timer for the earliest. */
-export class DeadlineHeap implements DeadlineQueue {
+class DeadlineHeap implements DeadlineQueue {
   readonly #now: () => number;
   readonly #heap: Timed[] = [];
   #timer: NodeJS.Timeout | undefined = undefined;
