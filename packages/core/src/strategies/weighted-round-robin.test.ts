@@ -275,7 +275,10 @@ describe('weightedRoundRobin', () => {
       [{ blackoutPeriodMs: -1 }, '`blackoutPeriodMs`'],
       [{ weightExpirationPeriodMs: 0 }, '`weightExpirationPeriodMs`'],
       [{ weightUpdatePeriodMs: 50 }, '`weightUpdatePeriodMs` must be at least 100 milliseconds, got 50'],
-      [{ blackoutPeriodMs: 3e9 }, '`blackoutPeriodMs` must be at most 2147483647 milliseconds, got 3000000000'],
+      [
+        { blackoutPeriodMs: 3e9 },
+        '`blackoutPeriodMs` must be at most 2147483647 milliseconds, got 3000000000',
+      ],
       [{ errorUtilizationPenalty: -0.5 }, '`errorUtilizationPenalty`'],
       [{ errorUtilizationPenalty: Number.POSITIVE_INFINITY }, '`errorUtilizationPenalty`'],
       [{ blackout: 1 }, '`blackout`'],
