@@ -27,6 +27,13 @@ export {
   positiveMs,
 } from './fields.ts';
 export { hashString } from './hash.ts';
+export {
+  LOAD_BIN_HEADER,
+  LOAD_FORMAT_HEADER,
+  LOAD_HEADER,
+  LOAD_JSON_HEADER,
+  NOT_PROCESSED_HEADER,
+} from './headers.ts';
 export { checkInstance, type InstanceCheck, isInstance, toInstance, toInstances } from './instance.ts';
 export { assertBalancer, describeIssues, formatPath, offOr, parseWith } from './options.ts';
 export { isFailure } from './outcome.ts';

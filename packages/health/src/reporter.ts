@@ -5,7 +5,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { type Agrees, integer, parseWith } from '@picket/core/internal';
+import {
+  type Agrees,
+  integer,
+  LOAD_FORMAT_HEADER,
+  LOAD_HEADER,
+  NOT_PROCESSED_HEADER,
+  parseWith,
+} from '@picket/core/internal';
 import { z } from 'zod';
 import type { LoadStatus } from './check.ts';
 import { fn, positiveMs, requestPath } from './fields.ts';
@@ -42,9 +49,6 @@ export interface LoadReporterOptions {
     retryAfterSeconds?: number;
   };
 }
-
-/** The header a shedding server sends: the request was not processed, so any method may be resent. */
-const NOT_PROCESSED_HEADER = 'picket-not-processed';
 
 type Next = (error?: unknown) => void;
 
@@ -293,10 +297,10 @@ export function loadReporter(options: LoadReporterOptions = {}): LoadReporter {
   /** Adds the in-band report to a response, when the request asks for one or always. */
   function inBandHeader(req: IncomingMessage, res: ServerResponse): void {
     if (o.inBand === false) return;
-    const asked = req.headers['endpoint-load-metrics-format'];
+    const asked = req.headers[LOAD_FORMAT_HEADER];
     if (asked === undefined && o.inBand !== 'always') return;
     const asJson = typeof asked === 'string' && asked.trim().toUpperCase() === 'JSON';
-    res.setHeader('endpoint-load-metrics', inBandReport(asJson));
+    res.setHeader(LOAD_HEADER, inBandReport(asJson));
   }
 
   function serve(req: IncomingMessage, res: ServerResponse): void {

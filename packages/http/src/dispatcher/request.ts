@@ -5,6 +5,7 @@
 // and how the call is traced and counted.
 
 import { type Instance, isPicketError } from '@picket/core';
+import { LOAD_FORMAT_HEADER } from '@picket/core/internal';
 import type { Dispatcher } from 'undici';
 import {
   type CallerFault,
@@ -13,7 +14,6 @@ import {
   notDiscoveredError,
   timeoutError,
 } from '../errors.ts';
-import { LOAD_FORMAT_HEADER } from '../load/orca.ts';
 import { type RequestMessage, requestChannel } from '../observe/channels.ts';
 import { copyOptions, hasHostHeader, withHeader } from './attempt-options.ts';
 import { Attempts } from './attempts.ts';

@@ -1,13 +1,11 @@
 // Answers that say the server did not process the request, so it may be sent again for any
 // method, as after a refused connection.
 
+import { NOT_PROCESSED_HEADER } from '@picket/core/internal';
 import type { RetryConfig } from '../config.ts';
 import { isReplayableBody } from '../retry/policy.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
-
-/** Sent by a server that shed the request unread (loadReporter's `shed` in @picket/health). */
-const NOT_PROCESSED = 'picket-not-processed';
 
 /**
  * `unread`: a 408. RFC 9110: the server did not receive a complete request, so it processed none
@@ -25,6 +23,7 @@ export function unprocessed(
   body: unknown,
 ): 'unread' | 'shed' | null {
   if (statusCode === 408) return retry.enabled && isReplayableBody(body) ? 'unread' : null;
-  if (statusCode === 503 && headers[NOT_PROCESSED] !== undefined && isReplayableBody(body)) return 'shed';
+  if (statusCode === 503 && headers[NOT_PROCESSED_HEADER] !== undefined && isReplayableBody(body))
+    return 'shed';
   return null;
 }

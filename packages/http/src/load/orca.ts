@@ -4,6 +4,8 @@
 // JSON bare in `endpoint-load-metrics-json`, and the `OrcaLoadReport` protobuf, base64, in
 // `endpoint-load-metrics-bin` (gRPC's), decoded here by hand for the fields Picket uses.
 
+import { LOAD_BIN_HEADER, LOAD_HEADER, LOAD_JSON_HEADER } from '@picket/core/internal';
+
 /** The figures of one report Picket uses; any may be absent. */
 export interface OrcaReport {
   /** CPU in use as a fraction of what the instance has (0..1, may exceed 1). */
@@ -19,12 +21,6 @@ export interface OrcaReport {
   /** Named metrics (`named_metrics.<name>`), such as `event_loop_delay_ms` and `in_flight`. */
   named?: Record<string, number>;
 }
-
-export const LOAD_HEADER = 'endpoint-load-metrics';
-export const LOAD_JSON_HEADER = 'endpoint-load-metrics-json';
-export const LOAD_BIN_HEADER = 'endpoint-load-metrics-bin';
-/** The request header that asks a server for a report, in the form given. */
-export const LOAD_FORMAT_HEADER = 'endpoint-load-metrics-format';
 
 type Headers = Record<string, string | string[] | undefined>;
 
