@@ -3,7 +3,7 @@
 
 import type { Writable } from 'node:stream';
 import type { Instance } from '@picket/core';
-import { checkInstance } from '@picket/core/internal';
+import { checkInstance, messageOf } from '@picket/core/internal';
 import { type CheckResult, type HealthCheck, httpCheck, icmpCheck, tcpCheck } from '@picket/health';
 import { formatMs, renderTable } from './table.ts';
 import { EXIT_FAILED, EXIT_OK, milliseconds, parse, UsageError } from './usage.ts';
@@ -136,7 +136,7 @@ async function runLayer(
       ok: false,
       error: true,
       latencyMs: Math.round((performance.now() - start) * 1000) / 1000,
-      detail: error instanceof Error ? error.message : String(error),
+      detail: messageOf(error),
     };
   } finally {
     await check.close?.();

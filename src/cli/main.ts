@@ -2,6 +2,7 @@
 // into exit code 2 with a message naming the argument.
 
 import type { Writable } from 'node:stream';
+import { messageOf } from '@picket/core/internal';
 import { CHECK_USAGE, checkCommand } from './check.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './usage.ts';
 import { WATCH_USAGE, watchCommand } from './watch.ts';
@@ -58,7 +59,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       );
       return EXIT_USAGE;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     io.stderr.write(`picket ${name}: ${message}\n`);
     return EXIT_FAILED;
   }

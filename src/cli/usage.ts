@@ -2,7 +2,7 @@
 // and one error type for bad arguments (exit code 2) whose message names the argument.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type DurationRange, durationRule, isDuration } from '@picket/core/internal';
+import { type DurationRange, durationRule, isDuration, messageOf } from '@picket/core/internal';
 
 /** A bad argument. The CLI prints the message and the command's usage line, and exits with 2. */
 export class UsageError extends Error {
@@ -31,7 +31,7 @@ export function parse(args: readonly string[], options: Options, positionals = t
     });
     return { values: values as Parsed['values'], positionals: rest };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     // parseArgs explains how to pass a value starting with `-`; that is noise here.
     throw new UsageError(message.replace(/\.?\s*To specify (an option|a positional) argument.*$/s, ''));
   }

@@ -55,6 +55,11 @@ export function isPicketError(value: unknown, code?: ErrorCode): value is Picket
   return code === undefined || (value as PicketError).code === code;
 }
 
+/** The message of anything thrown: an Error's message, else the value as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Renders a value for an error message: short, and never the whole of a large object. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string')

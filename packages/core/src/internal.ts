@@ -12,7 +12,7 @@ export {
   isDuration,
   POSITIVE_DURATION,
 } from './duration.ts';
-export { describeValue } from './errors.ts';
+export { describeValue, messageOf } from './errors.ts';
 export { Emitter } from './events.ts';
 export {
   type Agrees,

@@ -3,7 +3,7 @@
 // close() leaves no timer, watch or socket behind. A provider supplies only `run(ctx)`.
 
 import { type Instance, isPicketError, PicketError } from '@picket/core';
-import { checkInstance, describeValue, Emitter, parseWith, sleep } from '@picket/core/internal';
+import { checkInstance, describeValue, Emitter, messageOf, parseWith, sleep } from '@picket/core/internal';
 import { z } from 'zod';
 import type { Backoff } from './backoff.ts';
 import { fn, integer, nonEmptyString } from './fields.ts';
@@ -149,10 +149,7 @@ export function createProvider(spec: ProviderSpec): Provider {
         ? error
         : new PicketError(
             'PICKET_DISCOVERY_FAILED',
-            redact(
-              `${name}: ${what ?? 'discovery failed'}: ${error instanceof Error ? error.message : String(error)}`,
-              secrets(),
-            ),
+            redact(`${name}: ${what ?? 'discovery failed'}: ${messageOf(error)}`, secrets()),
             { cause: redactError(error, secrets()), details: { provider: name } },
           );
     if (closing !== undefined) return safe;

@@ -5,6 +5,7 @@
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
 import { PicketError } from '@picket/core';
+import { messageOf } from '@picket/core/internal';
 
 export type Family = 0 | 4 | 6;
 
@@ -100,7 +101,7 @@ export async function resolveAddresses(
   if (failed.length === 1) throw failed[0]!.error;
   if (failed.length > 1) {
     const first = failed[0]!.error;
-    const words = failed.map((f) => (f.error instanceof Error ? f.error.message : String(f.error)));
+    const words = failed.map((f) => messageOf(f.error));
     throw Object.assign(new Error(words.join('; '), { cause: first }), { code: codeOf(first) });
   }
   const kinds = family === 4 ? 'A' : family === 6 ? 'AAAA' : 'A or AAAA';
@@ -137,7 +138,7 @@ export class FamilyStreaks {
       if (this.#failing.has(key)) continue;
       this.#failing.add(key);
       const other = RECORD_TYPE[f === 4 ? 6 : 4];
-      const why = failure.error instanceof Error ? failure.error.message : String(failure.error);
+      const why = messageOf(failure.error);
       fresh.push(
         new PicketError(
           'PICKET_DISCOVERY_FAILED',

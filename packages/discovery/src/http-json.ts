@@ -4,7 +4,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TlsOptions } from '@picket/core';
-import { tlsConnectOptions, tlsSchema } from '@picket/core/internal';
+import { messageOf, tlsConnectOptions, tlsSchema } from '@picket/core/internal';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { wholeMs } from './fields.ts';
@@ -124,7 +124,7 @@ export function createHttpJson(options: HttpJsonOptions): HttpJson {
 
   const wrap = (error: unknown, what: string): Error => {
     if (error instanceof HttpStatusError) return error;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return new Error(redact(`${what}: ${message}`, secrets()), { cause: redactError(error, secrets()) });
   };
 

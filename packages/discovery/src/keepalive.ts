@@ -3,7 +3,7 @@
 // forgotten us, back off on failures, and deregister on close().
 
 import { PicketError } from '@picket/core';
-import { Emitter } from '@picket/core/internal';
+import { Emitter, messageOf } from '@picket/core/internal';
 import type { Backoff } from './backoff.ts';
 import { sleepUnlessAborted } from './base.ts';
 import { redact, redactError } from './redact.ts';
@@ -44,7 +44,7 @@ export function createKeepAliveRegistrar(spec: KeepAliveSpec): Registrar {
 
   const fail = (error: unknown, what: string) => {
     const secrets = spec.secrets?.() ?? [];
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     const safe = new PicketError(
       'PICKET_DISCOVERY_FAILED',
       redact(`${spec.name}: ${what}: ${message}`, secrets),

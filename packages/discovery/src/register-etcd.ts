@@ -3,7 +3,7 @@
 // crash the key goes when the lease expires.
 
 import { type Instance, type InstanceRecord, PicketError } from '@picket/core';
-import { type Agrees, checkInstance, Emitter, isInstance, parseWith } from '@picket/core/internal';
+import { type Agrees, checkInstance, Emitter, isInstance, messageOf, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { type BackoffOptions, createBackoff } from './backoff.ts';
 import { sleepUnlessAborted } from './base.ts';
@@ -83,7 +83,7 @@ export function registerEtcd(options: RegisterEtcdOptions): Registrar {
   let settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   const report = (error: unknown, what: string) => {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     const safe = new PicketError(
       'PICKET_DISCOVERY_FAILED',
       redact(`${name}: ${what}: ${message}`, client.secrets()),

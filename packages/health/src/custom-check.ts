@@ -2,11 +2,11 @@
 // this instance fit to serve?". Thrown errors count as failures, not as a broken checker.
 
 import { type Instance, PicketError } from '@picket/core';
-import { type Agrees, describeValue, nonEmptyString, parseWith } from '@picket/core/internal';
+import { type Agrees, describeValue, messageOf, nonEmptyString, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckLayer, CheckResult, HealthCheck, LoadStatus } from './check.ts';
 import { positiveMs } from './fields.ts';
-import { abortWords, elapsed, formatMs, messageOf, withDeadline } from './util.ts';
+import { abortWords, elapsed, formatMs, withDeadline } from './util.ts';
 
 /** What a custom check function may return: pass/fail, or a fuller verdict. */
 export type CustomVerdict =

@@ -2,13 +2,13 @@
 // by default) and optionally the body decide; the request is bounded by the caller's deadline.
 
 import type { TlsOptions } from '@picket/core';
-import { type Agrees, parseWith, tlsSchema } from '@picket/core/internal';
+import { type Agrees, messageOf, parseWith, tlsSchema } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { byteCount, fn, headers, port, positiveMs, requestPath } from './fields.ts';
 import { CheckPool } from './http-pool.ts';
 import { probe, probeAddress, probeHeaders } from './http-probe.ts';
-import { formatMs, messageOf, withDeadline } from './util.ts';
+import { formatMs, withDeadline } from './util.ts';
 
 /** A status code, a list of them, an inclusive range, or a predicate. */
 export type ExpectStatus =

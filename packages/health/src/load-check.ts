@@ -6,14 +6,21 @@
 // judged, and the result says so, so that a server reporting what it knows stays in rotation.
 
 import type { LoadReport as BalancerLoad, TlsOptions } from '@picket/core';
-import { type Agrees, describeIssues, durationSchema, parseWith, tlsSchema } from '@picket/core/internal';
+import {
+  type Agrees,
+  describeIssues,
+  durationSchema,
+  messageOf,
+  parseWith,
+  tlsSchema,
+} from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
 import { fn, headers, port, positiveMs, requestPath } from './fields.ts';
 import { CheckPool } from './http-pool.ts';
 import { probe, probeAddress, probeHeaders } from './http-probe.ts';
 import { type LoadReport, loadReportSchema } from './load-report.ts';
-import { formatMs, messageOf, withDeadline } from './util.ts';
+import { formatMs, withDeadline } from './util.ts';
 
 /**
  * Upper limits; a report above any of them fails the check. Each is off when omitted, and not

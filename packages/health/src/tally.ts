@@ -2,9 +2,9 @@
 // layer, and turning whatever a check produced into a CheckResult.
 
 import { type HealthState, type Instance, PicketError } from '@picket/core';
-import { describeValue } from '@picket/core/internal';
+import { describeValue, messageOf } from '@picket/core/internal';
 import type { CheckLayer, CheckResult } from './check.ts';
-import { elapsed, messageOf } from './util.ts';
+import { elapsed } from './util.ts';
 
 export interface LayerCheck {
   ok: boolean;

@@ -2,6 +2,7 @@
 // reasons (latencies, network errors, why a signal fired). Internal; not exported.
 
 import { isPicketError, PicketError } from '@picket/core';
+import { messageOf } from '@picket/core/internal';
 
 /** The abort reason for a deadline; checks read `details.timeoutMs` to say how long they waited. */
 export function timeoutError(timeoutMs: number): PicketError {
@@ -108,15 +109,10 @@ export function networkWords(error: unknown): string {
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return NETWORK_WORDS[code] ?? code;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 /** `host:port`, with brackets around IPv6 literals. */
 export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** The message of anything thrown. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

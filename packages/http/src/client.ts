@@ -12,7 +12,7 @@ import {
   PicketError,
   type Subset,
 } from '@picket/core';
-import { durationError, Emitter, isDuration, POSITIVE_DURATION } from '@picket/core/internal';
+import { durationError, Emitter, isDuration, messageOf, POSITIVE_DURATION } from '@picket/core/internal';
 import type { Dispatcher } from 'undici';
 import { BreakerRegistry } from './breaker/breakers.ts';
 import { type ClientConfig, parseClientOptions } from './config.ts';
@@ -256,7 +256,7 @@ class PicketClient implements Client, DispatchCore {
       return true;
     } catch (error) {
       const name = provider.name ?? 'provider';
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       const failure = new PicketError(
         'PICKET_DISCOVERY_FAILED',
         `Discovery provider "${name}" failed to start: ${message}`,

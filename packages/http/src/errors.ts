@@ -2,6 +2,7 @@
 // errors. Messages never carry headers, bodies, query strings or userinfo.
 
 import { type ErrorKind, PicketError } from '@picket/core';
+import { messageOf } from '@picket/core/internal';
 import type { AttemptRecord } from './contracts.ts';
 import { redactPath } from './redact.ts';
 
@@ -177,7 +178,7 @@ export function handlerFailedError(
   callback: string,
   cause: unknown,
 ): PicketError {
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = messageOf(cause);
   return new PicketError(
     'PICKET_HANDLER_FAILED',
     `${method} ${redactPath(path)} to service "${service}" failed: ${callback} threw: ${message}`,
