@@ -1,6 +1,6 @@
-// The zod fields every package's options are built from, each rule with one wording: a percent
-// is `must be a percentage from 0 to 100` wherever it appears, a count `must be a non-negative
-// integer`. Durations follow the one rule in duration.ts.
+// The zod fields every package's options (and the records they read) are built from, each rule
+// with one wording: a percent is `must be a percentage from 0 to 100` wherever it appears, a share
+// `must be a fraction from 0 to 1`, a count `must be a non-negative integer`. Durations follow the one rule in duration.ts.
 
 import { z } from 'zod';
 import { durationSchema, POSITIVE_DURATION } from './duration.ts';
@@ -15,6 +15,11 @@ const PERCENT = 'must be a percentage from 0 to 100';
 
 /** A percentage: a number from 0 to 100. */
 export const percent = z.number({ error: PERCENT }).min(0, { error: PERCENT }).max(100, { error: PERCENT });
+
+const FRACTION = 'must be a fraction from 0 to 1';
+
+/** A share of a whole (a jitter, a utilization): a number from 0 to 1. */
+export const fraction = z.number({ error: FRACTION }).min(0, { error: FRACTION }).max(1, { error: FRACTION });
 
 function integerRule(min: number): string {
   if (min === 0) return 'must be a non-negative integer';

@@ -18,6 +18,7 @@ export {
   type Agrees,
   bytes,
   fn,
+  fraction,
   integer,
   ms,
   nonEmptyString,

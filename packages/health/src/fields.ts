@@ -2,9 +2,9 @@
 
 import { z } from 'zod';
 
-// Intervals and timeouts (Picket's duration rule, and more than 0), ports and function options:
-// the fields every package shares.
-export { fn, port, positiveMs } from '@picket/core/internal';
+// Intervals and timeouts (Picket's duration rule, and more than 0), shares of a whole, ports and
+// function options: the fields every package shares.
+export { fn, fraction, port, positiveMs } from '@picket/core/internal';
 
 export const requestPath = z
   .string({ error: 'must be a string' })

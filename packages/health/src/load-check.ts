@@ -16,7 +16,7 @@ import {
 } from '@picket/core/internal';
 import { z } from 'zod';
 import type { CheckResult, HealthCheck } from './check.ts';
-import { fn, headers, port, positiveMs, requestPath } from './fields.ts';
+import { fn, fraction, headers, port, positiveMs, requestPath } from './fields.ts';
 import { CheckPool } from './http-pool.ts';
 import { probe, probeAddress, probeHeaders } from './http-probe.ts';
 import { type LoadReport, loadReportSchema } from './load-report.ts';
@@ -76,11 +76,7 @@ const schema = z.strictObject({
       loadAvgPerCpu: limit,
       eventLoopDelayMs: durationSchema().optional(),
       // A share of the loop's time: a limit above 1 would never be passed.
-      eventLoopUtilization: z
-        .number({ error: 'must be a number from 0 to 1' })
-        .min(0, { error: 'must be a number from 0 to 1' })
-        .max(1, { error: 'must be a number from 0 to 1' })
-        .optional(),
+      eventLoopUtilization: fraction.optional(),
       inFlight: limit,
       rssBytes: limit,
     })

@@ -1,7 +1,7 @@
 // The load report: the JSON a server's loadReporter serves and loadCheck reads. Its field names
 // are the contract between the two sides, so both use this one schema.
 
-import { parseWith } from '@picket/core/internal';
+import { fraction, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 
 const nonNegative = z
@@ -51,7 +51,7 @@ export const loadReportSchema = z.object({
   /** 99th percentile event-loop delay over the last sample window, ms. */
   eventLoopDelayMs: figure(nonNegative),
   /** Share of the last sample window the event loop was busy, 0 to 1. */
-  eventLoopUtilization: figure(nonNegative.refine((n) => n <= 1, { error: 'must be between 0 and 1' })),
+  eventLoopUtilization: figure(fraction),
   /** Requests being served now. */
   inFlight: figure(count),
   /** Resident set size, bytes. */

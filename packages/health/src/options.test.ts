@@ -76,6 +76,24 @@ describe('parseHealthOptions', () => {
     );
   });
 
+  it('words every share alike, in options and load reports: a fraction from 0 to 1', () => {
+    const rule = 'must be a fraction from 0 to 1';
+    expect(() => parseHealthOptions({ check: tcpCheck(), jitter: -0.1 })).toThrow(
+      `\`jitter\` ${rule}, got -0.1`,
+    );
+    expect(() => parseHealthOptions({ check: tcpCheck(), jitter: '0.1' as never })).toThrow(
+      `\`jitter\` ${rule}, got "0.1"`,
+    );
+    expect(() => health.loadCheck({ max: { eventLoopUtilization: 1.5 } })).toThrow(
+      `\`max.eventLoopUtilization\` ${rule}, got 1.5`,
+    );
+    for (const bad of [1.5, -0.5]) {
+      expect(() => health.parseLoadReport({ status: 'up', eventLoopUtilization: bad })).toThrow(
+        `Invalid load report: \`eventLoopUtilization\` ${rule}, got ${bad}`,
+      );
+    }
+  });
+
   it('rejects durations a Node timer cannot hold (they would fire after 1 ms), in Picket’s one rule', () => {
     const cases: [unknown, string][] = [
       [2 ** 31, '2147483648'],

@@ -2,7 +2,15 @@
 // (createHealthChecker) and as `createClient({ health })`, parsed once into a defaulted form.
 
 import type { RandomSource } from '@picket/core';
-import { type Agrees, fn, integer, nonEmptyString, parseWith, positiveMs } from '@picket/core/internal';
+import {
+  type Agrees,
+  fn,
+  fraction,
+  integer,
+  nonEmptyString,
+  parseWith,
+  positiveMs,
+} from '@picket/core/internal';
 import { z } from 'zod';
 import { type HealthCheck, isHealthCheck } from './check.ts';
 
@@ -69,11 +77,7 @@ export const healthOptionsSchema = z.strictObject({
   timeout: positiveMs.default(2000),
   healthyThreshold: integer(1).default(2),
   unhealthyThreshold: integer(1).default(3),
-  jitter: z
-    .number({ error: 'must be a number' })
-    .min(0, { error: 'must be a fraction from 0 to 1' })
-    .max(1, { error: 'must be a fraction from 0 to 1' })
-    .default(0.1),
+  jitter: fraction.default(0.1),
   concurrency: integer(1).default(64),
   source: nonEmptyString.default(ACTIVE_SOURCE),
   random: fn<RandomSource>().optional(),
