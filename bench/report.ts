@@ -129,12 +129,14 @@ function observeCost(result: { rounds: number; perRound: number; rows: CostRow[]
   );
 }
 
-function observeSockets(result: { rounds: number; rows: CostRow[] }): string {
-  return costSection(
+function observeSockets(result: { rounds: number; rows: CostRow[]; beyondFloor?: number }): string {
+  const section = costSection(
     '## What observing costs beside sockets (`bench/observe-sockets.ts`)',
-    `Three local instance processes, 32 callers, ${result.rounds} mirrored rounds: client CPU per request against the same client with \`metrics: false\` (paired median ratio; the A/A control is this run's noise). The instances answer a request that asks for a load report with one, as loadReporter does by default (a client with \`loadReports\` asks each instance at most once per \`intervalMs\`, 1 s); the unasked row's instances send one on every answer, which the baseline does not receive:`,
+    `Three local instance processes, 32 callers, ${result.rounds} mirrored rounds: client CPU per request against the same client with \`metrics: false\` (paired median ratio; the A/A control is this run's noise). The instances answer a request that asks for a load report with one, as loadReporter does by default (a client with \`loadReports\` asks each instance at most once per \`intervalMs\`, 1 s); the unasked row's instances send one on every answer, which the baseline does not receive. The SDK's floor is the baseline client with the bench making the two \`record()\` calls Picket makes (same histograms, same attribute sets) on its own MeterProvider:`,
     result.rows,
   );
+  if (result.beyondFloor === undefined) return section;
+  return `${section}\n\nPicket with the SDK against the SDK's floor (paired median): ${result.beyondFloor}.`;
 }
 
 function overload(result: {
