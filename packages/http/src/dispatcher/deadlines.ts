@@ -205,20 +205,22 @@ class DeadlineHeap implements DeadlineQueue {
 export class Deadlines {
   readonly #lists = new Map<number, DeadlineList>();
   readonly #first: number;
-  readonly #firstList: DeadlineList;
+  /** The first timeout's list; null when the client sets no timeout. */
+  readonly #firstList: DeadlineList | null;
   readonly #others: DeadlineHeap;
 
   /** `fixed`: the timeouts set on the client (the first is the most used: its list is at hand). */
   constructor(fixed: readonly number[], now: () => number) {
     for (const ms of fixed) if (!this.#lists.has(ms)) this.#lists.set(ms, new DeadlineList(now));
     this.#first = fixed[0] ?? -1;
-    this.#firstList = this.#lists.get(this.#first) ?? new DeadlineList(now);
+    this.#firstList = this.#lists.get(this.#first) ?? null;
     this.#others = new DeadlineHeap(now);
   }
 
   add(t: Timed, timeoutMs: number, now: number): void {
-    if (timeoutMs === this.#first) {
-      this.#firstList.add(t, now + timeoutMs);
+    const first = this.#firstList;
+    if (first !== null && timeoutMs === this.#first) {
+      first.add(t, now + timeoutMs);
       return;
     }
     const list = this.#lists.get(timeoutMs);
@@ -237,7 +239,6 @@ export class Deadlines {
 
   close(): void {
     for (const list of this.#lists.values()) list.close();
-    this.#firstList.close();
     this.#others.close();
   }
 }
