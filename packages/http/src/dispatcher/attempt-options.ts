@@ -30,6 +30,13 @@ export function hasHostHeader(headers: Headers): boolean {
   return false;
 }
 
+/** The `[name, value]` pairs of headers given as an object or an iterable of pairs. */
+function entriesOf(headers: object): Iterable<[string, string | string[] | number | undefined]> {
+  return typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function'
+    ? (headers as Iterable<[string, string | string[]]>)
+    : Object.entries(headers);
+}
+
 function withoutHost(headers: Headers): Headers {
   if (headers === null || headers === undefined) return headers;
   if (Array.isArray(headers)) {
@@ -41,11 +48,7 @@ function withoutHost(headers: Headers): Headers {
     return out;
   }
   const out: Record<string, string | string[] | number | undefined> = {};
-  const entries =
-    typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function'
-      ? (headers as Iterable<[string, string | string[]]>)
-      : Object.entries(headers as object);
-  for (const [name, value] of entries) if (name.toLowerCase() !== 'host') out[name] = value;
+  for (const [name, value] of entriesOf(headers)) if (name.toLowerCase() !== 'host') out[name] = value;
   return out as Headers;
 }
 
@@ -61,33 +64,15 @@ export function copyOptions(
   };
 }
 
-// By name, then value: two lookups of strings already hashed, where one key built per request
-// would be a new string to hash every time.
-const ALONE = new Map<string, Map<string, Headers>>();
-
-/** `headers` with `name: value` added (a copy: the caller's object is left alone). */
+/**
+ * `headers` with `name: value` added (a copy: the caller's object is left alone). Made when an
+ * attempt asks an instance for a load report, at most once per instance per interval, so a
+ * request without headers of its own gets a new object rather than a shared one.
+ */
 export function withHeader(headers: Headers, name: string, value: string): Headers {
-  if (headers === null || headers === undefined) {
-    // Requests without headers of their own share one frozen object.
-    let byValue = ALONE.get(name);
-    if (byValue === undefined) {
-      byValue = new Map();
-      ALONE.set(name, byValue);
-    }
-    let alone = byValue.get(value);
-    if (alone === undefined) {
-      alone = Object.freeze({ [name]: value }) as Headers;
-      byValue.set(value, alone);
-    }
-    return alone;
-  }
   if (Array.isArray(headers)) return [...headers, name, value] as Headers;
   const out: Record<string, string | string[] | number | undefined> = {};
-  const entries =
-    typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function'
-      ? (headers as Iterable<[string, string | string[]]>)
-      : Object.entries(headers as object);
-  for (const [key, v] of entries) out[key] = v;
+  if (headers !== null && headers !== undefined) for (const [key, v] of entriesOf(headers)) out[key] = v;
   out[name] = value;
   return out as Headers;
 }
