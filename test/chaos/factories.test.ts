@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import * as picket from 'picket';
 import { axiosAdapter } from 'picket/axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BALANCER_KEYS } from '../../packages/http/src/config.ts';
 import { expectNoLeaks, explain, handleCounts, settle } from './support.ts';
 
 /** Fixed seeds keep CI reproducible; PICKET_FC_SEED=<n> explores others (a failure prints its seed). */
@@ -51,14 +52,8 @@ const CLIENT = [
   'loadReports',
   'subset',
   'metrics',
-  'panicThreshold',
-  'overprovisioningFactor',
-  'slowStart',
-  'zone',
-  'outlierDetection',
-  'healthSources',
-  'random',
-  'now',
+  // The balancer's own options, which createClient passes through.
+  ...BALANCER_KEYS,
 ];
 const HEALTH = [
   'check',
@@ -108,7 +103,7 @@ const FACTORIES: readonly Factory[] = [
   // @picket/core: the balancer, every strategy, subsetting.
   {
     name: 'createBalancer',
-    keys: CLIENT.slice(CLIENT.indexOf('panicThreshold')).concat('strategy', 'subset'),
+    keys: [...BALANCER_KEYS, 'strategy', 'subset'],
     make: (o) => core.createBalancer(o as never),
   },
   { name: 'roundRobin', keys: [], make: () => core.roundRobin() },
