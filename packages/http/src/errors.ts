@@ -52,11 +52,17 @@ const INVALID_REQUEST_CODES = new Set([
 /** The caller's own fault, not the instance's: an invalid request, or its body stream failing. */
 export type CallerFault = 'invalid' | 'body';
 
-/** Whether `error`, which ended an attempt, is the caller's own doing; `bodyFailed` is known. */
-export function callerFault(error: unknown, bodyFailed: boolean): CallerFault | undefined {
+/**
+ * Whether `error`, which ended an attempt, is the caller's own doing; `bodyFailed` is known, and
+ * `started` says whether the attempt reached a connection. An error with no code before that is
+ * one undici's request builder threw on the caller's values (a header value whose conversion to
+ * text throws: a Symbol, a toString that throws): connect, socket and pool failures carry codes.
+ */
+export function callerFault(error: unknown, bodyFailed: boolean, started: boolean): CallerFault | undefined {
   if (bodyFailed) return 'body';
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && INVALID_REQUEST_CODES.has(code) ? 'invalid' : undefined;
+  if (typeof code === 'string') return INVALID_REQUEST_CODES.has(code) ? 'invalid' : undefined;
+  return !started && errorCode(error) === undefined ? 'invalid' : undefined;
 }
 
 /** A request undici refused to send as it was given: the caller's to fix, never retried. */

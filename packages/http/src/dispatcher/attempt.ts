@@ -17,7 +17,7 @@ import { type CallerFault, callerFault, errorCode, errorKind } from '../errors.t
 import type { AttemptMessage } from '../observe/channels.ts';
 import type { InstancePool } from '../pool/pools.ts';
 import type { Caller } from './caller.ts';
-import type { DispatchCore, PicketDispatchOptions } from './core.ts';
+import { DESTROYED, type DispatchCore, type PicketDispatchOptions } from './core.ts';
 import { PerTry, type PerTryOwner } from './per-try.ts';
 import { failedOutcome, leaveQueue, lostOutcome, type Settled, settle } from './settle.ts';
 
@@ -201,6 +201,12 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
     try {
       if (this.#finished) return;
       const cancelled = this.phase === 'cancelled';
+      if (this.owner.core.shutdown === DESTROYED) {
+        // destroy() cut the attempt off: the client's own doing, which says nothing of the instance.
+        this.#finish(NEUTRAL, undefined);
+        if (!cancelled) this.owner.attemptError(this, error, errorKind(errorCode(error)));
+        return;
+      }
       if (cancelled && this.cancelKind === undefined) {
         // A hedge that lost was at least this slow, which peak-EWMA should hear; the caller's
         // abort (or its handler throwing) says nothing about the instance.
@@ -211,7 +217,7 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
       if (!cancelled) {
         // The caller's own mistake (an invalid request, its body stream failing): fails once,
         // never retried, and neutral for the instance.
-        const fault = callerFault(error, this.owner.bodyFailed());
+        const fault = callerFault(error, this.owner.bodyFailed(), this.started);
         if (fault !== undefined) {
           this.#finish(NEUTRAL, undefined);
           this.owner.callerFailed(error, fault);

@@ -1,5 +1,7 @@
 // client.request: undici's request API on the client's dispatcher, with the service as origin.
 
+import { PicketError } from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import type { Dispatcher } from 'undici';
 import type { PicketDispatchOptions } from '../dispatcher/core.ts';
 import type { PerRequestOptions } from '../options.ts';
@@ -18,14 +20,30 @@ interface RequestHost {
   readonly dispatcher: Dispatcher;
 }
 
+/** The path on the service that `options` asks for; throws PICKET_INVALID_OPTIONS. */
+function pathOf(service: string, options: ClientRequestOptions): string {
+  if (options === null || typeof options !== 'object') {
+    throw new PicketError(
+      'PICKET_INVALID_OPTIONS',
+      `Invalid request options: expected an object or a path, got ${describeValue(options)}`,
+    );
+  }
+  const path: unknown = options.path === undefined ? '/' : options.path;
+  if (typeof path === 'string' && path.startsWith('/')) return path;
+  const url = new URL(serviceUrl(service, path as string));
+  return url.pathname + url.search;
+}
+
+/** A call that cannot be made rejects, as any other failure of the call does: it never throws. */
 export function clientRequest(
   client: RequestHost,
   options: ClientRequestOptions,
 ): Promise<Dispatcher.ResponseData> {
-  let path = options.path ?? '/';
-  if (!path.startsWith('/')) {
-    const url = new URL(serviceUrl(client.service, path));
-    path = url.pathname + url.search;
+  let path: string;
+  try {
+    path = pathOf(client.service, options);
+  } catch (error) {
+    return Promise.reject(error);
   }
   // No origin: the client's dispatcher only ever sends to its service. The caller's options go
   // through as they are (undici only reads them) unless the path or the method must be filled in.

@@ -3,6 +3,7 @@
 // a mistaken URL, can never deliver one host's request to another.
 
 import { PicketError } from '@picket/core';
+import { describeValue } from '@picket/core/internal';
 import { redactUrl } from '../redact.ts';
 
 export function serviceOrigin(service: string): string {
@@ -17,19 +18,30 @@ function wrongHost(service: string, url: string): PicketError {
   );
 }
 
+function notAUrl(service: string, what: string): PicketError {
+  return new PicketError(
+    'PICKET_INVALID_OPTIONS',
+    `Expected a path starting with "/" or an http://${service}/… URL, got ${what}`,
+  );
+}
+
 /** Resolves a front's input to an absolute URL on the service, or throws PICKET_INVALID_OPTIONS. */
 export function serviceUrl(service: string, input: string | URL): string {
   if (typeof input === 'string' && input.startsWith('/') && !input.startsWith('//')) {
     return serviceOrigin(service) + input;
   }
+  // A URL from another realm (a vm context, a polyfill) is read by its href.
+  const text = typeof input === 'string' ? input : (input as { href?: unknown } | null)?.href;
+  if (typeof text !== 'string') {
+    // Only the type of an object is named: its fields may carry anything.
+    const value = input as unknown;
+    throw notAUrl(service, value !== null && typeof value === 'object' ? 'an object' : describeValue(value));
+  }
   let url: URL;
   try {
-    url = typeof input === 'string' ? new URL(input) : input;
+    url = input instanceof URL ? input : new URL(text);
   } catch {
-    throw new PicketError(
-      'PICKET_INVALID_OPTIONS',
-      `Expected a path starting with "/" or an http://${service}/… URL, got ${JSON.stringify(redactUrl(String(input)))}`,
-    );
+    throw notAUrl(service, JSON.stringify(redactUrl(text)));
   }
   if (
     (url.protocol !== 'http:' && url.protocol !== 'https:') ||

@@ -1,0 +1,223 @@
+// The caller's mistakes that caller-faults.test.ts leaves out, through every front: a header
+// value undici cannot write, a synchronous iterable body that throws, an input or path that is
+// not a URL at all, and the client's own destroy() while attempts are in flight. Each call
+// settles (a promise that rejects, never a throw), typed, and no instance is charged.
+
+import { isPicketError } from '@picket/core';
+import type { Client, ClientOptions } from '@picket/http';
+import { axiosAdapter } from '@picket/http/axios';
+import axios from 'axios';
+import { request as undiciRequest } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { testClients } from '../fixtures/clients.ts';
+import { echo, never, type TestServer, testResources } from '../fixtures/http-servers.ts';
+import { waitFor } from '../fixtures/instances.ts';
+
+const resources = testResources({ destroy: true });
+// Charging a caller's mistake to an instance would show at the first call.
+const ONE_FAILURE = { outlierDetection: { consecutiveFailures: 1 } };
+
+const clients = testClients(resources);
+
+/** Two instances behind breakers and outlier detection that act on a single failure. */
+async function fleet(
+  handler = echo('x'),
+  extra: Omit<ClientOptions, 'service' | 'discovery'> = {},
+): Promise<{ client: Client; servers: TestServer[] }> {
+  const servers = await Promise.all([resources.server(handler), resources.server(handler)]);
+  const discovery = servers.map((s) => s.url);
+  const breaker = { volumeThreshold: 1, errorThresholdPercentage: 1 };
+  const client = clients.client({ service: 'inventory', discovery, breaker, ...ONE_FAILURE, ...extra });
+  return { client, servers };
+}
+
+/** No instance was charged: no failure, no ejection, no breaker count, nothing left active. */
+function uncharged(client: Client): void {
+  for (const instance of client.snapshot().instances) {
+    expect(instance, instance.url).toMatchObject({ state: 'healthy', failures: 0, active: 0 });
+    expect(instance.breaker?.failures ?? 0, instance.url).toBe(0);
+  }
+}
+
+const failure = (call: () => Promise<unknown>): Promise<unknown> => {
+  let promise: Promise<unknown>;
+  try {
+    promise = call();
+  } catch (error) {
+    return Promise.resolve({ threw: error });
+  }
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+};
+
+describe('a header value undici cannot write as text', () => {
+  // `${value}` throws for a Symbol, and for a function whose toString throws: undici's request
+  // builder fails with a TypeError (or the caller's own error) that has no code.
+  const values: Array<[string, unknown]> = [
+    ['a Symbol', Symbol('token')],
+    [
+      'a function whose toString throws',
+      Object.assign(() => '', {
+        toString() {
+          throw new Error('the caller cannot render its header');
+        },
+      }),
+    ],
+  ];
+  for (const [what, value] of values) {
+    it(`(${what}) fails PICKET_INVALID_REQUEST on request and on the dispatcher, is never sent or retried, and charges no instance`, async () => {
+      const { client, servers } = await fleet();
+      const retries: unknown[] = [];
+      client.on('retry', (e) => retries.push(e));
+      for (let i = 0; i < 3; i++) {
+        const viaRequest = await failure(() =>
+          client.request({ path: '/', headers: { 'x-note': value as string } }),
+        );
+        expect(isPicketError(viaRequest, 'PICKET_INVALID_REQUEST'), String(viaRequest)).toBe(true);
+        const viaUndici = await failure(() =>
+          undiciRequest('http://inventory/', {
+            dispatcher: client.dispatcher,
+            headers: { 'x-note': value as string },
+          }),
+        );
+        expect(isPicketError(viaUndici, 'PICKET_INVALID_REQUEST'), String(viaUndici)).toBe(true);
+      }
+      expect(retries).toEqual([]);
+      expect(servers.map((s) => s.requests)).toEqual([0, 0]);
+      uncharged(client);
+      const ok = await client.request({ path: '/ok' });
+      expect(ok.statusCode).toBe(200);
+      await ok.body.dump();
+    });
+  }
+});
+
+describe('a synchronous iterable body that throws', () => {
+  function* failingAfterOneChunk(): Generator<Buffer> {
+    yield Buffer.from('first chunk');
+    throw new Error('the caller could not produce its body');
+  }
+
+  it("fails request and undici's request with the caller's own error, once, and charges no instance", async () => {
+    const { client } = await fleet();
+    const retries: unknown[] = [];
+    client.on('retry', (e) => retries.push(e));
+    for (let i = 0; i < 3; i++) {
+      for (const method of ['POST', 'PUT'] as const) {
+        const viaRequest = await failure(() =>
+          client.request({ path: '/', method, body: failingAfterOneChunk() as never }),
+        );
+        expect((viaRequest as Error).message).toBe('the caller could not produce its body');
+        const viaUndici = await failure(() =>
+          undiciRequest('http://inventory/', {
+            dispatcher: client.dispatcher,
+            method,
+            body: failingAfterOneChunk() as never,
+          }),
+        );
+        expect((viaUndici as Error).message).toBe('the caller could not produce its body');
+      }
+    }
+    expect(retries).toEqual([]);
+    uncharged(client);
+  });
+
+  it('still sends an array body and a synchronous generator that ends', async () => {
+    const { client } = await fleet();
+    const fromArray = await client.request({ path: '/', method: 'POST', body: ['a', 'b'] as never });
+    expect(((await fromArray.body.json()) as { body: string }).body).toBe('ab');
+    const fromGenerator = await client.request({
+      path: '/',
+      method: 'POST',
+      body: (function* () {
+        yield Buffer.from('c');
+        yield Buffer.from('d');
+      })() as never,
+    });
+    expect(((await fromGenerator.body.json()) as { body: string }).body).toBe('cd');
+  });
+});
+
+describe('an input that is not a path or a URL', () => {
+  it('rejects client.request (never throws) with PICKET_INVALID_OPTIONS naming the value', async () => {
+    const { client, servers } = await fleet();
+    const cases: Array<[unknown, string]> = [
+      [{ path: 42 }, '42'],
+      [{ path: null }, 'null'],
+      [{ path: 'items/42' }, '"items/42"'],
+      [{ path: 'http://elsewhere/x' }, 'http://elsewhere/x'],
+      [null, 'null'],
+      ['items', '"items"'],
+    ];
+    for (const [options, named] of cases) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => {
+        promise = client.request(options as never);
+      }, JSON.stringify(options)).not.toThrow();
+      const error = await failure(() => promise!);
+      expect(isPicketError(error, 'PICKET_INVALID_OPTIONS'), String(error)).toBe(true);
+      expect((error as Error).message).toContain(named);
+    }
+    expect(servers.map((s) => s.requests)).toEqual([0, 0]);
+  });
+
+  it('rejects client.fetch with PICKET_INVALID_OPTIONS naming the value', async () => {
+    const { client, servers } = await fleet();
+    const cases: Array<[unknown, string]> = [
+      [42, '42'],
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [{ path: '/x' }, 'an object'],
+      [{ href: 'items/42' }, '"items/42"'],
+    ];
+    for (const [input, named] of cases) {
+      const error = await failure(() => client.fetch(input as never));
+      expect(isPicketError(error, 'PICKET_INVALID_OPTIONS'), String(error)).toBe(true);
+      expect((error as Error).message).toContain(named);
+    }
+    expect(servers.map((s) => s.requests)).toEqual([0, 0]);
+  });
+});
+
+describe('destroy() with attempts in flight', () => {
+  it('fails them on every front without charging the instances they were on', async () => {
+    // Headers, then a body that never ends: one call waits for headers (`never`), one reads a body.
+    const { client, servers } = await fleet(
+      (req, res) => {
+        if (req.url === '/body') {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('part of it');
+        }
+      },
+      { hedge: { delayMs: 20 } },
+    );
+    const ejections: unknown[] = [];
+    client.on('eject', (e) => ejections.push(e));
+    const api = axios.create({ adapter: axiosAdapter(client) });
+    const reading = await client.request({ path: '/body' });
+    const calls = [
+      failure(() => reading.body.text()),
+      // Hedged: two attempts on two instances, both in flight.
+      failure(() => client.request({ path: '/' })),
+      failure(() => undiciRequest('http://inventory/', { dispatcher: client.dispatcher })),
+      failure(() => client.fetch('/')),
+      failure(() => api.get('/')),
+    ];
+    await waitFor(() => servers.reduce((n, s) => n + s.requests, 0) >= 6, 'every call to reach an instance');
+    await client.destroy();
+    for (const error of await Promise.all(calls)) expect(error).toBeInstanceOf(Error);
+    expect(ejections).toEqual([]);
+    uncharged(client);
+  });
+});
+
+describe('a handler that never answers', () => {
+  it('is still charged for a call it times out (the check above can tell)', async () => {
+    const { client } = await fleet(never, { timeout: 200, hedge: false });
+    const error = await failure(() => client.request({ path: '/' }));
+    expect(isPicketError(error, 'PICKET_TIMEOUT'), String(error)).toBe(true);
+    expect(client.snapshot().instances.reduce((n, i) => n + i.failures, 0)).toBe(1);
+  });
+});
