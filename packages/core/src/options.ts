@@ -38,7 +38,17 @@ export function describeIssues(
       if (issue.code === 'unrecognized_keys') {
         return `${where} has unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
       }
-      return `${where} ${issue.message}, got ${describeValue(valueAt(input, issue.path))}`;
+      const got = describeValue(valueAt(input, issue.path));
+      // zod's own wording for a field without a message of its own, said the way Picket says it.
+      const field = path.length === 0 ? '' : `${where} `;
+      if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
+        const kind = `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+        return path.length === 0 ? `expected ${kind}, got ${got}` : `${field}must be ${kind}, got ${got}`;
+      }
+      if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1) {
+        return `${field}must not be empty, got ${got}`;
+      }
+      return `${where} ${issue.message}, got ${got}`;
     })
     .join('; ');
 }

@@ -84,11 +84,13 @@ export const dnsSchema = z
     ...limitsShape,
   })
   .superRefine((o, ctx) => {
-    if ((o.hostname === undefined) === (o.srv === undefined)) {
+    if (o.hostname === undefined && o.srv === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['hostname'], message: 'is required (with `port`), or `srv`' });
+    } else if (o.hostname !== undefined && o.srv !== undefined) {
       ctx.addIssue({
         code: 'custom',
-        path: ['hostname'],
-        message: 'give either `hostname` and `port`, or `srv`',
+        path: ['srv'],
+        message: 'replaces `hostname` and `port`; give one or the other',
       });
     } else if (o.hostname !== undefined && o.port === undefined) {
       ctx.addIssue({ code: 'custom', path: ['port'], message: 'is required with `hostname`' });

@@ -1,6 +1,9 @@
 import { isPicketError } from '@picket/core';
 import { describe, expect, it } from 'vitest';
+import { consul } from './consul.ts';
 import { dns } from './dns.ts';
+import { etcd } from './etcd.ts';
+import { fileList } from './file-list.ts';
 import { kubernetes } from './kubernetes.ts';
 import { registerConsul } from './register-consul.ts';
 import { registerEureka } from './register-eureka.ts';
@@ -56,6 +59,33 @@ describe('discovery options say ports and counts as the other packages do', () =
     );
     expect(invalid(() => dns({ ...base, backoff: { factor: 0.5 } }))).toBe(
       'Invalid dns options: `backoff.factor` must be a number from 1 to 10, got 0.5',
+    );
+  });
+});
+
+// Where a schema gave no message of its own, zod's showed through: "Invalid dns options: value
+// Invalid input: expected object, received number, got 123".
+describe('discovery factories say what they expected, as createClient does', () => {
+  it.each([
+    ['dns(123)', () => dns(123 as never), 'Invalid dns options: expected an object, got 123'],
+    [
+      'etcd()',
+      () => (etcd as (o?: unknown) => unknown)(),
+      'Invalid etcd options: expected an object, got undefined',
+    ],
+    ['consul("x")', () => consul('x' as never), 'Invalid consul options: expected an object, got "x"'],
+    ['fileList({})', () => fileList({} as never), 'Invalid fileList path: expected a string, got {}'],
+    ['fileList("")', () => fileList(''), 'Invalid fileList path: must not be empty, got ""'],
+  ])('%s', (_, make, message) => {
+    expect(invalid(make)).toBe(message);
+  });
+
+  it('says which of hostname or srv is missing or too many', () => {
+    expect(invalid(() => dns({} as never))).toBe(
+      'Invalid dns options: `hostname` is required (with `port`), or `srv`, got undefined',
+    );
+    expect(invalid(() => dns({ hostname: 'a.example', port: 80, srv: '_http._tcp.a.example' }))).toBe(
+      'Invalid dns options: `srv` replaces `hostname` and `port`; give one or the other, got "_http._tcp.a.example"',
     );
   });
 });
