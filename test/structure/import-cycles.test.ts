@@ -34,17 +34,17 @@ afterAll(async () => {
 });
 
 describe('import cycles', () => {
-  it('finds none in @picket/http, type-only imports included', async () => {
-    const { report, code } = await check(repo, '--under=packages/http/src');
-    expect(report.files).toBeGreaterThan(100);
-    expect(report.cycles).toEqual([]);
-    expect(code).toBe(0);
-  });
-
-  it('finds no runtime cycle in any package or the umbrella', async () => {
-    const { report } = await check(repo, '--runtime');
-    expect(report.cycles).toEqual([]);
-  });
+  // Type-only imports included: a type cycle is still two modules that cannot be read one
+  // without the other (and without them, no runtime cycle either).
+  it.each(['packages/core/src', 'packages/health/src', 'packages/discovery/src', 'packages/http/src', 'src'])(
+    'finds none in %s',
+    async (dir) => {
+      const { report, code } = await check(repo, `--under=${dir}/`);
+      expect(report.files).toBeGreaterThan(150);
+      expect(report.cycles).toEqual([]);
+      expect(code).toBe(0);
+    },
+  );
 
   it('reports a cycle through a type-only import and exits 1; --runtime leaves the type edge out', async () => {
     const root = await mkdtemp(join(tmpdir(), 'picket-cycles-'));

@@ -33,13 +33,7 @@ export type {
   Strategy,
   StrategyContext,
 } from './strategy.ts';
-export {
-  createSubset,
-  type Subset,
-  type SubsetEvents,
-  type SubsetRole,
-  type SubsetSnapshot,
-} from './subset.ts';
+export { createSubset, type Subset, type SubsetEvents } from './subset.ts';
 export type { PeerPlace, PeerSource, SubsetOptions } from './subset-options.ts';
 export { deterministicOrder, rendezvousOrder } from './subset-order.ts';
 export type { TlsOptions } from './tls.ts';
@@ -53,5 +47,7 @@ export type {
   PickHandle,
   SlowStartOptions,
   StrategyName,
+  SubsetRole,
+  SubsetSnapshot,
   ZoneOptions,
 } from './types.ts';

@@ -36,9 +36,10 @@ export {
   NOT_PROCESSED_HEADER,
 } from './headers.ts';
 export { checkInstance, type InstanceCheck, isInstance, toInstance, toInstances } from './instance.ts';
-export { assertBalancer, describeIssues, formatPath, offOr, parseWith } from './options.ts';
+export { describeIssues, formatPath, offOr, parseWith } from './options.ts';
 export { isFailure } from './outcome.ts';
 export { type SleepOptions, sleep } from './sleep.ts';
 export { STRATEGY_NAMES, strategyByName } from './strategies/index.ts';
 export { type SubsetConfig, subsetSchema } from './subset-options.ts';
 export { type TlsConfig, tlsConnectOptions, tlsSchema } from './tls.ts';
+export { assertBalancer } from './types.ts';

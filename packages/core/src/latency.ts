@@ -18,9 +18,27 @@
 // mean is published as (`peersMs`, `peersStamp`), decaying exactly like an endpoint's EWMA, so a
 // picker costs an unsampled endpoint with the same arithmetic and no call.
 
-import type { Endpoint } from './endpoint.ts';
 import type { Outcome } from './outcome.ts';
 import type { LatencyTracking } from './strategy.ts';
+
+/**
+ * What the tracker reads and writes on an endpoint: endpoint.ts's Endpoint, which holds its
+ * tracker, so a type of its own here keeps the two modules from importing each other.
+ */
+interface Tracked {
+  /** Summed latency and samples since the endpoint joined or last returned. */
+  latencyTotalMs: number;
+  latencySamples: number;
+  /** Peak-EWMA of latency in ms as of `ewmaStamp`. */
+  ewmaMs: number;
+  ewmaStamp: number;
+  /** Has answered since it joined or last returned. */
+  sampled: boolean;
+  /** Its EWMA is in the peers' figure; the tracker's to set. */
+  counted: boolean;
+  pickableAt(now: number): boolean;
+  ewmaAt(now: number, decayMs: number): number;
+}
 
 // Re-base the sum before e^((t − origin)/decayMs) could overflow (it would at ~700).
 const REBASE_AFTER = 64;
@@ -69,7 +87,7 @@ export class LatencyTracker {
   }
 
   /** The latency `e` is costed at now: its own EWMA, or its peers' while it has no sample. */
-  estimateAt(e: Endpoint, now: number): number {
+  estimateAt(e: Tracked, now: number): number {
     return e.sampled ? e.ewmaAt(now, this.decayMs) : this.peersAt(now);
   }
 
@@ -77,7 +95,7 @@ export class LatencyTracker {
    * Takes a release at `clock[0]` into the endpoint's mean latency, its peak-EWMA (a failure
    * counts as at least `failurePenaltyMs`) and the peers' figure.
    */
-  record(e: Endpoint, outcome: Outcome, failed: boolean): void {
+  record(e: Tracked, outcome: Outcome, failed: boolean): void {
     const latency = outcome.latencyMs;
     if (latency !== undefined && latency >= 0) {
       e.latencyTotalMs += latency;
@@ -116,7 +134,7 @@ export class LatencyTracker {
    * again): it is costed at its peers' figure until it answers again, and its mean latency
    * (weighted response time's figure) starts over.
    */
-  forget(e: Endpoint): void {
+  forget(e: Tracked): void {
     if (e.counted) {
       e.counted = false;
       this.#count--;
@@ -130,7 +148,7 @@ export class LatencyTracker {
   }
 
   /** Recomputes the sum over every endpoint (O(n), when the balancer rebuilds), dropping drift. */
-  recount(endpoints: Iterable<Endpoint>, now: number): void {
+  recount(endpoints: Iterable<Tracked>, now: number): void {
     this.#origin = now;
     this.#scaleFor = now;
     this.#scale = 1;
@@ -148,7 +166,7 @@ export class LatencyTracker {
   }
 
   /** A first answer: the EWMA starts from the peers' figure, as if measured just now. */
-  #start(e: Endpoint, now: number): void {
+  #start(e: Tracked, now: number): void {
     e.ewmaMs = this.peersAt(now);
     e.ewmaStamp = now;
     e.sampled = true;

@@ -3,7 +3,6 @@
 
 import { z } from 'zod';
 import { describeValue, type ErrorCode, PicketError } from './errors.ts';
-import type { Balancer } from './types.ts';
 
 type Issue = z.core.$ZodIssue;
 
@@ -92,20 +91,4 @@ export function offOr<T extends z.ZodType>(schema: T): z.ZodType<false | z.outpu
   });
   offOrInner.set(field, schema);
   return field as unknown as z.ZodType<false | z.output<T>, false | z.input<T>>;
-}
-
-const BALANCER_METHODS = ['on', 'update', 'pick', 'instances', 'healthSource', 'setWeight'] as const;
-
-/**
- * Throws PICKET_INVALID_OPTIONS unless `value` has a balancer's shape (what createBalancer()
- * makes), for factories that take one beside their options: `${what} needs a balancer …`.
- */
-export function assertBalancer(value: unknown, what: string): asserts value is Balancer {
-  const v = value as Record<string, unknown> | null;
-  if (v !== null && typeof v === 'object' && BALANCER_METHODS.every((m) => typeof v[m] === 'function'))
-    return;
-  throw new PicketError(
-    'PICKET_INVALID_OPTIONS',
-    `${what} needs a balancer from createBalancer(), got ${describeValue(value)}`,
-  );
 }

@@ -5,7 +5,6 @@
 import { type BalancerConfig, parseBalancerOptions } from './balancer-options.ts';
 import { type BalancerEvents, Emitter, type InstanceState } from './events.ts';
 import { type Instance, type InstanceRecord, toInstances } from './instance.ts';
-import { assertBalancer } from './options.ts';
 import {
   type PeerPlace,
   parseSubsetOptions,
@@ -13,22 +12,13 @@ import {
   type SubsetOptions,
 } from './subset-options.ts';
 import { deterministicOrder, rendezvousOrder } from './subset-order.ts';
-import type { Balancer, BalancerOptions } from './types.ts';
-
-/** Why an instance is (or is not) used: dealt to this caller, added while members fail, or neither. */
-export type SubsetRole = 'member' | 'grown' | 'standby';
-
-export interface SubsetSnapshot {
-  mode: 'random' | 'deterministic';
-  size: number;
-  callerId: string;
-  /** The caller's place in deterministic mode; undefined while a peers source has not placed it. */
-  peers: PeerPlace | undefined;
-  /** Of the service's instances: how many are members, grown, standby. */
-  counts: Record<SubsetRole, number>;
-  /** Members and grown instances in order, then the first standby ones (up to `size`). */
-  instances: Array<{ id: string; url: string; role: SubsetRole; reason: string }>;
-}
+import {
+  assertBalancer,
+  type Balancer,
+  type BalancerOptions,
+  type SubsetRole,
+  type SubsetSnapshot,
+} from './types.ts';
 
 export interface SubsetEvents {
   /** The instances handed to the balancer changed. */

@@ -1,5 +1,7 @@
-// The balancer's public contract: options, the pick handle, snapshots.
+// The balancer's public contract: options, the pick handle, snapshots, and the check that a value
+// is a balancer. None of the modules it imports imports it back, so that any module may import it.
 
+import { describeValue, PicketError } from './errors.ts';
 import type { BalancerEvents, HealthState, InstanceState } from './events.ts';
 import type { HealthSource, HealthSourceOptions } from './health-sources.ts';
 import type { Instance, InstanceRecord } from './instance.ts';
@@ -7,8 +9,7 @@ import type { LoadReport } from './load-report.ts';
 import type { Outcome, PickContext } from './outcome.ts';
 import type { RandomSource } from './random.ts';
 import type { Strategy } from './strategy.ts';
-import type { SubsetRole, SubsetSnapshot } from './subset.ts';
-import type { SubsetOptions } from './subset-options.ts';
+import type { PeerPlace, SubsetOptions } from './subset-options.ts';
 
 export type StrategyName =
   | 'round-robin'
@@ -153,6 +154,21 @@ export interface InstanceSnapshot {
   subset?: SubsetRole;
 }
 
+/** Why an instance is (or is not) used: dealt to this caller, added while members fail, or neither. */
+export type SubsetRole = 'member' | 'grown' | 'standby';
+
+export interface SubsetSnapshot {
+  mode: 'random' | 'deterministic';
+  size: number;
+  callerId: string;
+  /** The caller's place in deterministic mode; undefined while a peers source has not placed it. */
+  peers: PeerPlace | undefined;
+  /** Of the service's instances: how many are members, grown, standby. */
+  counts: Record<SubsetRole, number>;
+  /** Members and grown instances in order, then the first standby ones (up to `size`). */
+  instances: Array<{ id: string; url: string; role: SubsetRole; reason: string }>;
+}
+
 export interface BalancerSnapshot {
   strategy: string;
   instances: InstanceSnapshot[];
@@ -201,4 +217,20 @@ export interface Balancer {
   /** Stops accepting picks; in-flight releases are still accepted. Idempotent. */
   close(): void;
   readonly closed: boolean;
+}
+
+const BALANCER_METHODS = ['on', 'update', 'pick', 'instances', 'healthSource', 'setWeight'] as const;
+
+/**
+ * Throws PICKET_INVALID_OPTIONS unless `value` has a balancer's shape (what createBalancer()
+ * makes), for factories that take one beside their options: `${what} needs a balancer …`.
+ */
+export function assertBalancer(value: unknown, what: string): asserts value is Balancer {
+  const v = value as Record<string, unknown> | null;
+  if (v !== null && typeof v === 'object' && BALANCER_METHODS.every((m) => typeof v[m] === 'function'))
+    return;
+  throw new PicketError(
+    'PICKET_INVALID_OPTIONS',
+    `${what} needs a balancer from createBalancer(), got ${describeValue(value)}`,
+  );
 }

@@ -3,15 +3,30 @@
 
 import type { Backoff } from './backoff.ts';
 import { type ProviderContext, retryLoop } from './base.ts';
-import type { ResolvedDnsOptions } from './dns.ts';
 import {
   type Address,
   addressId,
   createResolver,
+  type Family,
   FamilyStreaks,
   type Resolved,
   resolveAddresses,
 } from './dns-resolve.ts';
+
+/**
+ * The parsed dns() options an SRV lookup reads (dns.ts's ResolvedDnsOptions, which calls
+ * runSrv: named here, so that the two modules do not import each other).
+ */
+interface SrvOptions {
+  readonly servers?: readonly string[] | undefined;
+  readonly timeoutMs: number;
+  readonly tries: number;
+  readonly family: Family;
+  readonly secure: boolean;
+  readonly zone?: string | undefined;
+  readonly refreshMs?: number | undefined;
+  readonly maxRecords: number;
+}
 
 interface SrvAnswer {
   name: string;
@@ -60,12 +75,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-export function runSrv(
-  ctx: ProviderContext,
-  srv: string,
-  opts: ResolvedDnsOptions,
-  retry: Backoff,
-): Promise<void> {
+export function runSrv(ctx: ProviderContext, srv: string, opts: SrvOptions, retry: Backoff): Promise<void> {
   const resolver = createResolver(opts.servers, opts.timeoutMs, opts.tries);
   ctx.onClose(() => resolver.cancel());
   ctx.signal.addEventListener('abort', () => resolver.cancel(), { once: true });
