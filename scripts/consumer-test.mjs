@@ -3,14 +3,17 @@
 // can stand in for a missing one), and uses them there as a consumer would: real requests from
 // an ES module and from CommonJS against HTTP servers started here, the `picket` bin through npx,
 // and `tsc` over a TypeScript consumer under nodenext and bundler resolution. The fixtures are in
-// scripts/consumer/. One ✓/✗ line per check; exits 1 on any failure.
+// scripts/consumer/. Then the READMEs' code blocks, as a user copies them: type-checked against the
+// installed packages and run against HTTP servers (scripts/readme-snippets.mjs). One ✓/✗ line per
+// check; exits 1 on any failure.
 
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, parse, resolve } from 'node:path';
+import { codeSnippets, commonJsModuleOf, moduleOf, programOf } from './readme-snippets.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const started = performance.now();
@@ -83,13 +86,16 @@ async function step(label, command, args, options) {
 
 /**
  * Instances for one consumer run: `live` always answers, `a` and `b` answer too and serve /health,
- * which `POST /control/fail-health` turns to 503. Every answer names its server.
+ * which `POST /control/fail-health` turns to 503. Every answer names its server; `requests()`
+ * counts what they were asked.
  */
 async function startServers() {
   const servers = {};
+  let requests = 0;
   const listening = ['live', 'a', 'b'].map((name) => {
     let healthy = true;
     const server = createServer((req, res) => {
+      requests++;
       if (req.method === 'POST' && req.url === '/control/fail-health') {
         healthy = false;
         res.writeHead(204).end();
@@ -116,7 +122,7 @@ async function startServers() {
         return new Promise((ok) => s.close(ok));
       }),
     );
-  return { urls, close };
+  return { urls, close, requests: () => requests };
 }
 
 /** One consumer entry, run by Node with its own servers; it must end by itself within the deadline. */
@@ -146,8 +152,13 @@ async function runConsumer(app, file) {
  * `tsc` over the consumer with strict options and every declaration it reaches checked, and the
  * proof that it read the declarations expected (`.d.ts` for ES modules, `.d.cts` for CommonJS).
  */
-async function typecheck(app, compilerOptions, files, declarations) {
-  const name = `tsconfig.${compilerOptions.moduleResolution}.json`;
+async function typecheck(
+  app,
+  compilerOptions,
+  files,
+  declarations,
+  name = `tsconfig.${compilerOptions.moduleResolution}.json`,
+) {
   const config = {
     compilerOptions: {
       target: 'es2023',
@@ -162,12 +173,12 @@ async function typecheck(app, compilerOptions, files, declarations) {
   };
   await writeFile(join(app, name), JSON.stringify(config, null, 2));
   const listed = await step(
-    `tsc --noEmit, ${compilerOptions.module}/${compilerOptions.moduleResolution}: ${files.join(', ')}`,
+    `tsc --noEmit, ${compilerOptions.module}/${compilerOptions.moduleResolution}: ${files.length > 3 ? `${files.length} files (${name})` : files.join(', ')}`,
     node,
     [join(app, 'node_modules/typescript/bin/tsc'), '-p', name, '--listFiles'],
     { cwd: app, hide: /^\// },
   );
-  if (listed === undefined) return;
+  if (listed === undefined || declarations.length === 0) return;
   const missing = declarations.filter((d) => !listed.includes(join(app, 'node_modules', d)));
   report(
     missing.length === 0,
@@ -243,6 +254,60 @@ async function watchWeb(app) {
   }
 }
 
+/**
+ * The READMEs' ```ts blocks in the consumer project: each type-checked as an ES module (a fragment
+ * with the names its text introduces) and each complete one as CommonJS too, against the installed
+ * packages; then each runnable one run by Node against the servers (their addresses for the ones
+ * in the text), as an ES module, and a complete one with `require()` too. A run must exit 0 by
+ * itself.
+ */
+async function readmeSnippets(app) {
+  const snippets = codeSnippets(root);
+  await mkdir(join(app, 'readme'));
+  const files = [];
+  for (const snippet of snippets) {
+    files.push(`readme/${snippet.name}.ts`);
+    await writeFile(join(app, files.at(-1)), moduleOf(snippet));
+    if (snippet.flags.has('fragment')) continue;
+    files.push(`readme/${snippet.name}.cts`);
+    await writeFile(join(app, files.at(-1)), commonJsModuleOf(snippet));
+  }
+  await typecheck(
+    app,
+    { module: 'nodenext', moduleResolution: 'nodenext' },
+    files,
+    [],
+    'tsconfig.readme.json',
+  );
+
+  const servers = await startServers();
+  try {
+    for (const snippet of snippets.filter((s) => !s.flags.has('no-run'))) {
+      for (const cjs of snippet.flags.has('fragment') ? [false] : [false, true]) {
+        const file = `readme/run-${snippet.name}.${cjs ? 'cts' : 'ts'}`;
+        await writeFile(join(app, file), programOf(snippet, { cjs }));
+        const before = servers.requests();
+        const t = performance.now();
+        const result = await exec(node, [file], {
+          cwd: app,
+          timeoutMs: 30_000,
+          extraEnv: { PICKET_CONSUMER_SERVERS: JSON.stringify(servers.urls) },
+        });
+        const took = `${((performance.now() - t) / 1000).toFixed(1)} s, ${servers.requests() - before} requests`;
+        const ok = result.code === 0 && !result.timedOut;
+        const why = result.timedOut ? 'killed after 30 s: it did not exit by itself' : `exit ${result.code}`;
+        report(
+          ok,
+          `${snippet.file}:${snippet.line} runs ${cjs ? 'with require()' : 'as an ES module'} (${took})`,
+          ok ? '' : `${why}\n${result.output.trim()}`,
+        );
+      }
+    }
+  } finally {
+    await servers.close();
+  }
+}
+
 async function installedVersion(name) {
   const manifest = JSON.parse(await readFile(join(root, 'node_modules', name, 'package.json'), 'utf8'));
   return `${name}@${manifest.version}`;
@@ -287,7 +352,18 @@ async function main() {
     );
     // The peers and tools at the versions this repository develops against; everything else
     // (zod, undici) comes from the registry as the packages' ranges say.
-    const extras = await Promise.all(['axios', 'yaml', 'typescript', '@types/node'].map(installedVersion));
+    // The OpenTelemetry packages are for the READMEs' metrics code.
+    const extras = await Promise.all(
+      [
+        'axios',
+        'yaml',
+        'typescript',
+        '@types/node',
+        '@opentelemetry/api',
+        '@opentelemetry/sdk-metrics',
+        '@opentelemetry/exporter-prometheus',
+      ].map(installedVersion),
+    );
     const installed = await step(
       `npm install the ${tarballs.length} tarballs, ${extras.join(', ')}`,
       'npm',
@@ -332,6 +408,8 @@ async function main() {
       [...esmTypes, ...cjsTypes],
     );
     await typecheck(app, { module: 'esnext', moduleResolution: 'bundler' }, ['consumer.ts'], esmTypes);
+
+    await readmeSnippets(app);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
