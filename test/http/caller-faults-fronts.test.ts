@@ -221,3 +221,33 @@ describe('a handler that never answers', () => {
     expect(client.snapshot().instances.reduce((n, i) => n + i.failures, 0)).toBe(1);
   });
 });
+
+describe('per-request options of the wrong type', () => {
+  // `idempotent: 'no'` is truthy: read as it is, it would let a POST be sent twice. An object
+  // as `hashKey` hashes like every other object: all of them would stick to one instance.
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['idempotent', { idempotent: 'no' }, '`idempotent` must be true or false, got "no"'],
+    ['idempotent', { idempotent: null }, '`idempotent` must be true or false, got null'],
+    ['hashKey', { hashKey: { user: 7 } }, '`hashKey` must be a string or a finite number, got an object'],
+    ['hashKey', { hashKey: Number.NaN }, '`hashKey` must be a string or a finite number, got NaN'],
+  ];
+  it('fail PICKET_INVALID_OPTIONS naming the option and the value on request, the dispatcher and fetch, unsent', async () => {
+    const { client, servers } = await fleet();
+    for (const [option, extra, message] of cases) {
+      const calls = [
+        () => client.request({ path: '/', method: 'POST', body: 'x', ...extra }),
+        () => undiciRequest('http://inventory/', { dispatcher: client.dispatcher, method: 'POST', ...extra }),
+        () => client.fetch('/', { method: 'POST', body: 'x', ...extra }),
+      ];
+      for (const call of calls) {
+        const error = await failure(call);
+        // fetch wraps a dispatcher's error in its own TypeError, as it does every network error.
+        const picket = isPicketError(error) ? error : (error as Error).cause;
+        expect(isPicketError(picket, 'PICKET_INVALID_OPTIONS'), `${option}: ${String(error)}`).toBe(true);
+        expect((picket as Error).message).toContain(message);
+      }
+    }
+    expect(servers.map((s) => s.requests)).toEqual([0, 0]);
+    uncharged(client);
+  });
+});

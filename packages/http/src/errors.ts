@@ -2,7 +2,7 @@
 // errors. Messages never carry headers, bodies, query strings or userinfo.
 
 import { type ErrorKind, PicketError } from '@picket/core';
-import { messageOf } from '@picket/core/internal';
+import { describeValue, messageOf } from '@picket/core/internal';
 import type { AttemptRecord } from './contracts.ts';
 import { redactPath } from './redact.ts';
 
@@ -48,6 +48,11 @@ const INVALID_REQUEST_CODES = new Set([
   'ERR_INVALID_CHAR',
   'ERR_INVALID_HTTP_TOKEN',
 ]);
+
+/** A value for a message, as core's describeValue, but an object only as such: its fields may carry anything. */
+export function describeOpaque(value: unknown): string {
+  return value !== null && typeof value === 'object' ? 'an object' : describeValue(value);
+}
 
 /** The caller's own fault, not the instance's: an invalid request, or its body stream failing. */
 export type CallerFault = 'invalid' | 'body';

@@ -2,8 +2,10 @@
 // instance's pool, retried elsewhere when safe, and answered once. undici's `request`, `stream`,
 // `fetch` and `compose` work on it as on any Dispatcher.
 
+import { PicketError } from '@picket/core';
 import { durationError, isDuration, POSITIVE_DURATION } from '@picket/core/internal';
 import { Dispatcher, Dispatcher1Wrapper } from 'undici';
+import { describeOpaque } from '../errors.ts';
 import { originError, originMatches } from '../fronts/target.ts';
 import type { DispatchCore, PicketDispatchOptions } from './core.ts';
 import { RequestState } from './request.ts';
@@ -20,6 +22,29 @@ export interface DispatcherHooks {
   close(): Promise<void>;
   /** Closes the client at once, failing in-flight requests. */
   destroy(error: Error | null): Promise<void>;
+}
+
+function optionError(option: string, rule: string, value: unknown): PicketError {
+  return new PicketError(
+    'PICKET_INVALID_OPTIONS',
+    `Invalid request options: \`${option}\` ${rule}, got ${describeOpaque(value)}`,
+    { details: { option } },
+  );
+}
+
+/** Picket's per-request options, checked: the error to fail the call with, or undefined. */
+function perRequestError(options: PicketDispatchOptions): PicketError | undefined {
+  const { timeout, idempotent, hashKey } = options;
+  // A timeout Node cannot hold would fire at once or never.
+  if (timeout !== undefined && !isDuration(timeout, POSITIVE_DURATION))
+    return durationError('Invalid request options', 'timeout', timeout, POSITIVE_DURATION);
+  // Read as truthy, `'no'` would let a POST be sent twice.
+  if (idempotent !== undefined && typeof idempotent !== 'boolean')
+    return optionError('idempotent', 'must be true or false', idempotent);
+  // Every object (and NaN) hashes alike: all of them would stick to one instance.
+  if (hashKey !== undefined && typeof hashKey !== 'string' && !Number.isFinite(hashKey))
+    return optionError('hashKey', 'must be a string or a finite number', hashKey);
+  return undefined;
 }
 
 export class PicketDispatcher extends Dispatcher {
@@ -43,12 +68,10 @@ export class PicketDispatcher extends Dispatcher {
       handler.onResponseError?.(null as never, originError(this.#core.service, options.origin));
       return true;
     }
-    // A timeout Node cannot hold would fire at once or never: fail the call before anything is
-    // picked, so it is neither retried nor charged to an instance.
-    const timeout = (options as PicketDispatchOptions).timeout;
-    if (timeout !== undefined && !isDuration(timeout, POSITIVE_DURATION)) {
-      const error = durationError('Invalid request options', 'timeout', timeout, POSITIVE_DURATION);
-      handler.onResponseError?.(null as never, error);
+    // Fail the call before anything is picked, so it is neither retried nor charged to an instance.
+    const invalid = perRequestError(options as PicketDispatchOptions);
+    if (invalid !== undefined) {
+      handler.onResponseError?.(null as never, invalid);
       return true;
     }
     const refused = this.#hooks.begin();

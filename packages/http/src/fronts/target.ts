@@ -3,7 +3,7 @@
 // a mistaken URL, can never deliver one host's request to another.
 
 import { PicketError } from '@picket/core';
-import { describeValue } from '@picket/core/internal';
+import { describeOpaque } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
 
 export function serviceOrigin(service: string): string {
@@ -33,9 +33,7 @@ export function serviceUrl(service: string, input: string | URL): string {
   // A URL from another realm (a vm context, a polyfill) is read by its href.
   const text = typeof input === 'string' ? input : (input as { href?: unknown } | null)?.href;
   if (typeof text !== 'string') {
-    // Only the type of an object is named: its fields may carry anything.
-    const value = input as unknown;
-    throw notAUrl(service, value !== null && typeof value === 'object' ? 'an object' : describeValue(value));
+    throw notAUrl(service, describeOpaque(input));
   }
   let url: URL;
   try {
