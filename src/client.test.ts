@@ -37,6 +37,23 @@ describe('createClient (picket)', () => {
     expect(error.message).toBe('Invalid client options: `health` has unknown option `intervall`');
   });
 
+  it.each([
+    [{ retry: { retries: 3, minDelayMs: 1500 } }, '`retry` has unknown option `minDelayMs`'],
+    [{ retry: { backoff: { min: 1 } } }, '`retry.backoff` has unknown option `min`'],
+    [{ breaker: { threshold: 0.5 } }, '`breaker` has unknown option `threshold`'],
+    [{ outlierDetection: { consecutive5xx: 3 } }, '`outlierDetection` has unknown option `consecutive5xx`'],
+  ])(
+    'names an unknown key inside an option that may be false (%j; it said "Unrecognized keys")',
+    async (options, message) => {
+      const error = await rejection({
+        service: 's',
+        discovery: ['http://127.0.0.1:1'],
+        ...(options as object),
+      });
+      expect(error.message).toBe(`Invalid client options: ${message}`);
+    },
+  );
+
   it('names a bad health value in the client’s words, leaving back-quoted values alone', async () => {
     const error = await rejection({
       service: 's',
@@ -81,7 +98,7 @@ describe('createClient (picket)', () => {
         });
         expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
         expect(error.message).toBe(
-          `Invalid balancer options: \`healthSources\` must be an array of health source names, got ${shown}`,
+          `Invalid client options: \`healthSources\` must be an array of health source names, got ${shown}`,
         );
       }
       // A client that failed to construct holds nothing that keeps the process alive.

@@ -3,7 +3,7 @@
 // Not public API: it changes without notice.
 
 export { type Backoff, type BackoffOptions, backoffDelay, exponentialBackoff } from './backoff.ts';
-export { strategySchema } from './balancer-options.ts';
+export { balancerSchema, strategySchema } from './balancer-options.ts';
 export {
   type DurationRange,
   durationError,

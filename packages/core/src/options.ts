@@ -84,9 +84,8 @@ export function offOr<T extends z.ZodType>(schema: T): z.ZodType<false | z.outpu
     if (value === false) return false;
     const result = schema.safeParse(value);
     if (result.success) return result.data;
-    for (const issue of result.error.issues) {
-      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
-    }
+    // Each issue as it was (an unknown key stays one, so it is worded as one).
+    for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: issue.path as PropertyKey[] });
     return z.NEVER;
   });
   offOrInner.set(field, schema);

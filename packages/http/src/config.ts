@@ -5,6 +5,7 @@
 import { type BalancerOptions, type Instance, type InstanceRecord, PicketError } from '@picket/core';
 import {
   type Agrees,
+  balancerSchema,
   checkInstance,
   durationRule,
   fn,
@@ -252,6 +253,9 @@ export function parseClientOptions(input: unknown): ClientConfig {
   const source = input as Record<string, unknown>;
   const balancer: Record<string, unknown> = { strategy: parsed.strategy };
   for (const key of BALANCER_KEYS) if (source[key] !== undefined) balancer[key] = source[key];
+  // Checked here too, so that a wrong one is named as the client option the caller wrote;
+  // createBalancer parses them again (its own entry point).
+  parseWith(balancerSchema, balancer, 'Invalid client options');
   const retry: RetryConfig =
     parsed.retry === false
       ? { ...retrySchema.parse({ retries: 0, budget: false }), enabled: false }
