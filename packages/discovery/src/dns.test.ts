@@ -22,7 +22,9 @@ describe('dns options', () => {
   });
 
   it('rejects both hostname and srv, and a bad server address', () => {
-    expect(() => dns({ hostname: 'a.example', port: 80, srv: '_x._tcp.a' })).toThrow(/`srv` replaces `hostname` and `port`/);
+    expect(() => dns({ hostname: 'a.example', port: 80, srv: '_x._tcp.a' })).toThrow(
+      /`srv` replaces `hostname` and `port`/,
+    );
     try {
       dns({ hostname: 'a.example', port: 80, servers: ['dns.example:53'] });
       expect.unreachable();
