@@ -6,7 +6,7 @@
 import { isPicketError } from '@picket/core';
 import type { Client, ClientOptions } from '@picket/http';
 import { axiosAdapter } from '@picket/http/axios';
-import axios from 'axios';
+import axios, { type AxiosError } from 'axios';
 import { request as undiciRequest } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { testClients } from '../fixtures/clients.ts';
@@ -248,6 +248,26 @@ describe('per-request options of the wrong type', () => {
       }
     }
     expect(servers.map((s) => s.requests)).toEqual([0, 0]);
+    uncharged(client);
+  });
+});
+
+describe("axios's timeout outside what a timer can hold", () => {
+  // axios reads `timeout` with parseInt and hands it to a timer: its own adapter crashes the
+  // process on a negative one, and times out at once past 2^31 - 1 ms (Node's overflow warning).
+  it('fails ERR_BAD_OPTION_VALUE naming the value, unsent; in range, and parsed as axios parses it, it is honoured', async () => {
+    const { client, servers } = await fleet();
+    const api = axios.create({ adapter: axiosAdapter(client) });
+    for (const timeout of [-1, 2 ** 31, '-5', Number.MAX_SAFE_INTEGER]) {
+      const error = (await failure(() => api.get('/', { timeout: timeout as number }))) as AxiosError;
+      expect(error?.code, String(timeout)).toBe('ERR_BAD_OPTION_VALUE');
+      expect(error.message).toContain(`got ${JSON.stringify(timeout)}`);
+    }
+    expect(servers.map((s) => s.requests)).toEqual([0, 0]);
+    for (const timeout of [0, 2 ** 31 - 1, '5000']) {
+      const res = await api.get('/', { timeout: timeout as number });
+      expect(res.status).toBe(200);
+    }
     uncharged(client);
   });
 });

@@ -7,7 +7,7 @@
 // optional peer: only its types are imported here.
 
 import { isPicketError, PicketError } from '@picket/core';
-import { describeValue } from '@picket/core/internal';
+import { describeValue, durationRule, isDuration } from '@picket/core/internal';
 import type { AxiosAdapter, AxiosError, AxiosResponse, AxiosStatic, InternalAxiosRequestConfig } from 'axios';
 import { picketCause } from './axios/node-errors.ts';
 import type { ServiceClient } from './axios/service-request.ts';
@@ -55,6 +55,18 @@ function refusal(config: InternalAxiosRequestConfig): [string, string] | undefin
   return undefined;
 }
 
+/**
+ * axios reads `timeout` with parseInt and hands it to a timer: one a timer cannot hold (negative,
+ * or past 2^31 - 1 ms) would fire at once (axios's own adapter crashes on a negative one). The
+ * refusal, or undefined; what parseInt cannot read, axios's adapter refuses itself.
+ */
+function timeoutRefusal(timeout: unknown): string | undefined {
+  if (!timeout) return undefined;
+  const ms = Number.parseInt(timeout as string, 10);
+  if (Number.isNaN(ms) || isDuration(ms)) return undefined;
+  return `axiosAdapter: \`timeout\` ${durationRule()}, got ${describeValue(timeout)}`;
+}
+
 /** Throws PICKET_INVALID_OPTIONS now for what would otherwise fail on the first request. */
 function checkOptions(options: unknown): asserts options is AxiosAdapterOptions {
   const axios = (options as AxiosAdapterOptions | null)?.axios;
@@ -84,6 +96,8 @@ export function axiosAdapter(client: ServiceClient, options: AxiosAdapterOptions
         config,
       );
     }
+    const badTimeout = timeoutRefusal(config.timeout);
+    if (badTimeout !== undefined) throw new AxiosError(badTimeout, AxiosError.ERR_BAD_OPTION_VALUE, config);
     for (const [option, why] of Object.entries(IGNORED)) {
       if ((config as unknown as Record<string, unknown>)[option] !== undefined && !warned.has(option)) {
         warned.add(option);
