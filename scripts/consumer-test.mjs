@@ -37,7 +37,7 @@ function report(ok, label, detail = '') {
   return ok;
 }
 
-/** Runs a command to its end (or kills it at `timeoutMs`); never throws. */
+/** Runs a command to its end (or kills it at `timeoutMs`); never throws. `stderr` is in `output` too. */
 function exec(command, args, { cwd, timeoutMs = 120_000, echo = false, extraEnv = {} } = {}) {
   return new Promise((done) => {
     const child = spawn(command, args, {
@@ -46,12 +46,16 @@ function exec(command, args, { cwd, timeoutMs = 120_000, echo = false, extraEnv 
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    let stderr = '';
     const collect = (chunk) => {
       output += chunk;
       if (echo) process.stdout.write(chunk);
     };
     child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      collect(chunk);
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -59,11 +63,11 @@ function exec(command, args, { cwd, timeoutMs = 120_000, echo = false, extraEnv 
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
-      done({ code: -1, output: `${output}${error.message}`, timedOut });
+      done({ code: -1, output: `${output}${error.message}`, stderr, timedOut });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      done({ code: code ?? signal, output, timedOut });
+      done({ code: code ?? signal, output, stderr, timedOut });
     });
   });
 }
@@ -259,7 +263,7 @@ async function watchWeb(app) {
  * with the names its text introduces) and each complete one as CommonJS too, against the installed
  * packages; then each runnable one run by Node against the servers (their addresses for the ones
  * in the text), as an ES module, and a complete one with `require()` too. A run must exit 0 by
- * itself.
+ * itself, with nothing on stderr (a warning, a listener's error, an error a snippet logs).
  */
 async function readmeSnippets(app) {
   const snippets = codeSnippets(root);
@@ -294,8 +298,10 @@ async function readmeSnippets(app) {
           extraEnv: { PICKET_CONSUMER_SERVERS: JSON.stringify(servers.urls) },
         });
         const took = `${((performance.now() - t) / 1000).toFixed(1)} s, ${servers.requests() - before} requests`;
-        const ok = result.code === 0 && !result.timedOut;
-        const why = result.timedOut ? 'killed after 30 s: it did not exit by itself' : `exit ${result.code}`;
+        const ok = result.code === 0 && !result.timedOut && result.stderr.trim() === '';
+        const why = result.timedOut
+          ? 'killed after 30 s: it did not exit by itself'
+          : `exit ${result.code}${result.stderr.trim() === '' ? '' : ', with stderr'}`;
         report(
           ok,
           `${snippet.file}:${snippet.line} runs ${cjs ? 'with require()' : 'as an ES module'} (${took})`,
