@@ -8,7 +8,8 @@
 //   <!-- snippet: no-run -->    it type-checks but needs what a test cannot have (an etcd at
 //                               10.0.0.5, a DNS name that resolves)
 //   <!-- snippet: signature --> a shape written for reading, not TypeScript; not compiled
-// (several at once: `<!-- snippet: fragment, no-run -->`). ```sh blocks are listed, not run.
+// (several at once: `<!-- snippet: fragment, no-run -->`). Of the ```sh blocks, the test parses the
+// `picket` command lines.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
