@@ -4,13 +4,20 @@
 // settles (a promise that rejects, never a throw), typed, and no instance is charged.
 
 import { isPicketError } from '@picket/core';
-import type { Client, ClientOptions } from '@picket/http';
+import type { Client, ClientOptions, ProviderLike } from '@picket/http';
 import { axiosAdapter } from '@picket/http/axios';
 import axios, { type AxiosError } from 'axios';
 import { request as undiciRequest } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { testClients } from '../fixtures/clients.ts';
-import { echo, never, type TestServer, testResources } from '../fixtures/http-servers.ts';
+import {
+  echo,
+  type Handler,
+  never,
+  status,
+  type TestServer,
+  testResources,
+} from '../fixtures/http-servers.ts';
 import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources({ destroy: true });
@@ -271,3 +278,140 @@ describe("axios's timeout outside what a timer can hold", () => {
     uncharged(client);
   });
 });
+
+describe("a caller's abort at each phase of a call", () => {
+  // Each front rejects as its peer does: undici's request and fetch (Node's or undici's) with
+  // the signal's reason, axios with its CanceledError. Settling at once is what the test waits
+  // for: a backoff or an answer would come only long after the test's own timeout.
+  type Call = (client: Client, signal: AbortSignal, answered: () => void) => Promise<unknown>;
+  const fronts: Array<[string, Call]> = [
+    [
+      'client.request',
+      (client, signal, answered) =>
+        client.request({ path: '/', signal }).then((r) => {
+          answered();
+          return r.body.text();
+        }),
+    ],
+    [
+      "undici's request",
+      (client, signal, answered) =>
+        undiciRequest('http://inventory/', { dispatcher: client.dispatcher, signal }).then((r) => {
+          answered();
+          return r.body.text();
+        }),
+    ],
+    [
+      'client.fetch',
+      (client, signal, answered) =>
+        client.fetch('/', { signal }).then((r) => {
+          answered();
+          return r.text();
+        }),
+    ],
+    [
+      "Node's fetch",
+      (client, signal, answered) =>
+        globalThis
+          .fetch('http://inventory/', { dispatcher: client.dispatcher, signal } as RequestInit)
+          .then((r) => {
+            answered();
+            return r.text();
+          }),
+    ],
+    [
+      'axios',
+      (client, signal, answered) =>
+        axios.create({ adapter: axiosAdapter(client) }).get('/', { signal, onDownloadProgress: answered }),
+    ],
+  ];
+  interface Progress {
+    /** Requests the instances have received since the call. */
+    sent: number;
+    /** Retries the client has started or scheduled since the call. */
+    retries: number;
+    /** The caller has the response headers. */
+    answered: boolean;
+  }
+  /** [phase, the instances' handler, client options, when the call is in that phase] */
+  const phases: Array<
+    [string, Handler, Omit<ClientOptions, 'service' | 'discovery'>, (p: Progress) => boolean]
+  > = [
+    // The first retry goes at once; the second waits out a backoff far longer than the test.
+    [
+      'during a retry backoff',
+      status(503),
+      { breaker: false, retry: { retries: 3, backoff: { baseMs: 120_000, maxMs: 120_000 } } },
+      (p) => p.retries >= 2,
+    ],
+    ['during a hedge, both attempts in flight', never, { hedge: { delayMs: 10 } }, (p) => p.sent >= 2],
+    [
+      'while the body is read',
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('the first part');
+      },
+      {},
+      (p) => p.answered,
+    ],
+  ];
+  const requests = (servers: TestServer[]) => servers.reduce((n, s) => n + s.requests, 0);
+  const charges = (client: Client) =>
+    client.snapshot().instances.map((i) => [i.failures, i.breaker?.failures ?? 0, i.state]);
+  const idle = (client: Client) => client.snapshot().instances.every((i) => i.active === 0);
+
+  for (const [phase, handler, options, inPhase] of phases) {
+    it(`(${phase}) settles at once on every front, as its peer does, and charges nothing`, async () => {
+      const { client, servers } = await fleet(handler, options);
+      let retries = 0;
+      client.on('retry', () => retries++);
+      for (const [front, call] of fronts) {
+        const start = { sent: requests(servers), retries };
+        let answered = false;
+        const controller = new AbortController();
+        const pending = failure(() => call(client, controller.signal, () => (answered = true)));
+        const progress = () => ({
+          sent: requests(servers) - start.sent,
+          retries: retries - start.retries,
+          answered,
+        });
+        await waitFor(() => inPhase(progress()), `${front} to be ${phase}`);
+        // The answers an instance gave before the abort (two 503s) are its own, and count.
+        await waitFor(() => phase !== 'during a retry backoff' || idle(client), 'the 503s to be read');
+        const before = charges(client);
+        const reason = new Error(`${front} gave up`);
+        controller.abort(reason);
+        const error = await pending;
+        if (front === 'axios') expect((error as AxiosError).code, front).toBe('ERR_CANCELED');
+        else expect(error, front).toBe(reason);
+        await waitFor(() => idle(client), 'no attempt in flight');
+        expect(charges(client), front).toEqual(before);
+      }
+    });
+  }
+
+  it('(waiting for discovery) settles at once on every front, as its peer does', async () => {
+    const client = clients.client({ service: 'inventory', discovery: silentProvider() });
+    for (const [front, call] of fronts) {
+      const controller = new AbortController();
+      const pending = failure(() => call(client, controller.signal, () => {}));
+      const reason = new Error(`${front} gave up`);
+      controller.abort(reason);
+      const error = await pending;
+      if (front === 'axios') expect((error as AxiosError).code, front).toBe('ERR_CANCELED');
+      else expect(error, front).toBe(reason);
+    }
+  });
+});
+
+/** A discovery provider that never delivers a snapshot. */
+function silentProvider(): ProviderLike {
+  return {
+    name: 'silent',
+    start() {},
+    on: () => () => {},
+    current: () => undefined,
+    lastError: () => undefined,
+    close: async () => {},
+  };
+}
