@@ -415,3 +415,32 @@ function silentProvider(): ProviderLike {
     close: async () => {},
   };
 }
+
+describe("a per-request timeout shorter than the client's", () => {
+  // Often the time left of an upstream deadline: how long this caller could wait, not a failure
+  // of the instance. The client's own `timeout` (and a per-request one at least as long) is the
+  // service's rule for how long an instance may take, and still charges it (see above).
+  it('fails PICKET_TIMEOUT on every front without charging the instance, which is still heard as slow', async () => {
+    const { client } = await fleet(never, { hedge: false, timeout: 5_000 });
+    const calls = [
+      () => client.request({ path: '/', timeout: 50 }),
+      () => undiciRequest('http://inventory/', { dispatcher: client.dispatcher, timeout: 50 } as never),
+      () => client.fetch('/', { timeout: 50 }),
+    ];
+    for (const call of calls) {
+      const error = await failure(call);
+      const picket = isPicketError(error) ? error : (error as Error).cause;
+      expect(isPicketError(picket, 'PICKET_TIMEOUT'), String(error)).toBe(true);
+    }
+    uncharged(client);
+    const slow = client.snapshot().instances.filter((i) => (i.meanLatencyMs ?? 0) >= 40);
+    expect(slow.length, 'instances heard as slow').toBeGreaterThan(0);
+  });
+
+  it('as long as the client’s own still charges the instance', async () => {
+    const { client } = await fleet(never, { hedge: false, timeout: 100 });
+    const error = await failure(() => client.request({ path: '/', timeout: 100 }));
+    expect(isPicketError(error, 'PICKET_TIMEOUT'), String(error)).toBe(true);
+    expect(client.snapshot().instances.reduce((n, i) => n + i.failures, 0)).toBe(1);
+  });
+});

@@ -6,6 +6,7 @@
 import {
   type ErrorKind,
   type Instance,
+  isPicketError,
   NEUTRAL,
   type Outcome,
   PicketError,
@@ -208,10 +209,12 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
         return;
       }
       if (cancelled && this.cancelKind === undefined) {
-        // A hedge that lost was at least this slow, which peak-EWMA should hear; the caller's
-        // abort (or its handler throwing) says nothing about the instance.
+        // A hedge that lost, or an attempt past its caller's own deadline, was at least this
+        // slow, which peak-EWMA should hear; the caller's abort (or its handler throwing) says
+        // nothing about the instance.
         const now = this.owner.core.now();
-        this.#finish(this.cancelReason === LOST ? lostOutcome(this, now) : NEUTRAL, undefined);
+        const slow = this.cancelReason === LOST || isPicketError(this.cancelReason, 'PICKET_TIMEOUT');
+        this.#finish(slow ? lostOutcome(this, now) : NEUTRAL, undefined);
         return;
       }
       if (!cancelled) {

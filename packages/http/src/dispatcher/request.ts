@@ -179,7 +179,11 @@ export class RequestState implements Call, CallerOwner, Timed, DiscoveryWaiter {
     const pending = this.#waiting ? core.discoveryPending() : null;
     const cause = pending === null ? undefined : notDiscoveredError(core.service, pending.cause);
     const error = timeoutError(core.service, this.method, this.opts.path, this.#timeoutMs(), records, cause);
-    this.attempts.cancelAll(error, 'timeout');
+    // A per-request timeout shorter than the client's (often the time left of an upstream
+    // deadline) is how long this caller could wait, not a failure of the instance: its attempts
+    // are released as a hedge that lost is, as slow as they were. The client's own is charged.
+    const own = this.opts.timeout !== undefined && this.opts.timeout < core.config.timeout;
+    this.attempts.cancelAll(error, own ? undefined : 'timeout');
     this.caller.finishError(error);
   }
 
