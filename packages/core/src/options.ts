@@ -44,7 +44,12 @@ export function describeIssues(
         const kind = `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
         return path.length === 0 ? `expected ${kind}, got ${got}` : `${field}must be ${kind}, got ${got}`;
       }
-      if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1) {
+      if (
+        issue.code === 'too_small' &&
+        issue.message.startsWith('Too small') &&
+        issue.origin === 'string' &&
+        Number(issue.minimum) === 1
+      ) {
         return `${field}must not be empty, got ${got}`;
       }
       return `${where} ${issue.message}, got ${got}`;
