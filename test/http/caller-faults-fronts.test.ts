@@ -7,7 +7,7 @@ import { isPicketError } from '@picket/core';
 import type { Client, ClientOptions, ProviderLike } from '@picket/http';
 import { axiosAdapter } from '@picket/http/axios';
 import axios, { type AxiosError } from 'axios';
-import { request as undiciRequest } from 'undici';
+import { type Dispatcher, request as undiciRequest } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { testClients } from '../fixtures/clients.ts';
 import {
@@ -442,5 +442,45 @@ describe("a per-request timeout shorter than the client's", () => {
     const error = await failure(() => client.request({ path: '/', timeout: 100 }));
     expect(isPicketError(error, 'PICKET_TIMEOUT'), String(error)).toBe(true);
     expect(client.snapshot().instances.reduce((n, i) => n + i.failures, 0)).toBe(1);
+  });
+});
+
+describe('dispatch options undici would refuse', () => {
+  /** dispatch() with a handler that records how the call ended. */
+  function dispatched(client: Client, options: unknown): Promise<unknown> {
+    return new Promise((resolve) => {
+      client.dispatcher.dispatch(options as Dispatcher.DispatchOptions, {
+        onRequestStart() {},
+        onResponseStart() {},
+        onResponseData() {},
+        onResponseEnd: () => resolve('answered'),
+        onResponseError: (_controller, error) => resolve(error),
+      });
+    });
+  }
+
+  it('(not an object, or a path that is not a string) fail PICKET_INVALID_REQUEST through the handler, never throw, and leave nothing behind', async () => {
+    // The client's timeout passes during the test: a request left behind would fire it.
+    const { client, servers } = await fleet(echo('x'), { timeout: 50 });
+    const cases: Array<[unknown, string]> = [
+      [null, 'null'],
+      ['/items', '"/items"'],
+      [{ method: 'GET' }, '`path` must be a string, got undefined'],
+      [{ method: 'GET', path: 42 }, '`path` must be a string, got 42'],
+      [{ method: 'GET', path: { toString: () => '/' } }, '`path` must be a string, got an object'],
+    ];
+    for (const [options, named] of cases) {
+      let outcome: Promise<unknown> | undefined;
+      expect(() => {
+        outcome = dispatched(client, options);
+      }, JSON.stringify(options)).not.toThrow();
+      const error = await outcome;
+      expect(isPicketError(error, 'PICKET_INVALID_REQUEST'), String(error)).toBe(true);
+      expect((error as Error).message).toContain(named);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(servers.map((s) => s.requests)).toEqual([0, 0]);
+    uncharged(client);
+    await client.close();
   });
 });

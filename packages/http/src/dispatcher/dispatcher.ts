@@ -32,6 +32,21 @@ function optionError(option: string, rule: string, value: unknown): PicketError 
   );
 }
 
+/** Dispatch options that are not an object, or whose path is not a string: the error, or undefined. */
+function shapeError(service: string, options: unknown): PicketError | undefined {
+  const problem =
+    options === null || typeof options !== 'object'
+      ? `dispatch options must be an object, got ${describeOpaque(options)}`
+      : typeof (options as { path?: unknown }).path !== 'string'
+        ? `\`path\` must be a string, got ${describeOpaque((options as { path?: unknown }).path)}`
+        : undefined;
+  if (problem === undefined) return undefined;
+  return new PicketError(
+    'PICKET_INVALID_REQUEST',
+    `A request to service "${service}" is invalid and was not sent: ${problem}`,
+  );
+}
+
 /** Picket's per-request options, checked: the error to fail the call with, or undefined. */
 function perRequestError(options: PicketDispatchOptions): PicketError | undefined {
   const { timeout, idempotent, hashKey } = options;
@@ -63,6 +78,12 @@ export class PicketDispatcher extends Dispatcher {
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (typeof handler?.onRequestStart !== 'function') handler = wrapLegacy(handler);
+    // undici refuses these through the handler too; every message about the call names its path.
+    const unusable = shapeError(this.#core.service, options);
+    if (unusable !== undefined) {
+      handler.onResponseError?.(null as never, unusable);
+      return true;
+    }
     // Only the service's own URLs: a redirect elsewhere must not reach its instances.
     if (!originMatches(this.#core.service, this.#http, this.#https, options.origin)) {
       handler.onResponseError?.(null as never, originError(this.#core.service, options.origin));
