@@ -459,7 +459,7 @@ describe('dispatch options undici would refuse', () => {
     });
   }
 
-  it('(not an object, or a path that is not a string) fail PICKET_INVALID_REQUEST through the handler, never throw, and leave nothing behind', async () => {
+  it('(not an object, or a path or method that is not a string) fail PICKET_INVALID_REQUEST through the handler, never throw, and leave nothing behind', async () => {
     // The client's timeout passes during the test: a request left behind would fire it.
     const { client, servers } = await fleet(echo('x'), { timeout: 50 });
     const cases: Array<[unknown, string]> = [
@@ -468,6 +468,7 @@ describe('dispatch options undici would refuse', () => {
       [{ method: 'GET' }, '`path` must be a string, got undefined'],
       [{ method: 'GET', path: 42 }, '`path` must be a string, got 42'],
       [{ method: 'GET', path: { toString: () => '/' } }, '`path` must be a string, got an object'],
+      [{ method: Symbol('GET'), path: '/' }, '`method` must be a string, got Symbol(GET)'],
     ];
     for (const [options, named] of cases) {
       let outcome: Promise<unknown> | undefined;
@@ -478,6 +479,13 @@ describe('dispatch options undici would refuse', () => {
       expect(isPicketError(error, 'PICKET_INVALID_REQUEST'), String(error)).toBe(true);
       expect((error as Error).message).toContain(named);
     }
+    // A Symbol method through the fronts too (neither undici's request API nor ours reads it).
+    const viaRequest = await failure(() => client.request({ path: '/', method: Symbol('GET') as never }));
+    expect(isPicketError(viaRequest, 'PICKET_INVALID_REQUEST'), String(viaRequest)).toBe(true);
+    const viaUndici = await failure(() =>
+      undiciRequest('http://inventory/', { dispatcher: client.dispatcher, method: Symbol('GET') as never }),
+    );
+    expect(isPicketError(viaUndici, 'PICKET_INVALID_REQUEST'), String(viaUndici)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(servers.map((s) => s.requests)).toEqual([0, 0]);
     uncharged(client);

@@ -32,14 +32,20 @@ function optionError(option: string, rule: string, value: unknown): PicketError 
   );
 }
 
-/** Dispatch options that are not an object, or whose path is not a string: the error, or undefined. */
+/**
+ * Dispatch options that are not an object, or whose path or method is not a string: the error,
+ * or undefined. Both are written into every message about the call (a Symbol cannot be).
+ */
 function shapeError(service: string, options: unknown): PicketError | undefined {
+  const { path, method } = (options ?? {}) as { path?: unknown; method?: unknown };
   const problem =
     options === null || typeof options !== 'object'
       ? `dispatch options must be an object, got ${describeOpaque(options)}`
-      : typeof (options as { path?: unknown }).path !== 'string'
-        ? `\`path\` must be a string, got ${describeOpaque((options as { path?: unknown }).path)}`
-        : undefined;
+      : typeof path !== 'string'
+        ? `\`path\` must be a string, got ${describeOpaque(path)}`
+        : method !== undefined && typeof method !== 'string'
+          ? `\`method\` must be a string, got ${describeOpaque(method)}`
+          : undefined;
   if (problem === undefined) return undefined;
   return new PicketError(
     'PICKET_INVALID_REQUEST',
@@ -78,7 +84,7 @@ export class PicketDispatcher extends Dispatcher {
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (typeof handler?.onRequestStart !== 'function') handler = wrapLegacy(handler);
-    // undici refuses these through the handler too; every message about the call names its path.
+    // undici refuses these through the handler too.
     const unusable = shapeError(this.#core.service, options);
     if (unusable !== undefined) {
       handler.onResponseError?.(null as never, unusable);
