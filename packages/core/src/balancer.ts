@@ -22,7 +22,7 @@ import { isFailure, type Outcome, type PickContext } from './outcome.ts';
 import { OutlierDetector } from './outlier.ts';
 import { randomUnit } from './random.ts';
 import type { StrategyContext } from './strategy.ts';
-import { Subset } from './subset.ts';
+import { type Subset, SubsetFilter } from './subset.ts';
 import type { Balancer, BalancerOptions, BalancerSnapshot, InstanceSnapshot, PickHandle } from './types.ts';
 
 export class BalancerImpl implements Balancer, ReleaseSink {
@@ -82,7 +82,7 @@ export class BalancerImpl implements Balancer, ReleaseSink {
     }
     const subset = this.#config.subset;
     if (subset !== undefined) {
-      this.#subset = new Subset(this, subset, this.#config, (instances) => this.#set(instances));
+      this.#subset = new SubsetFilter(this, subset, this.#config, (instances) => this.#set(instances));
       this.#subset.on('subset', (change) => this.#events.emit('subset', change));
     }
   }

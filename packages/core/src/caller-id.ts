@@ -8,6 +8,10 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 
+/**
+ * The caller id random subsetting uses by default: `PICKET_CALLER_ID` when set, else the host name,
+ * with pm2's `NODE_APP_INSTANCE` or the cluster worker's id when there is one.
+ */
 export function callerIdFromEnvironment(env: NodeJS.ProcessEnv = process.env): string {
   const explicit = env.PICKET_CALLER_ID;
   if (explicit !== undefined && explicit !== '') return explicit;

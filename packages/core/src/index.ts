@@ -1,5 +1,6 @@
 // @picket/core: the balancer, its strategies and layers, instance records and errors.
 
+export type { Backoff } from './backoff.ts';
 export { createBalancer } from './balancer.ts';
 export { callerIdFromEnvironment } from './caller-id.ts';
 export { ErrorCode, isPicketError, PicketError, type PicketErrorOptions } from './errors.ts';

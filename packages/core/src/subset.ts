@@ -23,7 +23,26 @@ import {
 export interface SubsetEvents {
   /** The instances handed to the balancer changed. */
   subset: BalancerEvents['subset'];
+  /** A listener threw; the error is reported here instead of breaking the subset. */
   'listener-error': { event: string; error: unknown };
+}
+
+/** A subset filter, as `createSubset()` returns it: discovery's snapshots go through it to the balancer. */
+export interface Subset {
+  /** Starts the peers source (`peers: { discovery, self }`), if any. */
+  start(): void;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof SubsetEvents>(name: K, fn: (payload: SubsetEvents[K]) => void): () => void;
+  /** Takes a new discovery snapshot: validates it (throws as `balancer.update` does) and applies the subset. */
+  update(records: readonly InstanceRecord[]): void;
+  /** Sets this caller's place among its peers (deterministic mode) and deals again. */
+  setPeers(place: PeerPlace): void;
+  /** Why instance `id` is in use (`'member'`, `'grown'`), or undefined when it is not. */
+  role(id: string): SubsetRole | undefined;
+  /** The mode, size, caller id and place, and each instance's role and why. */
+  snapshot(): SubsetSnapshot;
+  /** Stops listening to the balancer and closes a peers source. Idempotent. */
+  close(): void;
 }
 
 // States in which a member counts as unavailable; `unknown` (not checked yet) counts as available,
@@ -33,7 +52,8 @@ const FAILED: ReadonlySet<InstanceState> = new Set<InstanceState>(['unhealthy', 
 /** What the subset takes from the balancer's options: its panic threshold decides growth; its zone, the order. */
 export type SubsetSettings = Pick<BalancerConfig, 'panicThreshold' | 'localZone'>;
 
-export class Subset {
+/** The balancer's own `subset` option makes one from parsed options; `createSubset()` parses them. */
+export class SubsetFilter implements Subset {
   readonly #config: SubsetConfig;
   readonly #settings: SubsetSettings;
   readonly #apply: (instances: readonly Instance[]) => void;
@@ -249,7 +269,7 @@ export function createSubset(
   apply?: (instances: readonly Instance[]) => void,
 ): Subset {
   assertBalancer(balancer, 'createSubset');
-  return new Subset(
+  return new SubsetFilter(
     balancer,
     parseSubsetOptions(options),
     parseBalancerOptions(balancerOptions),

@@ -1,8 +1,8 @@
 // The backoff options of providers and registrars retrying a failed source: parsed with the
 // bounds a registry needs, then handed to Picket's one backoff (@picket/core's exponentialBackoff).
 
-import type { RandomSource } from '@picket/core';
-import { type Agrees, type Backoff, exponentialBackoff, parseWith } from '@picket/core/internal';
+import type { Backoff, RandomSource } from '@picket/core';
+import { type Agrees, exponentialBackoff, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
 import { wholeMs } from './fields.ts';
 

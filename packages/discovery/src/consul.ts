@@ -35,6 +35,7 @@ export interface ConsulOptions extends ProviderLimits {
   zoneNodeMeta?: string;
   /** Connect to instances over HTTPS (also when a service's `Meta.scheme` is `https`). Default false. */
   secure?: boolean;
+  /** TLS for an `https` Consul: a private CA, a client certificate. */
   tls?: TlsOptions;
   /** Connect time limit, ms. Default 5000. */
   connectTimeoutMs?: number;

@@ -13,6 +13,7 @@ export interface EtcdConnectionOptions {
   endpoints: string[];
   /** With `password`, authenticates through /v3/auth/authenticate. Never logged. */
   username?: string;
+  /** The password for `username`. Never logged or put in errors. */
   password?: string;
   /** TLS for `https` endpoints. */
   tls?: TlsOptions;

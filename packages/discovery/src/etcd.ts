@@ -74,6 +74,10 @@ export function parseValue(text: string): { ok: true; record: unknown } | { ok: 
 
 const num = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? Number(value) : 0);
 
+/**
+ * etcd v3 provider: the keys under `prefix` are the instances (JSON records or plain URLs), listed
+ * and then watched. Options are checked here; start() begins I/O.
+ */
 export function etcd(options: EtcdOptions): Provider {
   const opts = parseWith(etcdSchema, options, 'Invalid etcd options');
   let client: EtcdClient | undefined;

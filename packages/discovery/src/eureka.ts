@@ -27,10 +27,15 @@ export interface EurekaOptions extends ProviderLimits {
   preferIpAddress?: boolean;
   /** Instance metadata key that holds the zone. Default `'zone'` (Spring Cloud's). */
   zoneMetadataKey?: string;
+  /** TLS for an `https` Eureka server: a private CA, a client certificate. */
   tls?: TlsOptions;
+  /** Connect time limit, ms. Default 5000. */
   connectTimeoutMs?: number;
+  /** Time limit for one call (a fetch or a delta), ms. Default 10000. */
   requestTimeoutMs?: number;
+  /** Largest response, bytes. Default 16 MiB. */
   maxResponseBytes?: number;
+  /** Retry delays while Eureka fails. Default 500 ms doubling to 30 s. */
   backoff?: BackoffOptions;
 }
 

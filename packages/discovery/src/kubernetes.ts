@@ -37,10 +37,15 @@ export interface KubernetesOptions extends ProviderLimits {
   watchTimeoutMs?: number;
   /** Items per list page (`limit`). Default 500. */
   pageSize?: number;
+  /** TLS to the API server beyond `ca`: a client certificate, a server name. */
   tls?: TlsOptions;
+  /** Connect time limit, ms. Default 5000. */
   connectTimeoutMs?: number;
+  /** Time limit for one list call, ms. Default 10000. */
   requestTimeoutMs?: number;
+  /** Largest response (or one watch event), bytes. Default 16 MiB. */
   maxResponseBytes?: number;
+  /** Retry delays while the API server fails. Default 500 ms doubling to 30 s. */
   backoff?: BackoffOptions;
 }
 

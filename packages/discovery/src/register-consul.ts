@@ -14,6 +14,7 @@ import { registryUrl } from './registry-url.ts';
 export interface RegisterConsulOptions {
   /** The local Consul agent, `http(s)://127.0.0.1:8500`, without credentials. */
   url: string;
+  /** The service instance to register (Consul's service definition). */
   service: {
     /** Service name others discover. */
     name: string;
@@ -31,6 +32,7 @@ export interface RegisterConsulOptions {
   deregisterCriticalAfterMs?: number;
   /** ACL token with service:write, sent as `X-Consul-Token`; never logged or put in errors. */
   token?: string;
+  /** TLS for an `https` agent: a private CA, a client certificate. */
   tls?: TlsOptions;
   /** Connect time limit, ms. Default 5000. */
   connectTimeoutMs?: number;
@@ -40,6 +42,7 @@ export interface RegisterConsulOptions {
   maxResponseBytes?: number;
   /** Longest wait for deregistration on close(), ms. Default 5000. */
   deregisterTimeoutMs?: number;
+  /** Retry delays after a failed registration or check update. */
   backoff?: BackoffOptions;
 }
 

@@ -56,6 +56,10 @@ function storedValue(instance: unknown): string {
   return JSON.stringify(instance);
 }
 
+/**
+ * Puts this instance under `key`, attached to a lease it keeps alive. start() begins; close()
+ * revokes the lease, so the key goes at once (after a crash, when the lease expires).
+ */
 export function registerEtcd(options: RegisterEtcdOptions): Registrar {
   const opts = parseWith(schema, options, 'Invalid registerEtcd options');
   const checked = checkInstance(opts.instance);

@@ -22,6 +22,7 @@ export interface RegisterEurekaOptions {
   url: string | readonly string[];
   /** Application name (upper-cased, as Eureka stores it). */
   app: string;
+  /** The instance to register (Eureka's InstanceInfo). */
   instance: {
     /** Unique within the application, e.g. `<host>:<app>:<port>`. */
     instanceId: string;
@@ -44,13 +45,17 @@ export interface RegisterEurekaOptions {
   heartbeatMs?: number;
   /** Eureka evicts the instance after this long without a heartbeat, ms. Default 90000. */
   leaseDurationMs?: number;
+  /** TLS for an `https` Eureka server: a private CA, a client certificate. */
   tls?: TlsOptions;
+  /** Connect time limit, ms. Default 5000. */
   connectTimeoutMs?: number;
+  /** Time limit for one call, ms. Default 10000. */
   requestTimeoutMs?: number;
   /** Largest server response, bytes. Default 16 MiB. */
   maxResponseBytes?: number;
   /** Longest wait for the cancellation on close(), ms. Default 5000. */
   deregisterTimeoutMs?: number;
+  /** Retry delays after a failed registration or heartbeat. */
   backoff?: BackoffOptions;
 }
 

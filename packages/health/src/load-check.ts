@@ -46,6 +46,7 @@ export interface LoadCheckOptions {
   path?: string;
   /** Read the report from this port instead of the instance's. Default: the instance's. */
   port?: number;
+  /** Extra request headers (for example a token the load endpoint needs). */
   headers?: Record<string, string>;
   /** Limits that take the instance out (with the checker's rise/fall hysteresis). Default: none. */
   max?: LoadThresholds;

@@ -28,18 +28,18 @@ export interface LoadReporterOptions {
   /** Window over which CPU, event-loop delay and utilisation are measured, ms. Default 1000. */
   sampleIntervalMs?: number;
   /**
-   * Sheds load: a request that arrives while the server is over a limit is answered at once with
-   * 503, `Retry-After` and `picket-not-processed: true` (Finagle's "nack"), and never reaches the
-   * application. A Picket caller retries it on another instance, for any method, since the server
-   * promises it did nothing. Off by default.
-   */
-  /**
    * In-band load reports (ORCA): `endpoint-load-metrics` on the responses of requests that ask
    * for one with `endpoint-load-metrics-format: TEXT` or `JSON` (`'requested'`, the default), on
    * every response (`'always'`, in TEXT unless asked for JSON), or never (`false`). The figures
    * are the sample window's, formatted once per window.
    */
   inBand?: 'requested' | 'always' | false;
+  /**
+   * Sheds load: a request that arrives while the server is over a limit is answered at once with
+   * 503, `Retry-After` and `picket-not-processed: true` (Finagle's "nack"), and never reaches the
+   * application. A Picket caller retries it on another instance, for any method, since the server
+   * promises it did nothing. Off by default.
+   */
   shed?: {
     /** Requests in flight at which new ones are shed. */
     maxInFlight?: number;

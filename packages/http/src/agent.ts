@@ -37,6 +37,10 @@ function hostOf(origin: unknown): string | undefined {
   return origin.slice(start + 3, end).toLowerCase();
 }
 
+/**
+ * The dispatcher `createAgent()` returns: give it to `setGlobalDispatcher` or to undici's
+ * `fetch`/`request` as `dispatcher`. Its `close()` closes the fallback it made, not the clients.
+ */
 export class PicketAgent extends Dispatcher {
   readonly #routes = new Map<string, Dispatcher>();
   readonly #fallback: Dispatcher;

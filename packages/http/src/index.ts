@@ -13,12 +13,14 @@ export type {
 export type { PicketDispatchOptions } from './dispatcher/core.ts';
 export type { ClientFetchInit } from './fronts/fetch.ts';
 export type { ClientRequestOptions } from './fronts/request.ts';
+export type { LoadReportLimits } from './load/in-band.ts';
 export {
   ATTEMPT_END_CHANNEL,
   ATTEMPT_START_CHANNEL,
   type AttemptMessage,
   type RequestMessage,
 } from './observe/channels.ts';
+export type { MeterProvider, MetricsOptions } from './observe/metrics.ts';
 export type {
   BreakerOptions,
   ClientOptions,

@@ -22,9 +22,23 @@ export interface RetryOptions {
   /** Longest `Retry-After` honoured, ms; a longer one ends retrying and returns the response. Default 1000. */
   maxRetryAfterMs?: number;
   /** Jittered exponential backoff between retries after the first, ms. Default { baseMs: 25, maxMs: 250 }. */
-  backoff?: { baseMs?: number; maxMs?: number };
+  backoff?: {
+    /** The first delay, ms. Default 25. */
+    baseMs?: number;
+    /** No delay exceeds this, ms. Default 250. */
+    maxMs?: number;
+  };
   /** Retries (and hedges) allowed: percent of requests plus a floor per second. `false` turns it off. */
-  budget?: false | { percent?: number; minPerSecond?: number; windowMs?: number };
+  budget?:
+    | false
+    | {
+        /** Retries allowed as a percentage of the requests in the window. Default 20. */
+        percent?: number;
+        /** Retries allowed per second whatever the traffic, so a quiet client can still retry. Default 10. */
+        minPerSecond?: number;
+        /** The window requests and retries are counted over, ms. Default 10000. */
+        windowMs?: number;
+      };
 }
 
 export interface HedgeOptions {
@@ -80,11 +94,17 @@ export interface LimitsOptions {
 
 /** What a single call may say beside undici's options (`client.request`, `client.fetch`, any dispatch). */
 export interface PerRequestOptions {
-  /** Allows retrying a non-idempotent method after it may have reached the server. */
+  /**
+   * Allows retrying (and hedging) a non-idempotent method after it may have reached the server.
+   * Default: as `retry.methods` says of the request's method (the idempotent ones by default).
+   */
   idempotent?: boolean;
-  /** Key for ring-hash and Maglev stickiness (a user or session id). */
+  /** Key for ring-hash and Maglev stickiness (a user or session id). Default none: no stickiness. */
   hashKey?: string | number;
-  /** Overrides the client's `timeout` for this request, ms. */
+  /**
+   * This request's deadline until response headers, ms. Default the client's `timeout`. A shorter
+   * one is the caller's own deadline: reaching it charges no instance.
+   */
   timeout?: number;
 }
 
@@ -117,6 +137,7 @@ export interface ClientOptions
   hedge?: HedgeOptions | false;
   /** One circuit breaker per instance; `false` turns them off. */
   breaker?: BreakerOptions | false;
+  /** Each instance's keep-alive connection pool (undici's Pool options, by undici's names). */
   pool?: PoolOptions;
   /** TLS to `https` instances (`httpCheck` takes the same, for the checks). */
   tls?: TlsOptions;

@@ -39,8 +39,9 @@ export interface AttemptMessage {
 }
 
 export const requestChannel = diagnostics.tracingChannel<RequestMessage, RequestMessage>('picket:request');
-/** Channel names, for subscribers. */
+/** The diagnostics channel published as each attempt is sent, with an `AttemptMessage`. */
 export const ATTEMPT_START_CHANNEL = 'picket:attempt:start';
+/** The diagnostics channel published as each attempt ends, with its `AttemptMessage` and `outcome`. */
 export const ATTEMPT_END_CHANNEL = 'picket:attempt:end';
 export const attemptStartChannel = diagnostics.channel(ATTEMPT_START_CHANNEL);
 export const attemptEndChannel = diagnostics.channel(ATTEMPT_END_CHANNEL);
