@@ -123,6 +123,15 @@ const variants: Array<{ contender: Contender; target?: number }> = [
       'peak-ewma',
       urls,
       PATH,
+      { metrics: { meterProvider, attemptDuration: false } },
+      'OpenTelemetry SDK MeterProvider, attemptDuration: false (one record per call)',
+    ),
+  },
+  {
+    contender: picket(
+      'peak-ewma',
+      urls,
+      PATH,
       { metrics: false, loadReports: {} },
       'in-band load reports read (loadReports: {})',
     ),
