@@ -492,3 +492,45 @@ describe('dispatch options undici would refuse', () => {
     await client.close();
   });
 });
+
+describe('headers given as an iterable of pairs', () => {
+  it('are read once: a generator of pairs reaches the instance, on a retry too', async () => {
+    let answered = 0;
+    const { client } = await fleet((req, res) => {
+      if (answered++ === 0) res.writeHead(503).end();
+      else res.end(String(req.headers['x-note']));
+    });
+    const res = await client.request({
+      path: '/',
+      headers: (function* () {
+        yield ['x-note', 'from a generator'];
+      })() as never,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.text()).toBe('from a generator');
+    expect(answered).toBe(2);
+  });
+
+  it('that throws, or yields what is not a pair, fail PICKET_INVALID_REQUEST unsent, and leave no instance busy', async () => {
+    const { client, servers } = await fleet();
+    const cases: Array<[string, unknown, string]> = [
+      ['a Set of numbers', new Set([1]), 'got 1'],
+      [
+        'an iterator that throws',
+        {
+          [Symbol.iterator]() {
+            throw new Error('the caller could not list its headers');
+          },
+        },
+        'the caller could not list its headers',
+      ],
+    ];
+    for (const [what, headers, named] of cases) {
+      const error = await failure(() => client.request({ path: '/', headers: headers as never }));
+      expect(isPicketError(error, 'PICKET_INVALID_REQUEST'), `${what}: ${String(error)}`).toBe(true);
+      expect((error as Error).message).toContain(named);
+    }
+    expect(servers.map((s) => s.requests)).toEqual([0, 0]);
+    uncharged(client);
+  });
+});

@@ -75,11 +75,11 @@ export function invalidRequestError(
   service: string,
   method: string,
   path: string,
-  cause: Error,
+  cause: unknown,
 ): PicketError {
   return new PicketError(
     'PICKET_INVALID_REQUEST',
-    `${method} ${redactPath(path)} to service "${service}" is invalid and was not sent: ${cause.message}`,
+    `${method} ${redactPath(path)} to service "${service}" is invalid and was not sent: ${messageOf(cause)}`,
     { cause },
   );
 }

@@ -5,7 +5,7 @@
 import { PicketError } from '@picket/core';
 import { durationError, isDuration, POSITIVE_DURATION } from '@picket/core/internal';
 import { Dispatcher, Dispatcher1Wrapper } from 'undici';
-import { describeOpaque } from '../errors.ts';
+import { describeOpaque, invalidRequestError } from '../errors.ts';
 import { originError, originMatches } from '../fronts/target.ts';
 import type { DispatchCore, PicketDispatchOptions } from './core.ts';
 import { RequestState } from './request.ts';
@@ -51,6 +51,30 @@ function shapeError(service: string, options: unknown): PicketError | undefined 
     'PICKET_INVALID_REQUEST',
     `A request to service "${service}" is invalid and was not sent: ${problem}`,
   );
+}
+
+/**
+ * Headers given as an iterable of pairs (a Map, a generator), as the flat array undici also
+ * takes: read once, here, so that every attempt and the Host check see them all (a generator is
+ * read only once). Throws what reading them throws, and on an entry that is not a pair.
+ */
+function flatHeaders(headers: Iterable<unknown>): unknown[] {
+  const flat: unknown[] = [];
+  for (const pair of headers) {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new Error(`headers must be [name, value] pairs, got ${describeOpaque(pair)}`);
+    }
+    flat.push(pair[0], pair[1]);
+  }
+  return flat;
+}
+
+/** `options` with iterable headers made a flat array; the others as they are. */
+function withFlatHeaders(options: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
+  const headers = options.headers as unknown;
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return options;
+  if (typeof (headers as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') return options;
+  return { ...options, headers: flatHeaders(headers as Iterable<unknown>) as string[] };
 }
 
 /** Picket's per-request options, checked: the error to fail the call with, or undefined. */
@@ -99,6 +123,16 @@ export class PicketDispatcher extends Dispatcher {
     const invalid = perRequestError(options as PicketDispatchOptions);
     if (invalid !== undefined) {
       handler.onResponseError?.(null as never, invalid);
+      return true;
+    }
+    try {
+      options = withFlatHeaders(options);
+    } catch (error) {
+      const method = options.method ?? 'GET';
+      handler.onResponseError?.(
+        null as never,
+        invalidRequestError(this.#core.service, method, options.path, error),
+      );
       return true;
     }
     const refused = this.#hooks.begin();
