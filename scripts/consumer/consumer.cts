@@ -5,6 +5,9 @@ import picketAxios = require('picket/axios');
 import picketDashboard = require('picket/dashboard');
 import axios = require('axios');
 
+// A client's metrics options by their public name.
+export const metrics: picket.MetricsOptions = { perInstance: false };
+
 // The plumbing Picket's packages share, from its CommonJS declarations.
 export type Shared = typeof import('@picket/core/internal')['parseWith'];
 

@@ -1,6 +1,7 @@
 // Type-checked against the installed declarations, never run: an ES module consumer (nodenext and
 // bundler resolution). The @ts-expect-error lines fail the check if the types resolve to `any`.
 import type {
+  Backoff,
   Balancer,
   EndpointView,
   HealthSource,
@@ -11,15 +12,20 @@ import type {
   Strategy,
   StrategyName,
 } from '@picket/core';
+import { backoff } from '@picket/discovery';
 import axios from 'axios';
 import {
   type Client,
+  type ClientFetchInit,
   type ClientOptions,
+  type ClientRequestOptions,
   createClient,
   ErrorCode,
   fileList,
   httpCheck,
   isPicketError,
+  type LoadReportLimits,
+  type MetricsOptions,
   PicketError,
   roundRobin,
 } from 'picket';
@@ -30,6 +36,13 @@ import { type Dashboard, type DashboardOptions, dashboard, type SnapshotMessage 
 // @ts-expect-error: not public
 export type NotPublic = typeof import('@picket/core')['parseWith'];
 export type Shared = typeof import('@picket/core/internal')['parseWith'];
+
+// Every type a client's options and fronts take has a public name, and none is internal.
+export const metrics: MetricsOptions = { perInstance: false };
+export const overloaded: LoadReportLimits = { cpuUtilization: 0.9, inFlight: 100 };
+export const call: ClientRequestOptions = { path: '/items/42', hashKey: 'user-7', timeout: 500 };
+export const post: ClientFetchInit = { method: 'POST', body: '{}', idempotent: true };
+export const retries: Backoff = backoff({ initialMs: 100 });
 
 // The pick handle, under its name and under the deprecated one it had.
 export const sameHandle = (pick: PickHandle): Pick => pick;
@@ -110,6 +123,8 @@ export async function watch(clients: Client[]): Promise<string> {
   dashboard({ clients, port: '9901' });
   const board: Dashboard = await dashboard(options);
   const shown: SnapshotMessage['services'][number]['instances'][number]['state'] = 'healthy';
+  // @ts-expect-error: an instance's state is one of the balancer's
+  const misspelt: SnapshotMessage['services'][number]['instances'][number]['state'] = 'up';
   await board.close();
-  return `${board.url} ${shown}`;
+  return `${board.url} ${shown} ${misspelt}`;
 }

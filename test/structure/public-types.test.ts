@@ -4,8 +4,11 @@
 // changes without notice and which a user cannot import by a public path).
 
 import { fileURLToPath } from 'node:url';
+import type { InstanceState } from '@picket/core';
+import type { BreakerState, ClientOptions, LoadReportLimits, MetricsOptions } from 'picket';
+import type { InstanceView } from 'picket/dashboard';
 import ts from 'typescript';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -112,6 +115,30 @@ describe('the public declarations', () => {
     expect([...undocumented]).toEqual([]);
   });
 
+  // What `on('x', (e) => …)` hands a listener: the event says when it fires, and a number in it
+  // says its unit (ms, a fraction, a count).
+  it('document every event and every number an event carries', () => {
+    const undocumented = new Set<string>();
+    for (const file of Object.values(PUBLIC)) {
+      for (const symbol of exportsOf(file)) {
+        if (!symbol.name.endsWith('Events')) continue;
+        const events = checker.getDeclaredTypeOfSymbol(resolve(symbol));
+        for (const event of checker.getPropertiesOfType(events)) {
+          const declarations = event.declarations ?? [];
+          if (!declarations.some(hasDoc)) undocumented.add(`${symbol.name}['${event.name}']`);
+          for (const field of checker.getPropertiesOfType(checker.getTypeOfSymbol(event))) {
+            const fieldDeclarations = field.declarations ?? [];
+            const numeric = checker.getTypeOfSymbol(field).flags & ts.TypeFlags.NumberLike;
+            if (numeric && fieldDeclarations.every(ours) && !fieldDeclarations.some(hasDoc)) {
+              undocumented.add(`${symbol.name}['${event.name}'].${field.name}`);
+            }
+          }
+        }
+      }
+    }
+    expect([...undocumented]).toEqual([]);
+  });
+
   it('name no type that only @picket/core/internal exports', () => {
     const isPublic = new Set<ts.Symbol>();
     for (const file of Object.values(PUBLIC))
@@ -152,5 +179,19 @@ describe('the public declarations', () => {
       }
     }
     expect([...leaks]).toEqual([]);
+  });
+});
+
+// Checked by npm run typecheck (tsc reads this file); at run time these only pass.
+describe('the types a user names', () => {
+  it('include every option type the client options take', () => {
+    expectTypeOf<NonNullable<ClientOptions['metrics']>>().toEqualTypeOf<MetricsOptions | false>();
+    type Limits = NonNullable<NonNullable<ClientOptions['loadReports']>['max']>;
+    expectTypeOf<Limits>().toEqualTypeOf<LoadReportLimits>();
+  });
+
+  it('give the dashboard instance state and breaker the client types', () => {
+    expectTypeOf<InstanceView['state']>().toEqualTypeOf<InstanceState>();
+    expectTypeOf<InstanceView['breaker']>().toEqualTypeOf<BreakerState | null>();
   });
 });

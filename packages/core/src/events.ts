@@ -12,24 +12,63 @@ export type HealthState = 'healthy' | 'unhealthy' | 'unknown';
 export interface BalancerEvents {
   /** Membership changed: ids added or removed, or records that kept their id but changed. */
   instances: {
+    /** Instances whose id is new. */
     added: readonly Instance[];
+    /** Instances whose id is gone (they drain: in-flight requests finish). */
     removed: readonly Instance[];
+    /** Instances that kept their id but changed (URL, zone, weight, priority or metadata). */
     updated: readonly Instance[];
+    /** The whole membership now. */
     instances: readonly Instance[];
   };
   /** An instance's effective state changed. */
-  'instance-state': { instance: Instance; from: InstanceState; to: InstanceState; reason: string };
+  'instance-state': {
+    instance: Instance;
+    /** The state before. */
+    from: InstanceState;
+    /** The state now. */
+    to: InstanceState;
+    /** Why, for humans: the source and its reason (`active: l7: status 503 …`, `ejection ended`). */
+    reason: string;
+  };
   /** Outlier detection ejected an instance. */
-  eject: { instance: Instance; reason: string; durationMs: number; ejections: number };
+  eject: {
+    instance: Instance;
+    /** Which rule ejected it, with its figures (`5 consecutive failures`). */
+    reason: string;
+    /**
+     * How long this ejection lasts, ms: `baseEjectionMs` × the instance's ejection count (which
+     * decays while it stays healthy), at most `maxEjectionMs`.
+     */
+    durationMs: number;
+    /** Times the instance has been ejected since it joined, this one included. */
+    ejections: number;
+  };
   /** A priority level entered or left panic (balancing across all its instances, healthy or not). */
-  panic: { priority: number; panic: boolean; availableShare: number };
-  /**
-   * With `subset`: the instances in use changed (ids taken in and let go; `grown`: how many are in
-   * use beyond `size` because members failed).
-   */
-  subset: { added: readonly string[]; removed: readonly string[]; grown: number };
+  panic: {
+    /** The priority level (0 is preferred). */
+    priority: number;
+    /** True as the level enters panic, false as it leaves. */
+    panic: boolean;
+    /** The level's available instances as a fraction of all of them, 0 to 1 (`panicThreshold` is in percent). */
+    availableShare: number;
+  };
+  /** With `subset`: the instances in use changed. */
+  subset: {
+    /** Ids taken into use. */
+    added: readonly string[];
+    /** Ids let go. */
+    removed: readonly string[];
+    /** How many instances are in use beyond `size` because members failed. */
+    grown: number;
+  };
   /** A listener threw; the error is reported here instead of breaking the balancer. */
-  'listener-error': { event: string; error: unknown };
+  'listener-error': {
+    /** The event whose listener threw. */
+    event: string;
+    /** What it threw. */
+    error: unknown;
+  };
 }
 
 type Listener<T> = (payload: T) => void;

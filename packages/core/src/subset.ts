@@ -24,7 +24,7 @@ export interface SubsetEvents {
   /** The instances handed to the balancer changed. */
   subset: BalancerEvents['subset'];
   /** A listener threw; the error is reported here instead of breaking the subset. */
-  'listener-error': { event: string; error: unknown };
+  'listener-error': BalancerEvents['listener-error'];
 }
 
 /** A subset filter, as `createSubset()` returns it: discovery's snapshots go through it to the balancer. */

@@ -125,19 +125,27 @@ export interface PickHandle {
 export type Pick = PickHandle;
 
 export interface InstanceSnapshot {
+  /** The instance's id (`Instance.id`). */
   id: string;
+  /** The instance's URL (`Instance.url`; records never carry credentials). */
   url: string;
+  /** The record's zone, or undefined. */
   zone: string | undefined;
+  /** The record's priority group: 0 is preferred, higher numbers are backups. */
   priority: number;
   /** The record's weight. */
   weight: number;
   /** The weight balanced on now (slow start, reported weight). */
   effectiveWeight: number;
+  /** What the instance looks like to the balancer now. */
   state: InstanceState;
   /** Unhealthy or unknown sources and their reasons. */
   health: Record<string, { state: HealthState; reason: string }>;
+  /** Picks not yet released (requests in flight). */
   active: number;
+  /** Requests completed since the instance joined (neutral outcomes not counted). */
   requests: number;
+  /** Failures among them: transport errors and 5xx. */
   failures: number;
   /**
    * Latency the instance is costed at now, ms: its peak-EWMA, or while it has not answered since
@@ -148,7 +156,7 @@ export interface InstanceSnapshot {
   meanLatencyMs: number | undefined;
   /** Times ejected by outlier detection since joining. */
   ejections: number;
-  /** Balancer clock time the current ejection ends, or undefined. */
+  /** When the current ejection ends, ms on the balancer's clock (`now`), or undefined. */
   ejectedUntil: number | undefined;
   /** With `subset`: `'member'` or `'grown'`; undefined for one draining after it left the subset. */
   subset?: SubsetRole;
@@ -158,8 +166,11 @@ export interface InstanceSnapshot {
 export type SubsetRole = 'member' | 'grown' | 'standby';
 
 export interface SubsetSnapshot {
+  /** The `subset.mode` in force. */
   mode: 'random' | 'deterministic';
+  /** The `subset.size` in force. */
   size: number;
+  /** This caller's id (given, or `callerIdFromEnvironment()`). */
   callerId: string;
   /** The caller's place in deterministic mode; undefined while a peers source has not placed it. */
   peers: PeerPlace | undefined;
@@ -170,7 +181,9 @@ export interface SubsetSnapshot {
 }
 
 export interface BalancerSnapshot {
+  /** The strategy's name (`'peak-ewma'`, or a custom strategy's own). */
   strategy: string;
+  /** Every instance, those draining after removal included. */
   instances: InstanceSnapshot[];
   /** Priority levels in panic. */
   panic: number[];

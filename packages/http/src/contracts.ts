@@ -51,10 +51,22 @@ export interface ClientEvents extends BalancerEvents {
   'discovery-error': { error: PicketError; provider: string };
   /** A circuit breaker changed state. */
   breaker: { instance: Instance; state: BreakerState };
-  /** An attempt failed and another one follows (`next` is its number). `path` is redacted. */
-  retry: { method: string; path: string; attempt: AttemptRecord; next: number };
+  /** An attempt failed and another one follows. `path` is redacted. */
+  retry: {
+    method: string;
+    path: string;
+    /** The attempt that failed. */
+    attempt: AttemptRecord;
+    /** The number of the attempt that follows (2 for the first retry). */
+    next: number;
+  };
   /** A hedge was sent because no attempt had answered within the hedge delay. `path` is redacted. */
-  hedge: { method: string; path: string; delayMs: number };
+  hedge: {
+    method: string;
+    path: string;
+    /** The delay the hedge waited, ms: `hedge.delayMs`, or the observed p95 with `'p95'`. */
+    delayMs: number;
+  };
   /** With `subset`: the instances in use changed (`grown`: how many beyond `size`). */
   subset: SubsetEvents['subset'];
 }
