@@ -534,3 +534,39 @@ describe('headers given as an iterable of pairs', () => {
     uncharged(client);
   });
 });
+
+describe('headers whose getter throws, copied for an instance with a base path', () => {
+  it('fail PICKET_INVALID_REQUEST and give the pick back, from the first attempt or from a hedge’s timer', async () => {
+    const servers = await Promise.all([resources.server(never), resources.server(never)]);
+    // Different base paths: each instance gets its own copy of the options, made as it is tried.
+    const discovery = [`${servers[0]!.url}/a`, `${servers[1]!.url}/b`];
+    const client = clients.client({
+      service: 'inventory',
+      discovery,
+      hedge: { delayMs: 10 },
+      ...ONE_FAILURE,
+    });
+    const always = {
+      get 'x-note'(): string {
+        throw new Error('the caller could not read its header');
+      },
+    };
+    let reads = 0;
+    const onTheSecondRead = {
+      get 'x-note'(): string {
+        if (reads++ > 0) throw new Error('the caller could not read its header again');
+        return 'first';
+      },
+    };
+    for (const headers of [always, onTheSecondRead]) {
+      const error = await failure(() => client.request({ path: '/', headers }));
+      expect(isPicketError(error, 'PICKET_INVALID_REQUEST'), String(error)).toBe(true);
+      expect((error as Error).message).toContain('the caller could not read its header');
+      await waitFor(
+        () => client.snapshot().instances.every((i) => i.active === 0),
+        'every pick to be given back',
+      );
+    }
+    uncharged(client);
+  });
+});

@@ -3,7 +3,8 @@
 // answer or a reason to try again (recovery.ts), and races hedges (hedge.ts). The call itself
 // (options, overall deadline, discovery wait, the caller's controller) is the request's.
 
-import { type Instance, isPicketError, type PicketError } from '@picket/core';
+import { type Instance, isPicketError, NEUTRAL, type PicketError } from '@picket/core';
+import type { Dispatcher } from 'undici';
 import { type CallerFault, perTryTimeoutError, unprocessedError } from '../errors.ts';
 import { statusRetryDelay } from '../retry/policy.ts';
 import { type Admitting, admit } from './admit.ts';
@@ -16,6 +17,7 @@ import type { DispatchCore, PicketDispatchOptions } from './core.ts';
 import { Hedges, type HedgeTarget } from './hedge.ts';
 import { type Recovering, Recovery } from './recovery.ts';
 import type { Safety } from './safety.ts';
+import { settle } from './settle.ts';
 import { unprocessed } from './unprocessed.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -73,7 +75,18 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
     if (attempt === null) return false;
     const core = this.core;
     const instance = attempt.instance;
-    const options = this.#call.optionsFor(instance, core.inBand?.ask(instance, now) === true);
+    let options: Dispatcher.DispatchOptions;
+    try {
+      options = this.#call.optionsFor(instance, core.inBand?.ask(instance, now) === true);
+    } catch (error) {
+      // The caller's options could not be copied for this instance (a header getter that
+      // throws): the pick goes back unused, and the call fails as an invalid one, wherever this
+      // attempt began (a hedge's timer, a retry's backoff: nothing may throw there).
+      attempt.waitingIn = null;
+      settle(core, this.method, attempt, NEUTRAL, undefined);
+      this.#call.callerFailed(error as Error, 'invalid');
+      return false;
+    }
     const perTry = core.config.perTryTimeout;
     if (perTry !== undefined) attempt.startPerTry(perTry, now);
     this.live++;
