@@ -170,6 +170,16 @@ describe('an input that is not a path or a URL', () => {
     expect(servers.map((s) => s.requests)).toEqual([0, 0]);
   });
 
+  it('takes a null init as Node’s fetch does: as none', async () => {
+    const { client } = await fleet();
+    let promise: Promise<Response> | undefined;
+    expect(() => {
+      promise = client.fetch('/items/1', null as never);
+    }).not.toThrow();
+    const res = await promise!;
+    expect(((await res.json()) as { url: string }).url).toBe('/items/1');
+  });
+
   it('rejects client.fetch with PICKET_INVALID_OPTIONS naming the value', async () => {
     const { client, servers } = await fleet();
     const cases: Array<[unknown, string]> = [

@@ -109,7 +109,7 @@ function isRequest(input: unknown): input is Request {
 export function clientFetch(
   client: FetchHost,
   input: string | URL | Request,
-  init: ClientFetchInit = {},
+  init?: ClientFetchInit | null,
 ): Promise<Response> {
   let url: string;
   let base: UndiciRequestInit = {};
@@ -125,7 +125,8 @@ export function clientFetch(
   } catch (error) {
     return Promise.reject(error);
   }
-  const { idempotent, hashKey, timeout, ...rest } = init;
+  // As WHATWG fetch: a null `init` is none.
+  const { idempotent, hashKey, timeout, ...rest } = init ?? {};
   if (rest.body !== undefined) rest.body = ownFormData(rest.body) as never;
   const body = replayableBody(rest.body);
   const dispatcher =
