@@ -33,6 +33,7 @@ export interface HealthSource {
    * for it, later `set` calls are ignored, and the name can be registered again. Idempotent.
    */
   close(): void;
+  /** `close()` has been called: `set` is ignored. */
   readonly closed: boolean;
 }
 

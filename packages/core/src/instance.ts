@@ -36,6 +36,7 @@ export type InstanceRecord =
 
 /** A validated, normalised instance. Immutable; identity is `id`. */
 export interface Instance {
+  /** Stable identity across updates: the record's `id`, else its URL's origin (plus base path). */
   readonly id: string;
   /** Origin plus base path, without a trailing slash: `http://10.0.0.1:8080` or `http://h:1/api`. */
   readonly url: string;
@@ -43,12 +44,19 @@ export interface Instance {
   readonly origin: string;
   /** Base path to prefix to request paths; `''` when none. */
   readonly basePath: string;
+  /** Host name or IP address (an IPv6 one without brackets). */
   readonly host: string;
+  /** TCP port. */
   readonly port: number;
+  /** Spoken to over `https`. */
   readonly secure: boolean;
+  /** Zone or locality, for zone preference; undefined when the record gave none. */
   readonly zone: string | undefined;
+  /** Relative share of traffic. Default 1. */
   readonly weight: number;
+  /** Priority group: 0 is preferred, higher numbers are backups. Default 0. */
   readonly priority: number;
+  /** Anything else the registry knows; `{}` when nothing. */
   readonly metadata: Readonly<Record<string, unknown>>;
 }
 

@@ -33,6 +33,7 @@ export interface BalancerLoad {
  * nothing on the hot path.
  */
 export interface EndpointView {
+  /** The instance this endpoint stands for. */
   readonly instance: Instance;
   /** Picks not yet released (in-flight requests). */
   readonly active: number;
@@ -44,11 +45,13 @@ export interface EndpointView {
   readonly ewmaMs: number;
   /** Balancer clock (ms) of the last EWMA update. */
   readonly ewmaStamp: number;
-  /** Releases counted since the instance joined, and the failures among them. */
+  /** Releases counted since the instance joined (neutral ones not counted). */
   readonly requests: number;
+  /** Failures among `requests`: transport errors and 5xx. */
   readonly failures: number;
-  /** Summed latency (ms) and samples since the instance joined or last returned. */
+  /** Summed latency since the instance joined or last returned, ms. */
   readonly latencyTotalMs: number;
+  /** Latency samples in `latencyTotalMs`. */
   readonly latencySamples: number;
   /** The latest load report the instance sent (`Balancer.reportLoad`). */
   readonly load: EndpointLoad;
@@ -70,9 +73,13 @@ export interface EndpointLoad {
   readonly since: number;
   /** Reports recorded: a reader tells a new report from the one it saw last by it. */
   readonly count: number;
+  /** CPU in use as a fraction of what the instance has (ORCA `cpu_utilization`), or NaN. */
   readonly cpuUtilization: number;
+  /** The application's own utilization, a fraction (ORCA `application_utilization`), or NaN. */
   readonly applicationUtilization: number;
+  /** Requests per second the instance serves, from all its callers, or NaN. */
   readonly rps: number;
+  /** Errors per second, or NaN. */
   readonly eps: number;
 }
 
@@ -103,8 +110,14 @@ export interface LatencyTracking {
   failurePenaltyMs: number;
 }
 
+/** A balancing strategy: what `createBalancer({ strategy })` takes besides a strategy's name. */
 export interface Strategy {
+  /** Shown in snapshots and on the dashboard (`'peak-ewma'`, or a custom strategy's own). */
   readonly name: string;
+  /**
+   * Makes a picker. A balancer makes several (for each priority level, and its zones), each given
+   * its own endpoints through `rebuild()`: keep no state shared between them.
+   */
   create(ctx: StrategyContext): Picker;
   /** Overrides of the balancer's latency tracking (peak-ewma sets these). */
   readonly latency?: Partial<LatencyTracking>;

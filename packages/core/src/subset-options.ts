@@ -16,9 +16,13 @@ export interface PeerPlace {
 
 /** An instance list of the calling service itself (a discovery provider, matched by shape). */
 export interface PeerSource {
+  /** Subscribes to each new list of the caller's own instances; returns the unsubscribe function. */
   on(name: 'snapshot', fn: (payload: { instances: readonly { id: string }[] }) => void): () => void;
+  /** The latest list, or undefined before the first. */
   current(): readonly { id: string }[] | undefined;
+  /** Called with the balancer's first `update()`. */
   start?(): void;
+  /** Called when the balancer (or subset) closes. */
   close?(): unknown;
 }
 

@@ -109,6 +109,7 @@ export interface BalancerOptions {
 
 /** A chosen instance. Call `release` exactly once when the request completes. */
 export interface PickHandle {
+  /** The instance picked: send the request to its `url`. */
   readonly instance: Instance;
   /**
    * Reports how the request went. `now`, when given, is the time of the outcome on the
@@ -225,10 +226,13 @@ export interface Balancer {
   reportLoad(id: string, report: LoadReport): void;
   /** Current instances (not those draining after removal). */
   instances(): readonly Instance[];
+  /** Every instance (draining ones too) with its state, health, counts and latency; the strategy and panic levels. */
   snapshot(): BalancerSnapshot;
+  /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof BalancerEvents>(name: K, fn: (payload: BalancerEvents[K]) => void): () => void;
   /** Stops accepting picks; in-flight releases are still accepted. Idempotent. */
   close(): void;
+  /** `close()` has been called. */
   readonly closed: boolean;
 }
 

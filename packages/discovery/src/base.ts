@@ -32,9 +32,11 @@ export interface ResolvedLimits {
 export const DEFAULT_LIMITS: ResolvedLimits = { maxRecords: 10_000, maxRecordBytes: 65_536 };
 
 export interface ProviderContext {
+  /** The provider's name (`spec.name`). */
   readonly name: string;
   /** Aborted by close(): pass it to every request, watch and sleep. */
   readonly signal: AbortSignal;
+  /** `maxRecords` and `maxRecordBytes` in force (`check` and `publish` apply them). */
   readonly limits: ResolvedLimits;
   /**
    * Validates one record; reports and returns undefined when it is invalid or too large. `label`
@@ -64,6 +66,7 @@ export interface ProviderContext {
 export interface ProviderSpec {
   /** Without credentials: it appears in events and error messages. */
   name: string;
+  /** `maxRecords` and `maxRecordBytes`. Default 10000 and 65536. */
   limits?: ResolvedLimits;
   /** Values masked in every error message (tokens, passwords). Read at each failure. */
   secrets?: () => readonly (string | undefined)[];

@@ -62,8 +62,11 @@ export interface JsonResponse {
 
 /** A registry answered with a status other than 2xx. Its message is already redacted. */
 export class HttpStatusError extends Error {
+  /** The HTTP status the registry answered with. */
   readonly status: number;
+  /** The answer's parsed JSON body; undefined when it was empty or not JSON. */
   readonly data: unknown;
+  /** Tells this error from others without `instanceof`. */
   readonly code = 'PICKET_HTTP_STATUS';
   constructor(message: string, status: number, data: unknown) {
     super(message);

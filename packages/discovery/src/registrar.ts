@@ -21,6 +21,7 @@ export interface Registrar {
   start(): Promise<void>;
   /** True while the registry holds the registration, as far as this process knows. */
   registered(): boolean;
+  /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof RegistrarEvents>(name: K, fn: (payload: RegistrarEvents[K]) => void): () => void;
   /** Stops keeping alive and deregisters (best effort, bounded in time). Idempotent. */
   close(): Promise<void>;

@@ -35,6 +35,7 @@ export interface CheckResult {
 }
 
 export interface HealthCheck {
+  /** The layer the check proves, shown in results, reasons and snapshots. */
   readonly layer: CheckLayer;
   /**
    * Probes one instance. Resolves with `ok: false` for anything the instance did wrong (refused,

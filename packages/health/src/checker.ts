@@ -25,6 +25,8 @@ export interface HealthChecker {
   close(): Promise<void>;
   /** Each instance's verdict, consecutive counts and last result per layer. */
   snapshot(): InstanceHealth[];
+  /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof HealthCheckerEvents>(name: K, fn: (payload: HealthCheckerEvents[K]) => void): () => void;
+  /** `close()` has been called. */
   readonly closed: boolean;
 }

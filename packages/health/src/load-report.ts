@@ -1,8 +1,9 @@
 // The load report: the JSON a server's loadReporter serves and loadCheck reads. Its field names
 // are the contract between the two sides, so both use this one schema.
 
-import { fraction, parseWith } from '@picket/core/internal';
+import { type Agrees, fraction, parseWith } from '@picket/core/internal';
 import { z } from 'zod';
+import type { LoadStatus } from './check.ts';
 
 const nonNegative = z
   .number({ error: 'must be a number' })
@@ -24,42 +25,56 @@ const figure = <T extends z.ZodType>(schema: T) => z.preprocess(notReported, sch
  * so a newer server that reports more does not take itself out of rotation with older callers.
  */
 export const loadReportSchema = z.object({
-  /** `up` serves; `drain` asks callers to stop sending new requests; `down` is out. */
   status: z.enum(['up', 'drain', 'down'], {
     error: (issue) =>
       issue.input === undefined ? "is required ('up', 'drain' or 'down')" : "must be 'up', 'drain' or 'down'",
   }),
-  /** A weight the server asks to be balanced with, when it sets one. */
   weight: figure(
     z
       .number({ error: 'must be a number' })
       .refine((n) => Number.isFinite(n) && n > 0, { error: 'must be a positive number' }),
   ),
-  /** The process's CPU time over the last sample window, as a fraction of one core (1 = one core busy). */
   cpu: figure(nonNegative),
+  loadAvg1: z.preprocess(
+    (value) => (typeof value === 'number' && value < 0 ? undefined : notReported(value)),
+    nonNegative.optional(),
+  ),
+  cpus: figure(count.min(1, { error: 'must be at least 1' })),
+  eventLoopDelayMs: figure(nonNegative),
+  eventLoopUtilization: figure(fraction),
+  inFlight: figure(count),
+  rssBytes: figure(count),
+});
+
+/**
+ * A load report as loadCheck reads it: `status`, and whichever figures the server knows. (Not
+ * @picket/core's `LoadReport`, the ORCA figures `balancer.reportLoad` takes.)
+ */
+export interface LoadReport {
+  /** `up` serves; `drain` asks callers to stop sending new requests; `down` is out. */
+  status: LoadStatus;
+  /** A weight the server asks to be balanced with, when it sets one. */
+  weight?: number | undefined;
+  /** The process's CPU time over the last sample window, as a fraction of one core (1 = one core busy). */
+  cpu?: number | undefined;
   /**
    * The machine's 1-minute load average. A negative one is Java's "not available"
    * (`OperatingSystemMXBean.getSystemLoadAverage()` returns -1 where it cannot tell, on Windows
    * for one): not reported, not invalid.
    */
-  loadAvg1: z.preprocess(
-    (value) => (typeof value === 'number' && value < 0 ? undefined : notReported(value)),
-    nonNegative.optional(),
-  ),
+  loadAvg1?: number | undefined;
   /** CPUs available to the process (`os.availableParallelism()`). */
-  cpus: figure(count.min(1, { error: 'must be at least 1' })),
+  cpus?: number | undefined;
   /** 99th percentile event-loop delay over the last sample window, ms. */
-  eventLoopDelayMs: figure(nonNegative),
+  eventLoopDelayMs?: number | undefined;
   /** Share of the last sample window the event loop was busy, 0 to 1. */
-  eventLoopUtilization: figure(fraction),
+  eventLoopUtilization?: number | undefined;
   /** Requests being served now. */
-  inFlight: figure(count),
+  inFlight?: number | undefined;
   /** Resident set size, bytes. */
-  rssBytes: figure(count),
-});
-
-/** A load report as loadCheck reads it: `status`, and whichever figures the server knows. */
-export type LoadReport = z.output<typeof loadReportSchema>;
+  rssBytes?: number | undefined;
+}
+true satisfies Agrees<LoadReport, z.output<typeof loadReportSchema>>;
 
 type Figures = Exclude<keyof LoadReport, 'status' | 'weight'>;
 

@@ -54,15 +54,20 @@ type Next = (error?: unknown) => void;
 
 /** Koa's context, as far as the reporter needs it. */
 export interface KoaLikeContext {
+  /** Node's request. */
   req: IncomingMessage;
+  /** Node's response. */
   res: ServerResponse;
+  /** Set to false by the reporter when it has answered itself (Koa then leaves the response alone). */
   respond?: boolean;
 }
 
 export interface LoadReporter {
   /** Serves the report on `path`; other requests go to `next` (counted in flight) or get 404 without it. */
   (req: IncomingMessage, res: ServerResponse, next?: Next): void;
+  /** The path the report is served on (`path` option). */
   readonly path: string;
+  /** What the server says about itself now: `up`, or `drain`/`down` after `drain()`/`down()`. */
   readonly status: LoadStatus;
   /** The report as it would be served now. */
   report(): FullLoadReport;
@@ -70,6 +75,7 @@ export interface LoadReporter {
   track(req: IncomingMessage, res: ServerResponse): void;
   /** Counts one unit of work in flight; call the returned function (or `end()`) when it is done. */
   begin(): () => void;
+  /** Ends one unit of work `begin()` counted. */
   end(): void;
   /** Serve again (status `up`). */
   up(): void;

@@ -7,15 +7,20 @@ import type { CheckLayer, CheckResult } from './check.ts';
 import { elapsed } from './util.ts';
 
 export interface LayerCheck {
+  /** The instance passed the check at this layer. */
   ok: boolean;
+  /** One line for humans, starting with the layer. */
   reason: string;
+  /** How long the check took, ms. */
   latencyMs: number;
   /** Wall-clock time of the result, ms since the epoch. */
   at: number;
 }
 
 export interface InstanceHealth {
+  /** The instance's id. */
   id: string;
+  /** The instance's URL. */
   url: string;
   /** The checker's verdict (`unknown` until the first result). */
   state: HealthState;

@@ -66,6 +66,7 @@ export class PicketAgent extends Dispatcher {
     this.#fallback = options.fallback ?? new Agent();
   }
 
+  /** Sends a request to its host's client, or to the fallback for any other origin. */
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (typeof handler?.onRequestStart !== 'function') {
       // An older-interface caller (Node's built-in fetch): HTTP/1.1 only, as Dispatcher1Wrapper does.
@@ -78,6 +79,7 @@ export class PicketAgent extends Dispatcher {
     return target.dispatch(options, handler);
   }
 
+  /** Closes the fallback this agent made (not one given, nor the clients: they are yours). Idempotent. */
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
@@ -87,6 +89,7 @@ export class PicketAgent extends Dispatcher {
     done.then(callback, callback);
   }
 
+  /** As `close()`, failing the fallback's requests in flight. */
   override destroy(): Promise<void>;
   override destroy(err: Error | null): Promise<void>;
   override destroy(callback: () => void): void;

@@ -62,6 +62,7 @@ export interface Client {
   close(): Promise<void>;
   /** Closes at once, failing in-flight requests. */
   destroy(): Promise<void>;
+  /** `close()` or `destroy()` has been called. */
   readonly closed: boolean;
 }
 

@@ -5,12 +5,18 @@ import type { Balancer, BalancerEvents, Instance, PicketError, SubsetEvents } fr
 
 /** Anything shaped like a @picket/discovery provider. */
 export interface ProviderLike {
+  /** Shown in snapshots and errors. */
   readonly name?: string;
+  /** Begins fetching and watching; the client calls it once. */
   start(): void;
+  /** A complete list of instances; or a failure, the last good list staying in force. */
   on(name: 'snapshot', fn: (payload: { instances: readonly Instance[] }) => void): () => void;
   on(name: 'discovery-error', fn: (payload: { error: PicketError; provider: string }) => void): () => void;
+  /** The last good list, or undefined before the first. */
   current(): readonly Instance[] | undefined;
+  /** The last failure, cleared by the next good list. */
   lastError(): PicketError | undefined;
+  /** Stops timers, watches and sockets; the client calls it as it closes. */
   close(): Promise<void>;
 }
 

@@ -16,13 +16,19 @@ export interface ClientInstanceSnapshot extends InstanceSnapshot {
 }
 
 export interface ClientSnapshot {
+  /** The client's `service`. */
   service: string;
+  /** The client is closed. */
   closed: boolean;
+  /** The strategy's name. */
   strategy: string;
   /** Priority levels in panic. */
   panic: number[];
+  /** Every instance (draining ones too) with its balancer state, breaker and pool. */
   instances: ClientInstanceSnapshot[];
+  /** Where the instances come from, and how that is going. */
   discovery: {
+    /** The provider's name (`static`, `dns:inventory.svc:8080`, …). */
     provider: string;
     /** A snapshot has arrived (always true for a static list). */
     ready: boolean;

@@ -9,7 +9,9 @@ import type { Outcome } from '@picket/core';
 
 /** What `picket:request`'s events carry; the same object from start to asyncEnd. */
 export interface RequestMessage {
+  /** The client's `service`. */
   service: string;
+  /** The request's method (`GET`, …). */
   method: string;
   /** The path, query credentials redacted. */
   path: string;
@@ -23,8 +25,11 @@ export interface RequestMessage {
 export interface AttemptMessage {
   /** The client (the object `createClient` returned) the attempt belongs to. */
   client: object;
+  /** The client's `service`. */
   service: string;
+  /** The request's method (`GET`, …). */
   method: string;
+  /** The path, query credentials redacted. */
   path: string;
   /** The instance's URL (records never carry credentials). */
   instance: string;
@@ -32,7 +37,9 @@ export interface AttemptMessage {
   instanceId: string;
   /** 1 for a call's first attempt. */
   attempt: number;
+  /** Sent as a hedge, while an earlier attempt was still waiting. */
   hedge: boolean;
+  /** Sent as a retry, after an earlier attempt failed. */
   retry: boolean;
   /** On `picket:attempt:end`: how the attempt ended, as reported to the balancer. */
   outcome?: Outcome;

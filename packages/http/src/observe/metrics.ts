@@ -31,6 +31,7 @@ interface Meter {
 }
 /** An OpenTelemetry MeterProvider (`@opentelemetry/api`'s interface). */
 export interface MeterProvider {
+  /** The meter Picket records on; Picket asks for `'picket'`. */
   getMeter(name: string, version?: string): Meter;
 }
 interface MetricsApi {
