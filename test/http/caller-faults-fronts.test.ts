@@ -1,63 +1,21 @@
-// The caller's mistakes that caller-faults.test.ts leaves out, through every front: a header
-// value undici cannot write, a synchronous iterable body that throws, an input or path that is
-// not a URL at all, and the client's own destroy() while attempts are in flight. Each call
-// settles (a promise that rejects, never a throw), typed, and no instance is charged.
+// The caller's mistakes that caller-faults.test.ts leaves out, through every front (request,
+// undici's request and raw dispatch on the dispatcher, fetch, axios): header values and header
+// iterables undici cannot write, a synchronous iterable body that throws, inputs, paths,
+// methods and per-request options of the wrong type or range. Each call settles (a promise that
+// rejects, never a throw), typed, unsent, and no instance is charged.
 
 import { isPicketError } from '@picket/core';
-import type { Client, ClientOptions, ProviderLike } from '@picket/http';
+import type { Client } from '@picket/http';
 import { axiosAdapter } from '@picket/http/axios';
 import axios, { type AxiosError } from 'axios';
 import { type Dispatcher, request as undiciRequest } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { testClients } from '../fixtures/clients.ts';
-import {
-  echo,
-  type Handler,
-  never,
-  status,
-  type TestServer,
-  testResources,
-} from '../fixtures/http-servers.ts';
+import { callerFaultClients, failure, ONE_FAILURE, uncharged } from '../fixtures/caller-faults.ts';
+import { echo, never, testResources } from '../fixtures/http-servers.ts';
 import { waitFor } from '../fixtures/instances.ts';
 
 const resources = testResources({ destroy: true });
-// Charging a caller's mistake to an instance would show at the first call.
-const ONE_FAILURE = { outlierDetection: { consecutiveFailures: 1 } };
-
-const clients = testClients(resources);
-
-/** Two instances behind breakers and outlier detection that act on a single failure. */
-async function fleet(
-  handler = echo('x'),
-  extra: Omit<ClientOptions, 'service' | 'discovery'> = {},
-): Promise<{ client: Client; servers: TestServer[] }> {
-  const servers = await Promise.all([resources.server(handler), resources.server(handler)]);
-  const discovery = servers.map((s) => s.url);
-  const breaker = { volumeThreshold: 1, errorThresholdPercentage: 1 };
-  const client = clients.client({ service: 'inventory', discovery, breaker, ...ONE_FAILURE, ...extra });
-  return { client, servers };
-}
-
-/** No instance was charged: no failure, no ejection, no breaker count, nothing left active. */
-function uncharged(client: Client): void {
-  for (const instance of client.snapshot().instances) {
-    expect(instance, instance.url).toMatchObject({ state: 'healthy', failures: 0, active: 0 });
-    expect(instance.breaker?.failures ?? 0, instance.url).toBe(0);
-  }
-}
-
-const failure = (call: () => Promise<unknown>): Promise<unknown> => {
-  let promise: Promise<unknown>;
-  try {
-    promise = call();
-  } catch (error) {
-    return Promise.resolve({ threw: error });
-  }
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-};
+const { client: tracked, fleet } = callerFaultClients(resources);
 
 describe('a header value undici cannot write as text', () => {
   // `${value}` throws for a Symbol, and for a function whose toString throws: undici's request
@@ -198,47 +156,6 @@ describe('an input that is not a path or a URL', () => {
   });
 });
 
-describe('destroy() with attempts in flight', () => {
-  it('fails them on every front without charging the instances they were on', async () => {
-    // Headers, then a body that never ends: one call waits for headers (`never`), one reads a body.
-    const { client, servers } = await fleet(
-      (req, res) => {
-        if (req.url === '/body') {
-          res.writeHead(200, { 'content-type': 'text/plain' });
-          res.write('part of it');
-        }
-      },
-      { hedge: { delayMs: 20 } },
-    );
-    const ejections: unknown[] = [];
-    client.on('eject', (e) => ejections.push(e));
-    const api = axios.create({ adapter: axiosAdapter(client) });
-    const reading = await client.request({ path: '/body' });
-    const calls = [
-      failure(() => reading.body.text()),
-      // Hedged: two attempts on two instances, both in flight.
-      failure(() => client.request({ path: '/' })),
-      failure(() => undiciRequest('http://inventory/', { dispatcher: client.dispatcher })),
-      failure(() => client.fetch('/')),
-      failure(() => api.get('/')),
-    ];
-    await waitFor(() => servers.reduce((n, s) => n + s.requests, 0) >= 6, 'every call to reach an instance');
-    await client.destroy();
-    for (const error of await Promise.all(calls)) expect(error).toBeInstanceOf(Error);
-    expect(ejections).toEqual([]);
-    uncharged(client);
-  });
-});
-
-describe('a handler that never answers', () => {
-  it('is still charged for a call it times out (the check above can tell)', async () => {
-    const { client } = await fleet(never, { timeout: 200, hedge: false });
-    const error = await failure(() => client.request({ path: '/' }));
-    expect(isPicketError(error, 'PICKET_TIMEOUT'), String(error)).toBe(true);
-    expect(client.snapshot().instances.reduce((n, i) => n + i.failures, 0)).toBe(1);
-  });
-});
-
 describe('per-request options of the wrong type', () => {
   // `idempotent: 'no'` is truthy: read as it is, it would let a POST be sent twice. An object
   // as `hashKey` hashes like every other object: all of them would stick to one instance.
@@ -286,172 +203,6 @@ describe("axios's timeout outside what a timer can hold", () => {
       expect(res.status).toBe(200);
     }
     uncharged(client);
-  });
-});
-
-describe("a caller's abort at each phase of a call", () => {
-  // Each front rejects as its peer does: undici's request and fetch (Node's or undici's) with
-  // the signal's reason, axios with its CanceledError. Settling at once is what the test waits
-  // for: a backoff or an answer would come only long after the test's own timeout.
-  type Call = (client: Client, signal: AbortSignal, answered: () => void) => Promise<unknown>;
-  const fronts: Array<[string, Call]> = [
-    [
-      'client.request',
-      (client, signal, answered) =>
-        client.request({ path: '/', signal }).then((r) => {
-          answered();
-          return r.body.text();
-        }),
-    ],
-    [
-      "undici's request",
-      (client, signal, answered) =>
-        undiciRequest('http://inventory/', { dispatcher: client.dispatcher, signal }).then((r) => {
-          answered();
-          return r.body.text();
-        }),
-    ],
-    [
-      'client.fetch',
-      (client, signal, answered) =>
-        client.fetch('/', { signal }).then((r) => {
-          answered();
-          return r.text();
-        }),
-    ],
-    [
-      "Node's fetch",
-      (client, signal, answered) =>
-        globalThis
-          .fetch('http://inventory/', { dispatcher: client.dispatcher, signal } as RequestInit)
-          .then((r) => {
-            answered();
-            return r.text();
-          }),
-    ],
-    [
-      'axios',
-      (client, signal, answered) =>
-        axios.create({ adapter: axiosAdapter(client) }).get('/', { signal, onDownloadProgress: answered }),
-    ],
-  ];
-  interface Progress {
-    /** Requests the instances have received since the call. */
-    sent: number;
-    /** Retries the client has started or scheduled since the call. */
-    retries: number;
-    /** The caller has the response headers. */
-    answered: boolean;
-  }
-  /** [phase, the instances' handler, client options, when the call is in that phase] */
-  const phases: Array<
-    [string, Handler, Omit<ClientOptions, 'service' | 'discovery'>, (p: Progress) => boolean]
-  > = [
-    // The first retry goes at once; the second waits out a backoff far longer than the test.
-    [
-      'during a retry backoff',
-      status(503),
-      { breaker: false, retry: { retries: 3, backoff: { baseMs: 120_000, maxMs: 120_000 } } },
-      (p) => p.retries >= 2,
-    ],
-    ['during a hedge, both attempts in flight', never, { hedge: { delayMs: 10 } }, (p) => p.sent >= 2],
-    [
-      'while the body is read',
-      (_req, res) => {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.write('the first part');
-      },
-      {},
-      (p) => p.answered,
-    ],
-  ];
-  const requests = (servers: TestServer[]) => servers.reduce((n, s) => n + s.requests, 0);
-  const charges = (client: Client) =>
-    client.snapshot().instances.map((i) => [i.failures, i.breaker?.failures ?? 0, i.state]);
-  const idle = (client: Client) => client.snapshot().instances.every((i) => i.active === 0);
-
-  for (const [phase, handler, options, inPhase] of phases) {
-    it(`(${phase}) settles at once on every front, as its peer does, and charges nothing`, async () => {
-      const { client, servers } = await fleet(handler, options);
-      let retries = 0;
-      client.on('retry', () => retries++);
-      for (const [front, call] of fronts) {
-        const start = { sent: requests(servers), retries };
-        let answered = false;
-        const controller = new AbortController();
-        const pending = failure(() => call(client, controller.signal, () => (answered = true)));
-        const progress = () => ({
-          sent: requests(servers) - start.sent,
-          retries: retries - start.retries,
-          answered,
-        });
-        await waitFor(() => inPhase(progress()), `${front} to be ${phase}`);
-        // The answers an instance gave before the abort (two 503s) are its own, and count.
-        await waitFor(() => phase !== 'during a retry backoff' || idle(client), 'the 503s to be read');
-        const before = charges(client);
-        const reason = new Error(`${front} gave up`);
-        controller.abort(reason);
-        const error = await pending;
-        if (front === 'axios') expect((error as AxiosError).code, front).toBe('ERR_CANCELED');
-        else expect(error, front).toBe(reason);
-        await waitFor(() => idle(client), 'no attempt in flight');
-        expect(charges(client), front).toEqual(before);
-      }
-    });
-  }
-
-  it('(waiting for discovery) settles at once on every front, as its peer does', async () => {
-    const client = clients.client({ service: 'inventory', discovery: silentProvider() });
-    for (const [front, call] of fronts) {
-      const controller = new AbortController();
-      const pending = failure(() => call(client, controller.signal, () => {}));
-      const reason = new Error(`${front} gave up`);
-      controller.abort(reason);
-      const error = await pending;
-      if (front === 'axios') expect((error as AxiosError).code, front).toBe('ERR_CANCELED');
-      else expect(error, front).toBe(reason);
-    }
-  });
-});
-
-/** A discovery provider that never delivers a snapshot. */
-function silentProvider(): ProviderLike {
-  return {
-    name: 'silent',
-    start() {},
-    on: () => () => {},
-    current: () => undefined,
-    lastError: () => undefined,
-    close: async () => {},
-  };
-}
-
-describe("a per-request timeout shorter than the client's", () => {
-  // Often the time left of an upstream deadline: how long this caller could wait, not a failure
-  // of the instance. The client's own `timeout` (and a per-request one at least as long) is the
-  // service's rule for how long an instance may take, and still charges it (see above).
-  it('fails PICKET_TIMEOUT on every front without charging the instance, which is still heard as slow', async () => {
-    const { client } = await fleet(never, { hedge: false, timeout: 5_000 });
-    const calls = [
-      () => client.request({ path: '/', timeout: 50 }),
-      () => undiciRequest('http://inventory/', { dispatcher: client.dispatcher, timeout: 50 } as never),
-      () => client.fetch('/', { timeout: 50 }),
-    ];
-    for (const call of calls) {
-      const error = await failure(call);
-      const picket = isPicketError(error) ? error : (error as Error).cause;
-      expect(isPicketError(picket, 'PICKET_TIMEOUT'), String(error)).toBe(true);
-    }
-    uncharged(client);
-    const slow = client.snapshot().instances.filter((i) => (i.meanLatencyMs ?? 0) >= 40);
-    expect(slow.length, 'instances heard as slow').toBeGreaterThan(0);
-  });
-
-  it('as long as the client’s own still charges the instance', async () => {
-    const { client } = await fleet(never, { hedge: false, timeout: 100 });
-    const error = await failure(() => client.request({ path: '/', timeout: 100 }));
-    expect(isPicketError(error, 'PICKET_TIMEOUT'), String(error)).toBe(true);
-    expect(client.snapshot().instances.reduce((n, i) => n + i.failures, 0)).toBe(1);
   });
 });
 
@@ -550,7 +301,7 @@ describe('headers whose getter throws, copied for an instance with a base path',
     const servers = await Promise.all([resources.server(never), resources.server(never)]);
     // Different base paths: each instance gets its own copy of the options, made as it is tried.
     const discovery = [`${servers[0]!.url}/a`, `${servers[1]!.url}/b`];
-    const client = clients.client({
+    const client = tracked({
       service: 'inventory',
       discovery,
       hedge: { delayMs: 10 },
