@@ -88,9 +88,10 @@ export interface BalancerOptions {
   /** Passive health. On by default with the defaults above; `false` turns it off. */
   outlierDetection?: OutlierDetectionOptions | false;
   /**
-   * Health sources that start as `unknown` for a new instance, until the source registered under
-   * the name closes its handle (as `healthSource(name, { startsUnknown: true })` does after
-   * construction). Unknown instances are used only when no known-healthy one is available.
+   * Health sources whose first verdict a new instance waits for: it is `unknown` (used only when
+   * no known-healthy instance is available) until each has reported on it. A name is held so
+   * until the source registered under it closes its handle, as one registered with
+   * `healthSource(name, { startsUnknown: true })` after construction is. Default `[]`.
    */
   healthSources?: readonly string[];
   /** Random source in [0, 1). Default: a generator seeded at random per balancer. Seed it in tests. */

@@ -27,7 +27,7 @@ export interface DnsOptions {
   /** SRV name (`_http._tcp.inventory.example`): priority, weight, port and target per record. */
   srv?: string;
   /** DNS servers as `ip`, `ip:port` or `[ipv6]:port`. Default: the system's. */
-  servers?: string[];
+  servers?: readonly string[];
   /** 4 for A only, 6 for AAAA only, 0 for both. Default 0. */
   family?: 0 | 4 | 6;
   /** Instances speak https. Default false. */
@@ -71,6 +71,7 @@ export const dnsSchema = z
           .refine((s) => parseServer(s) !== undefined, { error: 'must be `ip`, `ip:port` or `[ipv6]:port`' }),
       )
       .min(1)
+      .readonly()
       .optional(),
     family: z.union([z.literal(0), z.literal(4), z.literal(6)]).default(0),
     secure: z.boolean().default(false),

@@ -10,7 +10,7 @@ import { registryUrl } from './registry-url.ts';
 /** How to reach etcd; shared by `etcd()` and `registerEtcd()`. */
 export interface EtcdConnectionOptions {
   /** Client URLs (`http://10.0.0.1:2379`), tried in turn. */
-  endpoints: string[];
+  endpoints: readonly string[];
   /** With `password`, authenticates through /v3/auth/authenticate. Never logged. */
   username?: string;
   /** The password for `username`. Never logged or put in errors. */
@@ -28,7 +28,7 @@ export interface EtcdConnectionOptions {
 const endpoint = registryUrl;
 
 export const etcdConnectionShape = {
-  endpoints: z.array(endpoint).min(1).max(64),
+  endpoints: z.array(endpoint).min(1).max(64).readonly(),
   username: z.string().min(1).optional(),
   password: z.string().optional(),
   ...httpShape,

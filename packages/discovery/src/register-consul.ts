@@ -23,7 +23,7 @@ export interface RegisterConsulOptions {
     /** Address others connect to. Default: the agent's node address. */
     address?: string;
     port: number;
-    tags?: string[];
+    tags?: readonly string[];
     meta?: Record<string, string>;
   };
   /** TTL of the check, ms; it is reported passing every ttlMs/2. */
@@ -53,7 +53,7 @@ const registerSchema = z.strictObject({
     id: z.string().min(1).max(256),
     address: z.string().min(1).max(253).optional(),
     port,
-    tags: z.array(z.string()).max(256).optional(),
+    tags: z.array(z.string()).max(256).readonly().optional(),
     meta: z.record(z.string(), z.string()).optional(),
   }),
   ttlMs: wholeMs(1_000, 86_400_000),

@@ -10,15 +10,15 @@ type Scalar = string | number | boolean | null;
 
 export interface WhereOptions {
   /** The instance's zone is this one, or one of these. Instances without a zone never match. */
-  zone?: string | string[];
+  zone?: string | readonly string[];
   /** Each key's metadata value equals the given one, or one of the given list. */
-  metadata?: Record<string, Scalar | Scalar[]>;
+  metadata?: Record<string, Scalar | readonly Scalar[]>;
 }
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const schema = z.strictObject({
-  zone: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
-  metadata: z.record(z.string(), z.union([scalar, z.array(scalar).min(1)])).optional(),
+  zone: z.union([z.string(), z.array(z.string()).min(1).readonly()]).optional(),
+  metadata: z.record(z.string(), z.union([scalar, z.array(scalar).min(1).readonly()])).optional(),
 });
 
 /** Builds a predicate for `filter()`. With no criteria it matches every instance. */

@@ -125,9 +125,9 @@ export interface ClientOptions
   service: string;
   /** The instances: a list of URLs or records, or a discovery provider. */
   discovery: readonly InstanceRecord[] | ProviderLike;
-  /** Active health checking; the umbrella `picket` package builds this from `{ check, interval }`. */
+  /** Active health checking; the umbrella `picket` package builds this from `{ check, interval }`. Default none. */
   health?: HealthFactory;
-  /** Retries; `false` turns them off. */
+  /** Retries, on by default (each field's default below); `false` turns them off. */
   retry?: RetryOptions | false;
   /** Whole request until response headers, retries and backoff included, ms. Default 30000. */
   timeout?: number;
@@ -135,7 +135,7 @@ export interface ClientOptions
   perTryTimeout?: number;
   /** Hedged requests for idempotent methods. Off by default. */
   hedge?: HedgeOptions | false;
-  /** One circuit breaker per instance; `false` turns them off. */
+  /** One circuit breaker per instance, on by default (each field's default below); `false` turns them off. */
   breaker?: BreakerOptions | false;
   /** Each instance's keep-alive connection pool (undici's Pool options, by undici's names). */
   pool?: PoolOptions;
@@ -154,6 +154,7 @@ export interface ClientOptions
    * report a server sends unasked is read too.
    */
   loadReports?: {
+    /** Limits on the reported figures; an instance over any leaves rotation. Default none. */
     max?: LoadReportLimits;
     /**
      * Asks an instance for a report at most once per this many ms (`loadReporter`'s figures
