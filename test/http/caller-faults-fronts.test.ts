@@ -5,7 +5,7 @@
 // rejects, never a throw), typed, unsent, and no instance is charged.
 
 import { isPicketError } from '@picket/core';
-import type { Client } from '@picket/http';
+import { type Client, createAgent } from '@picket/http';
 import { axiosAdapter } from '@picket/http/axios';
 import axios, { type AxiosError } from 'axios';
 import { type Dispatcher, request as undiciRequest } from 'undici';
@@ -251,6 +251,32 @@ describe('dispatch options undici would refuse', () => {
     expect(servers.map((s) => s.requests)).toEqual([0, 0]);
     uncharged(client);
     await client.close();
+  });
+});
+
+describe("createAgent's dispatch given options that are not an object", () => {
+  it('refuses them through the handler as undici does (UND_ERR_INVALID_ARG), never throwing', async () => {
+    const { client } = await fleet();
+    const agent = createAgent({ services: [client] });
+    try {
+      for (const options of [null, '/items']) {
+        let outcome: Promise<unknown> | undefined;
+        expect(() => {
+          outcome = new Promise((resolve) => {
+            agent.dispatch(options as never, {
+              onRequestStart() {},
+              onResponseStart() {},
+              onResponseData() {},
+              onResponseEnd: () => resolve('answered'),
+              onResponseError: (_controller, error) => resolve(error),
+            });
+          });
+        }, String(options)).not.toThrow();
+        expect(await outcome).toMatchObject({ code: 'UND_ERR_INVALID_ARG' });
+      }
+    } finally {
+      await agent.close();
+    }
   });
 });
 

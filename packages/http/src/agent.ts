@@ -68,13 +68,15 @@ export class PicketAgent extends Dispatcher {
 
   /** Sends a request to its host's client, or to the fallback for any other origin. */
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const usable = options !== null && typeof options === 'object';
     if (typeof handler?.onRequestStart !== 'function') {
       // An older-interface caller (Node's built-in fetch): HTTP/1.1 only, as Dispatcher1Wrapper does.
       handler = wrapLegacy(handler);
-      if ((options as { allowH2?: boolean }).allowH2 !== false)
+      if (usable && (options as { allowH2?: boolean }).allowH2 !== false)
         options = { ...options, allowH2: false } as never;
     }
-    const host = hostOf(options.origin);
+    // Options that are not an object go to the fallback, which refuses them as undici does.
+    const host = usable ? hostOf(options.origin) : undefined;
     const target = (host === undefined ? undefined : this.#routes.get(host)) ?? this.#fallback;
     return target.dispatch(options, handler);
   }
