@@ -27,6 +27,8 @@ const INTERNAL = 'packages/core/src/internal.ts';
 
 let program: ts.Program;
 let checker: ts.TypeChecker;
+/** What some public entry exports. */
+const isPublic = new Set<ts.Symbol>();
 
 function exportsOf(file: string): ts.Symbol[] {
   const source = program.getSourceFile(`${repo}${file}`);
@@ -76,7 +78,36 @@ beforeAll(() => {
   const roots = [...Object.values(PUBLIC), INTERNAL].map((file) => `${repo}${file}`);
   program = ts.createProgram(roots, { ...config.options, noEmit: true });
   checker = program.getTypeChecker();
+  for (const file of Object.values(PUBLIC))
+    for (const symbol of exportsOf(file)) isPublic.add(resolve(symbol));
 }, 60_000);
+
+/**
+ * The types `symbol`'s declarations name, each with where it is first named. Types no entry
+ * exports are read through: what they name shows on hover as much.
+ */
+function namedTypes(symbol: ts.Symbol): Map<ts.Symbol, ts.Node> {
+  const named = new Map<ts.Symbol, ts.Node>();
+  const visit = (node: ts.Node): void => {
+    // Bodies are not part of a declaration; a class's private members are not in its declaration
+    // file (its `#private` shape is).
+    if (ts.isBlock(node)) return;
+    if ((ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node)) && isPrivate(node)) return;
+    if (ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node)) {
+      const found = checker.getSymbolAtLocation(
+        ts.isTypeReferenceNode(node) ? node.typeName : node.expression,
+      );
+      const target = found === undefined ? undefined : resolve(found);
+      if (target !== undefined && !named.has(target)) {
+        named.set(target, node);
+        if (!isPublic.has(target)) for (const d of target.declarations ?? []) if (ours(d)) visit(d);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  for (const declaration of resolve(symbol).declarations ?? []) visit(declaration);
+  return named;
+}
 
 describe('the public declarations', () => {
   // A type's name says what it is, and its fields say the rest (below, for options); what a user
@@ -143,9 +174,6 @@ describe('the public declarations', () => {
   });
 
   it('name no type that only @picket/core/internal exports', () => {
-    const isPublic = new Set<ts.Symbol>();
-    for (const file of Object.values(PUBLIC))
-      for (const symbol of exportsOf(file)) isPublic.add(resolve(symbol));
     const plumbing = new Set(
       exportsOf(INTERNAL)
         .map(resolve)
@@ -154,34 +182,35 @@ describe('the public declarations', () => {
     const leaks = new Set<string>();
     for (const [entry, file] of Object.entries(PUBLIC)) {
       for (const symbol of exportsOf(file)) {
-        // Types the declaration names that no entry exports are read through too: their own
-        // references are as visible on hover.
-        const seen = new Set<ts.Symbol>();
-        const read = (declaration: ts.Declaration): void => {
-          const visit = (node: ts.Node): void => {
-            // Bodies are not part of a declaration; a class's private members are not in its
-            // declaration file (its `#private` shape is).
-            if (ts.isBlock(node)) return;
-            if ((ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node)) && isPrivate(node)) return;
-            if (ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node)) {
-              const name = ts.isTypeReferenceNode(node) ? node.typeName : node.expression;
-              const found = checker.getSymbolAtLocation(name);
-              const target = found === undefined ? undefined : resolve(found);
-              if (target !== undefined && plumbing.has(target)) {
-                leaks.add(`${entry}: ${symbol.name} names ${target.name} (${where(node)})`);
-              } else if (target !== undefined && !isPublic.has(target) && !seen.has(target)) {
-                seen.add(target);
-                for (const d of target.declarations ?? []) if (ours(d)) read(d);
-              }
-            }
-            ts.forEachChild(node, visit);
-          };
-          visit(declaration);
-        };
-        for (const declaration of resolve(symbol).declarations ?? []) read(declaration);
+        for (const [target, node] of namedTypes(symbol)) {
+          if (plumbing.has(target))
+            leaks.add(`${entry}: ${symbol.name} names ${target.name} (${where(node)})`);
+        }
       }
     }
     expect([...leaks]).toEqual([]);
+  });
+
+  // The umbrella's surface is chosen, not `export *`; but a type its own exports name, which a
+  // package exports, is one a user of `picket` needs to name too (to type a variable, a helper).
+  it('export from picket every package type that what picket exports names', () => {
+    const umbrella = new Set(exportsOf(PUBLIC.picket).map(resolve));
+    // A name picket gives to another type (its own ClientOptions, health's LoadReport) stays that
+    // type's: one name, one type.
+    const names = new Set(exportsOf(PUBLIC.picket).map((symbol) => symbol.name));
+    const packages = new Set(
+      Object.entries(PUBLIC)
+        .filter(([entry]) => entry.startsWith('@picket/'))
+        .flatMap(([, file]) => exportsOf(file).map(resolve)),
+    );
+    const missing = new Set<string>();
+    for (const symbol of exportsOf(PUBLIC.picket)) {
+      for (const [target] of namedTypes(symbol)) {
+        if (packages.has(target) && !umbrella.has(target) && !names.has(target.name))
+          missing.add(`${target.name} (named by ${symbol.name})`);
+      }
+    }
+    expect([...missing].sort()).toEqual([]);
   });
 });
 
