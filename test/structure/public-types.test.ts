@@ -4,7 +4,7 @@
 // changes without notice and which a user cannot import by a public path).
 
 import { fileURLToPath } from 'node:url';
-import type { InstanceState } from '@picket/core';
+import { type ErrorCode, type InstanceState, isPicketError, PicketError } from '@picket/core';
 import type { BreakerState, ClientOptions, LoadReportLimits, MetricsOptions } from 'picket';
 import type { InstanceView } from 'picket/dashboard';
 import ts from 'typescript';
@@ -220,6 +220,14 @@ describe('the types a user names', () => {
     expectTypeOf<NonNullable<ClientOptions['metrics']>>().toEqualTypeOf<MetricsOptions | false>();
     type Limits = NonNullable<NonNullable<ClientOptions['loadReports']>['max']>;
     expectTypeOf<Limits>().toEqualTypeOf<LoadReportLimits>();
+  });
+
+  it('narrow a caught error to the code asked for', () => {
+    const caught: unknown = new PicketError('PICKET_TIMEOUT', 'late');
+    if (isPicketError(caught, 'PICKET_TIMEOUT')) expectTypeOf(caught.code).toEqualTypeOf<'PICKET_TIMEOUT'>();
+    if (isPicketError(caught)) expectTypeOf(caught.code).toEqualTypeOf<ErrorCode>();
+    expect(isPicketError(caught, 'PICKET_TIMEOUT')).toBe(true);
+    expect(isPicketError(caught, 'PICKET_OVERLOADED')).toBe(false);
   });
 
   it('give the dashboard instance state and breaker the client types', () => {

@@ -70,8 +70,14 @@ export class PicketError extends Error {
   }
 }
 
-/** True for any Picket error, from this copy of the package or another. */
-export function isPicketError(value: unknown, code?: ErrorCode): value is PicketError {
+/**
+ * True for any Picket error, from this copy of the package or another; with `code`, only for one
+ * with that code, whose `code` the type then narrows to it.
+ */
+export function isPicketError<C extends ErrorCode = ErrorCode>(
+  value: unknown,
+  code?: C,
+): value is PicketError & { readonly code: C } {
   if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[MARK] !== true) {
     return false;
   }
