@@ -89,13 +89,16 @@ describe('an instance hung (SIGSTOP) for 3 s under load', () => {
     let sentWhileStopped = 0;
     let completedAfter = 0;
     let stop = false;
-    const slow: number[] = [];
+    let stoppedAt = 0;
+    let resumedAt = 0;
+    // When each call that waited for the frozen instance was sent, ms after it froze (< 0: before).
+    const waited: number[] = [];
     const load = runLoad(
       async () => {
         const started = performance.now();
         if (phase === 'stopped') sentWhileStopped++;
-        await okGet(client);
-        if (performance.now() - started > STOP_MS * 0.6) slow.push(performance.now() - started);
+        const id = await okGet(client);
+        if (id === frozen.id && resumedAt > 0 && started < resumedAt) waited.push(started - stoppedAt);
         if (phase === 'after') completedAfter++;
       },
       { concurrency: CONCURRENCY, until: () => stop, maxRequests: 1_000_000 },
@@ -105,13 +108,14 @@ describe('an instance hung (SIGSTOP) for 3 s under load', () => {
     });
     const inFlightAtStop = client.snapshot().instances.find((i) => i.url === frozen.url)!.active;
     frozen.signal('SIGSTOP');
-    const stoppedAt = performance.now();
+    stoppedAt = performance.now();
     phase = 'stopped';
     await waitFor(() => performance.now() - stoppedAt >= STOP_MS, 'the freeze to last', {
       timeoutMs: STOP_MS + 5000,
       intervalMs: 50,
     });
     frozen.signal('SIGCONT');
+    resumedAt = performance.now();
     phase = 'after';
     await waitFor(() => completedAfter >= 300, 'traffic after the instance resumed', { timeoutMs: 20_000 });
     stop = true;
@@ -123,13 +127,17 @@ describe('an instance hung (SIGSTOP) for 3 s under load', () => {
     // The other two served plenty while one was frozen…
     expect(sentWhileStopped).toBeGreaterThan(200);
     // …and only about the requests in flight on the frozen one when it stopped waited for it.
-    // (Peak-EWMA weighs in-flight counts, so the frozen instance keeps about its share of the
-    // callers, a few more as its latency estimate decays over the 3 s; round robin would strand
-    // them all. The bound allows half the callers beyond those in flight: a loaded 2-core machine
-    // slows the decay's clock readings, and 11 of 32 was seen against a bound of 10.)
-    expect(slow.length).toBeGreaterThan(0);
-    expect(slow.length).toBeLessThanOrEqual(inFlightAtStop + Math.ceil(CONCURRENCY / 2));
-    expect(slow.length).toBeLessThan(CONCURRENCY);
+    // Peak-EWMA weighs in-flight counts, so the frozen instance keeps about its share of the
+    // callers for as long as its latency estimate says nothing is wrong: its first milliseconds.
+    // From then on, silent with requests in flight, it costs at least the time since its last
+    // answer and gets no more. Before, its estimate decayed over the freeze, and in 2 of 4 runs it
+    // was still sent calls 2.3-2.9 s in; bench/hung-instance.ts saw the last within 80 ms in 32
+    // trials. The count allows half the callers beyond those in flight, the time half the freeze:
+    // a loaded 2-core machine delays the answers a client sees.
+    expect(waited.length).toBeGreaterThan(0);
+    expect(waited.length).toBeLessThanOrEqual(inFlightAtStop + Math.ceil(CONCURRENCY / 2));
+    expect(waited.length).toBeLessThan(CONCURRENCY);
+    expect(Math.max(...waited)).toBeLessThan(STOP_MS / 2);
   });
 });
 

@@ -250,3 +250,27 @@ describe('LatencyTracker', () => {
     expect([a!.sampled, a!.counted, a!.latencySamples]).toEqual([false, false, 0]);
   });
 });
+
+describe('the estimate of an instance that stops answering', () => {
+  it('is at least the time since its last answer while two or more requests are in flight', () => {
+    const { lb, clock } = fleet(1);
+    lb.update(urls.slice(0, 1));
+    const latencyMs = () => lb.snapshot().instances[0]!.latencyMs;
+    lb.pick().release({ ok: true, status: 200, latencyMs: 1 }); // seeds its EWMA at the default 30 ms
+    const ewma = (now: number) => 30 * Math.exp(-now / 10_000);
+    const first = lb.pick();
+    clock.now = 100;
+    // One request, however long, is not a sign: a long call must not make its instance look dead.
+    expect(latencyMs()).toBeCloseTo(ewma(100), 9);
+    const second = lb.pick();
+    clock.now = 250;
+    expect(latencyMs()).toBe(250);
+    // An answer lifts the floor, even with the first still in flight.
+    second.release({ ok: true, status: 200, latencyMs: 1 });
+    expect(latencyMs()).toBeLessThan(30);
+    lb.pick();
+    clock.now = 260;
+    expect(latencyMs()).toBeLessThan(30);
+    first.release({ ok: true, status: 200, latencyMs: 260 });
+  });
+});

@@ -13,6 +13,18 @@
 // without a sample needs only to be tried, which a mean raised by one slow peer still does (the
 // newcomer beats that peer), while its own answers decide from then on.
 //
+// An instance that stops answering (a deadlock, a GC spiral, SIGSTOP, a half-open path) keeps its
+// connections, so nothing completes there and its EWMA is never corrected: it decays towards 0,
+// and the instance, costed by its in-flight count alone, would win ever more comparisons the
+// longer it is silent (12 simulated callers sent one frozen for 20 s 4-7 requests beyond those
+// in flight when it stopped, the last 7-19 s in; peak-ewma.test.ts). So while STALLED_IN_FLIGHT
+// or more requests are in flight, the time since its last answer is a floor on its estimate:
+// silent for longer than its latency, it costs more with every millisecond. One request alone
+// never counts: a legitimately long call (a 10 s report) must not make its instance look dead to
+// every caller while it runs; beside a second request, that one's answer, at the usual latency,
+// lifts the floor again. (Finagle, tower and Envoy cost a silent endpoint by its pending count
+// alone, and leave a hang to timeouts and failure accrual.)
+//
 // Every EWMA decays by the same factor e^(−t/decayMs), so the sum of the decayed EWMAs is one sum
 // of ewmaMs × e^((stamp − origin)/decayMs) decayed as a whole: a release changes one term. The
 // mean is published as (`peersMs`, `peersStamp`), decaying exactly like an endpoint's EWMA, so a
@@ -21,11 +33,16 @@
 import type { Outcome } from './outcome.ts';
 import type { LatencyTracking } from './strategy.ts';
 
+/** Requests in flight from which the time since an endpoint's last answer floors its estimate. */
+export const STALLED_IN_FLIGHT = 2;
+
 /**
  * What the tracker reads and writes on an endpoint: endpoint.ts's Endpoint, which holds its
  * tracker, so a type of its own here keeps the two modules from importing each other.
  */
 interface Tracked {
+  /** Picks not yet released. */
+  active: number;
   /** Summed latency and samples since the endpoint joined or last returned. */
   latencyTotalMs: number;
   latencySamples: number;
@@ -86,9 +103,15 @@ export class LatencyTracker {
     return elapsed <= 0 ? this.peersMs : this.peersMs * Math.exp(-elapsed / this.decayMs);
   }
 
-  /** The latency `e` is costed at now: its own EWMA, or its peers' while it has no sample. */
+  /**
+   * The latency `e` is costed at now: its own EWMA, or its peers' while it has no sample; with
+   * STALLED_IN_FLIGHT requests in flight, at least the time since its last answer.
+   */
   estimateAt(e: Tracked, now: number): number {
-    return e.sampled ? e.ewmaAt(now, this.decayMs) : this.peersAt(now);
+    if (!e.sampled) return this.peersAt(now);
+    const ewma = e.ewmaAt(now, this.decayMs);
+    const silent = now - e.ewmaStamp;
+    return e.active >= STALLED_IN_FLIGHT && silent > ewma ? silent : ewma;
   }
 
   /**

@@ -151,7 +151,8 @@ export interface InstanceSnapshot {
   failures: number;
   /**
    * Latency the instance is costed at now, ms: its peak-EWMA, or while it has not answered since
-   * joining or returning, the mean of its peers' (the default RTT when none has answered).
+   * joining or returning, the mean of its peers' (the default RTT when none has answered); with two
+   * or more requests in flight, at least the time since its last answer.
    */
   latencyMs: number;
   /** Mean latency since joining or last returning (from unhealthy, ejected, removed), ms, or undefined with no samples. */

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { createBalancer } from '../balancer.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { isPicketError } from '../errors.ts';
+import { seededRandom } from '../random.ts';
+import type { PickHandle } from '../types.ts';
 import { peakEwma } from './peak-ewma.ts';
 import { countPicks, makeEndpoints, makePicker, shares, thrown, urlOf } from './testing.ts';
 
@@ -82,6 +85,33 @@ describe('peakEwma', () => {
     expect(countPicks(picker, 100).get(urlOf(1))).toBe(100);
   });
 
+  it('costs an endpoint with requests in flight at least the time since its last answer', () => {
+    const endpoints = makeEndpoints(2);
+    // Both answered in 1 ms, the first last at 0 ms; the second still answers (last at 10 ms).
+    latency(endpoints[0]!, 1, 0);
+    latency(endpoints[1]!, 1, 10);
+    endpoints[0]!.active = 2;
+    endpoints[1]!.active = 5;
+    const picker = makePicker(peakEwma(), endpoints);
+    // Its EWMA alone says 1 ms × 3 < 1 ms × 6; it has not answered for 10 ms: 10 ms × 3.
+    expect(countPicks(picker, 100, undefined, 10).get(urlOf(1))).toBe(100);
+    // Right after an answer the floor is gone, and in-flight counts decide again.
+    latency(endpoints[0]!, 1, 10);
+    expect(countPicks(picker, 100, undefined, 10).get(urlOf(0))).toBe(100);
+  });
+
+  it('does not cost one long request in flight at its age: the endpoint keeps its share', () => {
+    const endpoints = makeEndpoints(2);
+    // A 10 s call on the first, nothing else since its last answer; the second answers (at 10 s).
+    latency(endpoints[0]!, 1, 0);
+    latency(endpoints[1]!, 1, 10_000);
+    endpoints[0]!.active = 1;
+    endpoints[1]!.active = 1;
+    const picker = makePicker(peakEwma(), endpoints);
+    // 1 ms decayed over 10 s (0.37 ms) × 2 against 1 ms × 2: the first is still the cheaper.
+    expect(countPicks(picker, 100, undefined, 10_000).get(urlOf(0))).toBe(100);
+  });
+
   it('tries a once-slow endpoint again after its latency has decayed', () => {
     const endpoints = makeEndpoints(2);
     latency(endpoints[0]!, 1000, 0);
@@ -152,6 +182,57 @@ describe('peakEwma', () => {
       expect(isPicketError(error, 'PICKET_INVALID_OPTIONS')).toBe(true);
       expect(error.message).toMatch(/^Invalid peakEwma\(\) options: /);
       expect(error.message).toMatch(message);
+    }
+  });
+});
+
+/**
+ * `callers` closed-loop callers through a balancer over three instances, on a clock the test
+ * moves. The first two answer in 1 ms, the third in 0.5 ms (± 20%), and 1 answer in 20,000 takes
+ * 5-50 ms (a loaded machine's scheduling stall, which the peak-EWMA believes at once and forgets
+ * over seconds). From `hangAt` until `until` the third answers nothing. Returns how many requests
+ * were sent to it meanwhile, and when the last was, ms after `hangAt`.
+ */
+function sentToHung(seed: number, callers: number, hangAt: number, until: number) {
+  const clock = { now: 0 };
+  const lb = createBalancer({ random: seededRandom(seed), now: () => clock.now });
+  lb.update([urlOf(0), urlOf(1), urlOf(2)]);
+  const noise = seededRandom(seed + 100);
+  const pending: { at: number; ms: number; pick: PickHandle }[] = [];
+  const sent = { count: 0, lastMs: 0 };
+  const send = () => {
+    const pick = lb.pick();
+    const third = pick.instance.id === urlOf(2);
+    const ms = noise() < 1 / 20_000 ? 5 + 45 * noise() : (third ? 0.5 : 1) * (0.8 + 0.4 * noise());
+    const hung = third && clock.now + ms >= hangAt;
+    if (hung && clock.now >= hangAt) {
+      sent.count++;
+      sent.lastMs = clock.now - hangAt;
+    }
+    pending.push({ at: hung ? Number.POSITIVE_INFINITY : clock.now + ms, ms, pick });
+  };
+  for (let c = 0; c < callers; c++) send();
+  for (;;) {
+    let next = 0;
+    for (let k = 1; k < pending.length; k++) if (pending[k]!.at < pending[next]!.at) next = k;
+    const { at, ms, pick } = pending[next]!;
+    if (at > until) return sent;
+    pending.splice(next, 1);
+    clock.now = at;
+    pick.release({ ok: true, status: 200, latencyMs: ms });
+    send();
+  }
+}
+
+describe('peakEwma with an instance that stops answering', () => {
+  it('stops sending it requests once it has been silent for longer than its latency', () => {
+    // Its EWMA decays towards 0 while nothing completes there: costed by its in-flight count
+    // alone, it won again whenever a stall raised a peer's estimate, and took 4-7 requests (seeds
+    // 1-8) beyond those in flight when it stopped, the last 7-19 s in; now 0-2, within 26 ms.
+    for (const seed of [1, 2, 3, 4]) {
+      const sent = sentToHung(seed, 12, 2000, 22_000);
+      expect(sent.count).toBeLessThanOrEqual(4);
+      expect(sent.lastMs).toBeLessThan(100);
     }
   });
 });

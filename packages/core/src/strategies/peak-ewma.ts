@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Endpoint } from '../endpoint.ts';
 import type { Agrees } from '../fields.ts';
+import { STALLED_IN_FLIGHT } from '../latency.ts';
 import { parseWith } from '../options.ts';
 import type { PickContext } from '../outcome.ts';
 import { type RandomSource, randomIndex, randomUnit } from '../random.ts';
@@ -98,11 +99,15 @@ class PeakEwmaPicker implements Picker {
   /** Writes the endpoint's latency estimate now to `latencies[slot]`. */
   private estimate(endpoint: Endpoint, slot: number): void {
     // An endpoint that has not answered yet (new, or back from unhealthy) costs what its peers
-    // do; their mean decays like an EWMA (see latency.ts).
+    // do; their mean decays like an EWMA. One that has, with requests in flight, costs at least
+    // the time since its last answer (see latency.ts for both).
     const sampled = endpoint.sampled;
     const ms = sampled ? endpoint.ewmaMs : endpoint.tracker.peersMs;
     const elapsed = this.clock[0]! - (sampled ? endpoint.ewmaStamp : endpoint.tracker.peersStamp);
-    this.latencies[slot] = elapsed <= 0 ? ms : ms * Math.exp(-elapsed / this.decayMs);
+    const latency = elapsed <= 0 ? ms : ms * Math.exp(-elapsed / this.decayMs);
+    // Busy and silent for longer than its latency: it may have stopped answering (latency.ts).
+    this.latencies[slot] =
+      sampled && endpoint.active >= STALLED_IN_FLIGHT && elapsed > latency ? elapsed : latency;
   }
 
   /**
