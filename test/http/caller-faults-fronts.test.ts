@@ -357,3 +357,26 @@ describe('headers whose getter throws, copied for an instance with a base path',
     uncharged(client);
   });
 });
+
+describe("the client's own methods given what they cannot use", () => {
+  it('on(): an unknown event or a listener that is not a function throws PICKET_INVALID_OPTIONS naming it', async () => {
+    const { client } = await fleet();
+    const misspelt = failure(() => client.on('ejected' as never, () => {}) as never);
+    expect(await misspelt).toMatchObject({ threw: { code: 'PICKET_INVALID_OPTIONS' } });
+    expect(String(((await misspelt) as { threw: Error }).threw.message)).toContain('"ejected"');
+    const notAFunction = (await failure(() => client.on('retry', 5 as never) as never)) as { threw: Error };
+    expect(notAFunction.threw).toMatchObject({ code: 'PICKET_INVALID_OPTIONS' });
+    expect(notAFunction.threw.message).toContain('got 5');
+    // Every documented event still subscribes.
+    for (const name of ['eject', 'retry', 'hedge', 'breaker', 'instances', 'discovery-error'] as const)
+      client.on(name, () => {})();
+  });
+
+  it('ready(): options that are not an object reject PICKET_INVALID_OPTIONS naming them', async () => {
+    const { client } = await fleet();
+    const error = await failure(() => client.ready('5s' as never));
+    expect(isPicketError(error, 'PICKET_INVALID_OPTIONS'), String(error)).toBe(true);
+    expect((error as Error).message).toContain('"5s"');
+    await client.ready(undefined);
+  });
+});

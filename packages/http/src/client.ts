@@ -12,7 +12,14 @@ import {
   PicketError,
   type Subset,
 } from '@picket/core';
-import { durationError, Emitter, isDuration, messageOf, POSITIVE_DURATION } from '@picket/core/internal';
+import {
+  describeValue,
+  durationError,
+  Emitter,
+  isDuration,
+  messageOf,
+  POSITIVE_DURATION,
+} from '@picket/core/internal';
 import type { Dispatcher } from 'undici';
 import { BreakerRegistry } from './breaker/breakers.ts';
 import { type ClientConfig, parseClientOptions } from './config.ts';
@@ -79,6 +86,20 @@ const BALANCER_EVENTS: ReadonlySet<string> = new Set<keyof BalancerEvents>([
   'panic',
   'listener-error',
 ]);
+
+// Every event a client emits; a Record, so that the compiler holds it to ClientEvents.
+const CLIENT_EVENTS: Readonly<Record<keyof ClientEvents, true>> = {
+  instances: true,
+  'instance-state': true,
+  eject: true,
+  panic: true,
+  subset: true,
+  'listener-error': true,
+  'discovery-error': true,
+  breaker: true,
+  retry: true,
+  hedge: true,
+};
 
 class PicketClient implements Client, DispatchCore {
   readonly service: string;
@@ -393,6 +414,12 @@ class PicketClient implements Client, DispatchCore {
   }
 
   async ready(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (options !== null && typeof options !== 'object') {
+      throw new PicketError(
+        'PICKET_INVALID_OPTIONS',
+        `Invalid ready() options: expected an object, got ${describeValue(options)}`,
+      );
+    }
     const timeoutMs = options?.timeoutMs ?? 10_000;
     if (!isDuration(timeoutMs, POSITIVE_DURATION)) {
       throw durationError('Invalid ready() options', 'timeoutMs', timeoutMs, POSITIVE_DURATION);
@@ -432,6 +459,21 @@ class PicketClient implements Client, DispatchCore {
   }
 
   on<K extends keyof ClientEvents>(name: K, fn: (payload: ClientEvents[K]) => void): () => void {
+    // A misspelt event would never fire, and a listener that is not a function would throw at
+    // each event (reported as a listener error, far from the call that subscribed it).
+    if (!Object.hasOwn(CLIENT_EVENTS, name)) {
+      const known = Object.keys(CLIENT_EVENTS).join(', ');
+      throw new PicketError(
+        'PICKET_INVALID_OPTIONS',
+        `client.on: unknown event ${describeValue(name)}; the events are ${known}`,
+      );
+    }
+    if (typeof fn !== 'function') {
+      throw new PicketError(
+        'PICKET_INVALID_OPTIONS',
+        `client.on("${String(name)}"): the listener must be a function, got ${describeValue(fn)}`,
+      );
+    }
     // Balancer events are relayed only once someone listens: emitting costs nothing otherwise.
     if (BALANCER_EVENTS.has(name) && !this.#relayed.has(name)) {
       this.#relayed.add(name);
