@@ -24,6 +24,9 @@ const PUBLIC = {
   '@picket/http/axios': 'packages/http/src/axios.ts',
 };
 const INTERNAL = 'packages/core/src/internal.ts';
+/** Exports whose own JSDoc is what a user reads first: a call, a class, a constant, a type alias. */
+const SAID_ALONE =
+  ts.SymbolFlags.Function | ts.SymbolFlags.Class | ts.SymbolFlags.Variable | ts.SymbolFlags.TypeAlias;
 
 let program: ts.Program;
 let checker: ts.TypeChecker;
@@ -110,15 +113,15 @@ function namedTypes(symbol: ts.Symbol): Map<ts.Symbol, ts.Node> {
 }
 
 describe('the public declarations', () => {
-  // A type's name says what it is, and its fields say the rest (below, for options); what a user
-  // calls (a function, a class, a constant) says what it does.
-  it('document every exported function, class and constant', () => {
+  // An interface's name says what it is, and its members say the rest (below); what a user calls
+  // (a function, a class, a constant) says what it does, and a type alias (a union of names, a
+  // function type) has no members to say it.
+  it('document every exported function, class, constant and type alias', () => {
     const undocumented = new Set<string>();
     for (const [entry, file] of Object.entries(PUBLIC)) {
       for (const symbol of exportsOf(file)) {
         const target = resolve(symbol);
-        if (!(target.flags & (ts.SymbolFlags.Function | ts.SymbolFlags.Class | ts.SymbolFlags.Variable)))
-          continue;
+        if (!(target.flags & SAID_ALONE)) continue;
         const declarations = target.declarations ?? [];
         if (declarations.length > 0 && !declarations.some(hasDoc)) {
           undocumented.add(`${entry}: ${symbol.name} (${where(declarations[0] as ts.Declaration)})`);

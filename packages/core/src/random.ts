@@ -6,6 +6,7 @@
 
 import { describeValue, PicketError } from './errors.ts';
 
+/** A random number in [0, 1), as `Math.random()` gives; `seededRandom(n)` makes a reproducible one. */
 export type RandomSource = () => number;
 
 const STATE = Symbol('picket.random.state');

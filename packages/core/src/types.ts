@@ -11,6 +11,7 @@ import type { RandomSource } from './random.ts';
 import type { Strategy } from './strategy.ts';
 import type { PeerPlace, SubsetOptions } from './subset-options.ts';
 
+/** The built-in strategies by name: what `strategy: '…'` takes (each one's factory takes its options). */
 export type StrategyName =
   | 'round-robin'
   | 'random'

@@ -6,6 +6,7 @@ import { PicketError } from '@picket/core';
 import { createProvider } from './base.ts';
 import type { Provider } from './provider.ts';
 
+/** Which instances `filter()` keeps: true keeps one. `where()` builds the common ones. */
 export type InstancePredicate = (instance: Instance) => boolean;
 
 /** Owns `provider`: start() and close() reach it. A throwing predicate is reported; the last snapshot stays. */

@@ -32,6 +32,7 @@ export type HealthFactory = (balancer: Balancer) => {
   ): () => void;
 };
 
+/** A circuit breaker's state: `closed` lets attempts through, `open` refuses them, `half-open` lets one trial through. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** One attempt of a request, as listed in errors and `retry` events. */

@@ -10,6 +10,7 @@ import {
 import type { PerRequestOptions } from '../options.ts';
 import { serviceUrl } from './target.ts';
 
+/** `client.fetch`'s init: undici's RequestInit (its dispatcher is the client's) and the per-request options. */
 export type ClientFetchInit = Omit<UndiciRequestInit, 'dispatcher' | 'body'> &
   PerRequestOptions & {
     /** What undici's fetch takes, and Node's global FormData (sent as multipart, as Node's fetch does). */

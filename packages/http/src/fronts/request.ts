@@ -7,6 +7,7 @@ import type { PicketDispatchOptions } from '../dispatcher/core.ts';
 import type { PerRequestOptions } from '../options.ts';
 import { serviceUrl } from './target.ts';
 
+/** `client.request`'s options: undici's request options (origin from the picked instance) and the per-request ones. */
 export type ClientRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> &
   PerRequestOptions & {
     /** Path on the service, with any query string. Default `/`. */
