@@ -57,7 +57,12 @@ export interface InstanceView {
    */
   subset: SubsetRole | null;
   /** Oldest first, one point per tick: requests per second and mean attempt latency (ms or null). */
-  spark: { rps: number[]; latencyMs: (number | null)[] };
+  spark: {
+    /** Requests per second, one a tick. */
+    rps: number[];
+    /** Mean attempt latency, ms, one a tick; null for a tick with no attempt. */
+    latencyMs: (number | null)[];
+  };
 }
 
 export interface ServiceView {
@@ -72,7 +77,14 @@ export interface ServiceView {
   /** Priority levels in panic. */
   panic: number[];
   /** The provider's name, whether a first snapshot has come, and its last error's message. */
-  discovery: { provider: string; ready: boolean; lastError: string | null };
+  discovery: {
+    /** The provider's name. */
+    provider: string;
+    /** A first snapshot has come. */
+    ready: boolean;
+    /** The message of the provider's last error, or null. */
+    lastError: string | null;
+  };
   /** Retries (and hedges) the budget allows right now. */
   retryBudget: number;
   /** Pools still draining after their instance left. */
@@ -81,7 +93,18 @@ export interface ServiceView {
    * With subsetting: its mode and size, and how many of the service's instances are members,
    * grown, and outside the subset (standby: no pool, no checks); null without.
    */
-  subset: { mode: string; size: number; member: number; grown: number; standby: number } | null;
+  subset: {
+    /** `'random'` or `'deterministic'`. */
+    mode: string;
+    /** The `subset.size` in force. */
+    size: number;
+    /** Instances dealt to this caller. */
+    member: number;
+    /** Instances taken in beyond `size` while members fail. */
+    grown: number;
+    /** Instances outside the subset. */
+    standby: number;
+  } | null;
   /** The client's instances, draining ones included. */
   instances: InstanceView[];
 }

@@ -112,6 +112,29 @@ function namedTypes(symbol: ts.Symbol): Map<ts.Symbol, ts.Node> {
   return named;
 }
 
+/**
+ * The members of object types written inline in `declaration`'s type (`backoff?: { baseMs?: … }`,
+ * `false | { … }`) that have no JSDoc, as `path.member`, and theirs in turn.
+ */
+function nestedMembers(declaration: ts.Declaration, path: string, undocumented: Set<string>): void {
+  const visit = (node: ts.Node): void => {
+    // A named type is checked where it is declared; a function's parameters are not fields.
+    if (ts.isTypeReferenceNode(node) || ts.isFunctionTypeNode(node)) return;
+    if (ts.isTypeLiteralNode(node)) {
+      for (const member of node.members) {
+        if (!ts.isPropertySignature(member)) continue;
+        const name = `${path}.${member.name.getText()}`;
+        if (!hasDoc(member)) undocumented.add(`${name} (${where(member)})`);
+        nestedMembers(member, name, undocumented);
+      }
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  const type = (declaration as { type?: ts.TypeNode }).type;
+  if (type !== undefined) visit(type);
+}
+
 describe('the public declarations', () => {
   // An interface's name says what it is, and its members say the rest (below); what a user calls
   // (a function, a class, a constant) says what it does, and a type alias (a union of names, a
@@ -145,6 +168,10 @@ describe('the public declarations', () => {
           if (property.name.startsWith('#')) continue;
           if (declarations.length > 0 && declarations.every(ours) && !declarations.some(hasDoc)) {
             undocumented.add(`${symbol.name}.${property.name} (${where(declarations[0] as ts.Declaration)})`);
+          }
+          for (const declaration of declarations) {
+            if (ours(declaration))
+              nestedMembers(declaration, `${symbol.name}.${property.name}`, undocumented);
           }
         }
       }

@@ -23,6 +23,7 @@ export interface BalancerEvents {
   };
   /** An instance's effective state changed. */
   'instance-state': {
+    /** The instance whose state changed. */
     instance: Instance;
     /** The state before. */
     from: InstanceState;
@@ -33,6 +34,7 @@ export interface BalancerEvents {
   };
   /** Outlier detection ejected an instance. */
   eject: {
+    /** The instance ejected. */
     instance: Instance;
     /** Which rule ejected it, with its figures (`5 consecutive failures`). */
     reason: string;

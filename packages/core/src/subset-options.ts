@@ -19,7 +19,12 @@ export interface PeerSource {
   /** Subscribes to each new list of the caller's own instances; returns the unsubscribe function. */
   on(name: 'snapshot', fn: (payload: { instances: readonly { id: string }[] }) => void): () => void;
   /** The latest list, or undefined before the first. */
-  current(): readonly { id: string }[] | undefined;
+  current():
+    | readonly {
+        /** The instance's id. */
+        id: string;
+      }[]
+    | undefined;
   /** Called with the balancer's first `update()`. */
   start?(): void;
   /** Called when the balancer (or subset) closes. */
@@ -44,7 +49,14 @@ export interface SubsetOptions {
    * service's own instances (a provider, started and closed with the client) and the id this
    * process has among them; its index is its rank among their ids, sorted.
    */
-  peers?: PeerPlace | { discovery: PeerSource; self: string };
+  peers?:
+    | PeerPlace
+    | {
+        /** The calling service's own instances (a discovery provider). */
+        discovery: PeerSource;
+        /** This process's id among them. */
+        self: string;
+      };
 }
 
 const placeSchema = z

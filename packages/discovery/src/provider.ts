@@ -5,11 +5,26 @@ import type { Instance, PicketError } from '@picket/core';
 
 export interface ProviderEvents {
   /** A complete, validated list of instances (possibly empty when the registry says so). */
-  snapshot: { instances: readonly Instance[] };
-  /** The source failed; the last good snapshot stays in force. `error.code` is PICKET_DISCOVERY_FAILED. */
-  'discovery-error': { error: PicketError; provider: string };
+  snapshot: {
+    /** The instances, in the order the source lists them. */
+    instances: readonly Instance[];
+  };
+  /** The source failed; the last good snapshot stays in force. */
+  'discovery-error': {
+    /** PICKET_DISCOVERY_FAILED, its `cause` the underlying error, secrets masked. */
+    error: PicketError;
+    /** The provider's name. */
+    provider: string;
+  };
   /** A record was skipped because it failed validation. */
-  'invalid-record': { record: unknown; reason: string; provider: string };
+  'invalid-record': {
+    /** The record as the source gave it, secrets masked. */
+    record: unknown;
+    /** What is wrong with it. */
+    reason: string;
+    /** The provider's name. */
+    provider: string;
+  };
 }
 
 export interface Provider {

@@ -22,8 +22,11 @@ export interface RegisterConsulOptions {
     id: string;
     /** Address others connect to. Default: the agent's node address. */
     address?: string;
+    /** Port others connect to. */
     port: number;
+    /** Consul tags (a `zone=<zone>` tag gives the zone `consul()` reads). Default none. */
     tags?: readonly string[];
+    /** Consul service metadata. Default none. */
     meta?: Record<string, string>;
   };
   /** TTL of the check, ms; it is reported passing every ttlMs/2. */

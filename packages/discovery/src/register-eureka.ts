@@ -26,7 +26,9 @@ export interface RegisterEurekaOptions {
   instance: {
     /** Unique within the application, e.g. `<host>:<app>:<port>`. */
     instanceId: string;
+    /** Host name others may dial (`eureka()` dials it unless `preferIpAddress`). */
     hostName: string;
+    /** IP address others may dial. */
     ipAddr: string;
     /** Plain HTTP port. */
     port: number;
@@ -34,9 +36,13 @@ export interface RegisterEurekaOptions {
     securePort?: number;
     /** Default: the app name in lower case. */
     vipAddress?: string;
+    /** The HTTPS VIP address. Default: `vipAddress`. */
     secureVipAddress?: string;
+    /** Shown by Eureka's dashboard. Default `http://<hostName>:<port>/`. */
     homePageUrl?: string;
+    /** Shown by Eureka's dashboard. Default none. */
     statusPageUrl?: string;
+    /** Where Eureka's own tools check the instance. Default none. */
     healthCheckUrl?: string;
     /** Free-form metadata; `zone` is read as the zone by eureka() and Spring Cloud. */
     metadata?: Record<string, string>;

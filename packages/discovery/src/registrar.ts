@@ -5,9 +5,17 @@ import type { PicketError } from '@picket/core';
 
 export interface RegistrarEvents {
   /** The instance is registered (again, after a lapse or a registry restart). */
-  registered: { registrar: string };
-  /** Registering or keeping alive failed; the registrar retries with backoff. PICKET_DISCOVERY_FAILED. */
-  'registration-error': { error: PicketError; registrar: string };
+  registered: {
+    /** The registrar's name. */
+    registrar: string;
+  };
+  /** Registering or keeping alive failed; the registrar retries with backoff. */
+  'registration-error': {
+    /** PICKET_DISCOVERY_FAILED, its `cause` the underlying error. */
+    error: PicketError;
+    /** The registrar's name. */
+    registrar: string;
+  };
 }
 
 export interface Registrar {

@@ -8,11 +8,34 @@ export type { InstanceHealth, LayerCheck } from './tally.ts';
 
 export interface HealthCheckerEvents {
   /** The checker's verdict on an instance changed. */
-  'instance-state': { instance: Instance; from: HealthState; to: HealthState; reason: string };
-  /** A check completed. `error` is set when the check could not run at all (it counts as a failure). */
-  check: { instance: Instance; result: CheckResult; state: HealthState; error: unknown };
+  'instance-state': {
+    /** The instance checked. */
+    instance: Instance;
+    /** The verdict before. */
+    from: HealthState;
+    /** The verdict now. */
+    to: HealthState;
+    /** The result that decided it, for humans (`l7: status 503 from /health in 12 ms`). */
+    reason: string;
+  };
+  /** A check completed. */
+  check: {
+    /** The instance checked. */
+    instance: Instance;
+    /** What the check found. */
+    result: CheckResult;
+    /** The checker's verdict after it. */
+    state: HealthState;
+    /** What the check threw when it could not run at all (it counts as a failure); undefined otherwise. */
+    error: unknown;
+  };
   /** A listener threw; reported here instead of breaking the checker. */
-  'listener-error': { event: string; error: unknown };
+  'listener-error': {
+    /** The event whose listener threw. */
+    event: string;
+    /** What it threw. */
+    error: unknown;
+  };
 }
 
 export interface HealthChecker {

@@ -25,7 +25,12 @@ export interface InstanceHealth {
   /** The checker's verdict (`unknown` until the first result). */
   state: HealthState;
   /** Current run of agreeing results; one of the two is always 0. */
-  consecutive: { successes: number; failures: number };
+  consecutive: {
+    /** Passing results in a row. */
+    successes: number;
+    /** Failing results in a row. */
+    failures: number;
+  };
   /** Checks completed since the instance appeared. */
   checks: number;
   /** A check is running now. */

@@ -55,12 +55,24 @@ export interface AttemptRecord {
 
 export interface ClientEvents extends BalancerEvents {
   /** The discovery provider failed; the last good snapshot stays in force. */
-  'discovery-error': { error: PicketError; provider: string };
+  'discovery-error': {
+    /** PICKET_DISCOVERY_FAILED, its `cause` the provider's own error. */
+    error: PicketError;
+    /** The provider's name. */
+    provider: string;
+  };
   /** A circuit breaker changed state. */
-  breaker: { instance: Instance; state: BreakerState };
+  breaker: {
+    /** The instance whose breaker it is. */
+    instance: Instance;
+    /** The state it moved to. */
+    state: BreakerState;
+  };
   /** An attempt failed and another one follows. `path` is redacted. */
   retry: {
+    /** The request's method. */
     method: string;
+    /** The request's path, query credentials redacted. */
     path: string;
     /** The attempt that failed. */
     attempt: AttemptRecord;
@@ -69,7 +81,9 @@ export interface ClientEvents extends BalancerEvents {
   };
   /** A hedge was sent because no attempt had answered within the hedge delay. `path` is redacted. */
   hedge: {
+    /** The request's method. */
     method: string;
+    /** The request's path, query credentials redacted. */
     path: string;
     /** The delay the hedge waited, ms: `hedge.delayMs`, or the observed p95 with `'p95'`. */
     delayMs: number;

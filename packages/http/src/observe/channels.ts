@@ -16,7 +16,12 @@ export interface RequestMessage {
   /** The path, query credentials redacted. */
   path: string;
   /** Set when the call ended with a response: its status and how many attempts it took. */
-  result?: { statusCode: number; attempts: number };
+  result?: {
+    /** The response's status. */
+    statusCode: number;
+    /** Attempts the call made (1 when the first answered). */
+    attempts: number;
+  };
   /** Set when the call failed. */
   error?: unknown;
 }
