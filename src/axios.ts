@@ -1,3 +1,3 @@
 // picket/axios: the axios adapter. axios is an optional peer dependency.
 
-export { axiosAdapter } from '@picket/http/axios';
+export { type AxiosAdapterOptions, axiosAdapter } from '@picket/http/axios';

@@ -29,7 +29,7 @@ import {
   PicketError,
   roundRobin,
 } from 'picket';
-import { axiosAdapter } from 'picket/axios';
+import { type AxiosAdapterOptions, axiosAdapter } from 'picket/axios';
 import { type Dashboard, type DashboardOptions, dashboard, type SnapshotMessage } from 'picket/dashboard';
 
 // The plumbing Picket's packages share is behind @picket/core/internal, not in the public index.
@@ -43,6 +43,7 @@ export const overloaded: LoadReportLimits = { cpuUtilization: 0.9, inFlight: 100
 export const call: ClientRequestOptions = { path: '/items/42', hashKey: 'user-7', timeout: 500 };
 export const post: ClientFetchInit = { method: 'POST', body: '{}', idempotent: true };
 export const retries: Backoff = backoff({ initialMs: 100 });
+export const adapterOptions: AxiosAdapterOptions = { axios };
 
 // The pick handle, under its name and under the deprecated one it had.
 export const sameHandle = (pick: PickHandle): Pick => pick;
