@@ -1,8 +1,12 @@
-// The public declarations, read as a TypeScript user reads them (hover, autocomplete): every name
-// a public entry exports says what it is, every field of an options interface is documented, and
-// no public signature names a type that only @picket/core/internal exports (the plumbing, which
-// changes without notice and which a user cannot import by a public path).
+// The public declarations, read as a TypeScript user reads them (hover, autocomplete, go to
+// definition), through the compiler over the sources of every published entry: what a user calls
+// or names is documented, down to the fields of inline object types and every number an event
+// carries; a deprecated name says what replaces it; no public signature names a type that only
+// @picket/core/internal exports (the plumbing, which changes without notice and which a user
+// cannot import by a public path); and the umbrella entries export every package type their own
+// exports name. The emitted .d.ts/.d.cts are checked by the packed-consumer test.
 
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type ErrorCode, type InstanceState, isPicketError, PicketError } from '@picket/core';
 import type { BreakerState, ClientOptions, LoadReportLimits, MetricsOptions } from 'picket';
@@ -60,9 +64,9 @@ function ours(declaration: ts.Declaration): boolean {
   return !declaration.getSourceFile().fileName.includes('/node_modules/');
 }
 
-function where(declaration: ts.Node): string {
-  const source = declaration.getSourceFile();
-  const { line } = source.getLineAndCharacterOfPosition(declaration.getStart());
+function where(node: ts.Node): string {
+  const source = node.getSourceFile();
+  const { line } = source.getLineAndCharacterOfPosition(node.getStart());
   return `${source.fileName.slice(repo.length)}:${line + 1}`;
 }
 
@@ -136,6 +140,21 @@ function nestedMembers(declaration: ts.Declaration, path: string, undocumented: 
 }
 
 describe('the public declarations', () => {
+  it('are read for every entry of every exports map', () => {
+    const entries: string[] = [];
+    for (const dir of ['', 'packages/core/', 'packages/health/', 'packages/discovery/', 'packages/http/']) {
+      const manifest = JSON.parse(readFileSync(`${repo}${dir}package.json`, 'utf8')) as {
+        name: string;
+        exports: Record<string, unknown>;
+      };
+      for (const key of Object.keys(manifest.exports)) {
+        if (key === './package.json' || key === './internal') continue;
+        entries.push(key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`);
+      }
+    }
+    expect(entries.sort()).toEqual(Object.keys(PUBLIC).sort());
+  });
+
   // An interface's name says what it is, and its members say the rest (below); what a user calls
   // (a function, a class, a constant) says what it does, and a type alias (a union of names, a
   // function type) has no members to say it.
