@@ -50,8 +50,8 @@ export interface AttemptOwner {
   attemptError(a: Attempt, error: Error, kind: string): void;
   /** `perTryTimeout` passed without response headers. */
   attemptTimedOut(a: Attempt): void;
-  /** The caller's body stream failed (its fault, not the instance's). */
-  bodyFailed(): boolean;
+  /** The caller's body failed, `error` having ended an attempt (its fault, not the instance's). */
+  bodyFailed(error: unknown): boolean;
   /** The caller's own mistake ended `a`: the request fails once, typed, never retried. */
   callerFailed(error: Error, fault: CallerFault): void;
 }
@@ -220,7 +220,7 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
       if (!cancelled) {
         // The caller's own mistake (an invalid request, its body stream failing): fails once,
         // never retried, and neutral for the instance.
-        const fault = callerFault(error, this.owner.bodyFailed(), this.started);
+        const fault = callerFault(error, this.owner.bodyFailed(error), this.started);
         if (fault !== undefined) {
           this.#finish(NEUTRAL, undefined);
           this.owner.callerFailed(error, fault);

@@ -212,8 +212,8 @@ export class Attempts implements AttemptOwner, Admitting, Recovering, HedgeTarge
   heldEnd(a: Attempt, trailers: Headers): void {
     this.#recovery?.heldEnd(a, trailers);
   }
-  bodyFailed(): boolean {
-    return this.#call.bodyFailed();
+  bodyFailed(error: unknown): boolean {
+    return this.#call.bodyFailed(error);
   }
   callerFailed(error: Error, fault: CallerFault): void {
     this.#call.callerFailed(error, fault);

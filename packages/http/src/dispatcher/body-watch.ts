@@ -2,7 +2,7 @@
 // upload whose source errors says nothing about the instance it was going to, and must be
 // neither retried nor charged. A Node Readable tells by its `errored`; any other iterable undici
 // reads chunk by chunk (a web ReadableStream, a generator, sync or async, fetch's body) is read
-// through a wrapper that notes a throw.
+// through a wrapper that notes a throw; a Blob, which undici reads whole, by the error it fails with.
 
 interface BodyOwner {
   bodyThrew(): void;
@@ -33,6 +33,14 @@ export function needsWatch(body: unknown): body is AsyncIterable<unknown> | Iter
 export function readableFailed(body: unknown): boolean {
   if (body === null || typeof body !== 'object' || !isReadable(body)) return false;
   return (body.errored !== null && body.errored !== undefined) || body.readableAborted === true;
+}
+
+/**
+ * Whether `error` is the caller's Blob body failing to be read: a file-backed Blob
+ * (`fs.openAsBlob`) whose file changed or went away rejects with the File API's NotReadableError.
+ */
+export function blobFailed(body: unknown, error: unknown): boolean {
+  return body instanceof Blob && (error as { name?: unknown } | null)?.name === 'NotReadableError';
 }
 
 /** `source`, read through a generator that tells `owner` when the source throws. */

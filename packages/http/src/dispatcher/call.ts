@@ -25,6 +25,7 @@ export interface Call {
   noInstance(error: unknown): void;
   /** The call's overall deadline is no longer needed. */
   clearDeadline(): void;
-  bodyFailed(): boolean;
+  /** The caller's body failed, `error` having ended an attempt. */
+  bodyFailed(error: unknown): boolean;
   callerFailed(error: Error, fault: CallerFault): void;
 }

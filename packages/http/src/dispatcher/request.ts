@@ -17,7 +17,7 @@ import {
 import { type RequestMessage, requestChannel } from '../observe/channels.ts';
 import { copyOptions, hasHostHeader, withHeader } from './attempt-options.ts';
 import { Attempts } from './attempts.ts';
-import { needsWatch, readableFailed, watchBody } from './body-watch.ts';
+import { blobFailed, needsWatch, readableFailed, watchBody } from './body-watch.ts';
 import type { Call } from './call.ts';
 import { Caller, type CallerOwner } from './caller.ts';
 import type { DiscoveryWaiter, DispatchCore, PicketDispatchOptions } from './core.ts';
@@ -146,9 +146,9 @@ export class RequestState implements Call, CallerOwner, Timed, DiscoveryWaiter {
     this.caller.finishError(error);
   }
 
-  /** The caller's body stream failed: an upload's source erroring is the caller's, not the instance's. */
-  bodyFailed(): boolean {
-    return this.#bodyThrew || readableFailed(this.opts.body);
+  /** The caller's body failed, `error` having ended an attempt: its source erroring is the caller's fault. */
+  bodyFailed(error: unknown): boolean {
+    return this.#bodyThrew || readableFailed(this.opts.body) || blobFailed(this.opts.body, error);
   }
 
   bodyThrew(): void {
