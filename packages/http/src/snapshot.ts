@@ -39,7 +39,11 @@ export interface ClientSnapshot {
   retryBudget: number;
   /** Pools still draining after their instance left. */
   drainingPools: number;
-  /** The health checker's own snapshot, when it has one. */
+  /**
+   * The health checker's own snapshot, when it has one: with picket's `health: { check, … }`, an
+   * `InstanceHealth[]` (from @picket/health); with a factory of your own, what its `snapshot()`
+   * returns; undefined without active checks.
+   */
   health: unknown;
   /** With `subset`: which of the service's instances are used and why. */
   subset?: SubsetSnapshot;
