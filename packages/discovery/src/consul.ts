@@ -21,7 +21,7 @@ export interface ConsulOptions extends ProviderLimits {
   passingOnly?: boolean;
   /** Datacenter to query. Default: the agent's own. */
   dc?: string;
-  /** Only instances with this tag. */
+  /** Only instances with this tag. Default: every instance. */
   tag?: string;
   /** ACL token, sent as `X-Consul-Token`; never logged or put in errors. */
   token?: string;
@@ -43,7 +43,7 @@ export interface ConsulOptions extends ProviderLimits {
   requestTimeoutMs?: number;
   /** Largest answer accepted, bytes. Default 16 MiB. */
   maxResponseBytes?: number;
-  /** Retry pacing while Consul fails. */
+  /** Retry pacing while Consul fails. Default 500 ms doubling to 30 s. */
   backoff?: BackoffOptions;
 }
 

@@ -137,13 +137,14 @@ export interface ClientOptions
   hedge?: HedgeOptions | false;
   /** One circuit breaker per instance, on by default (each field's default below); `false` turns them off. */
   breaker?: BreakerOptions | false;
-  /** Each instance's keep-alive connection pool (undici's Pool options, by undici's names). */
+  /** Each instance's keep-alive connection pool (undici's Pool options, by undici's names; each field's default below). */
   pool?: PoolOptions;
   /** TLS to `https` instances (`httpCheck` takes the same, for the checks). */
   tls?: TlsOptions;
   /**
    * Bounds on what the client holds, so that overload fails fast instead of queueing without
-   * bound: a call beyond them fails at once with PICKET_OVERLOADED naming the limit.
+   * bound: a call beyond them fails at once with PICKET_OVERLOADED naming the limit. Always on;
+   * each field's default below.
    */
   limits?: LimitsOptions;
   /**
@@ -151,7 +152,7 @@ export interface ClientOptions
    * instance whose report is over a limit leaves rotation at once, until a report says it is
    * under again. Reports are asked for (and read) only when `loadReports` is set or the strategy
    * is `'weighted-round-robin'`; each instance is asked at most once per `intervalMs`, and a
-   * report a server sends unasked is read too.
+   * report a server sends unasked is read too. Off by default.
    */
   loadReports?: {
     /** Limits on the reported figures; an instance over any leaves rotation. Default none. */
