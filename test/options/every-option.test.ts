@@ -466,8 +466,8 @@ function valueAt(options: unknown, path: string): unknown {
 
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Calls `make`, which must throw (or reject) PICKET_INVALID_OPTIONS; closes what it made if not. */
-async function refusal(make: () => unknown): Promise<unknown> {
+/** Calls `make`; the error it threw (or rejected with), or undefined when it was accepted (closing what it made). */
+async function outcomeOf(make: () => unknown): Promise<unknown> {
   let made: unknown;
   try {
     made = await make();
@@ -475,7 +475,12 @@ async function refusal(make: () => unknown): Promise<unknown> {
     return error;
   }
   await (made as { close?: () => unknown } | undefined)?.close?.();
-  return expect.unreachable('accepted: nothing was thrown');
+  return undefined;
+}
+
+/** Calls `make`, which must throw (or reject) PICKET_INVALID_OPTIONS; closes what it made if not. */
+async function refusal(make: () => unknown): Promise<unknown> {
+  return (await outcomeOf(make)) ?? expect.unreachable('accepted: nothing was thrown');
 }
 
 for (const [name, factory] of Object.entries(FACTORIES)) {
@@ -491,5 +496,109 @@ for (const [name, factory] of Object.entries(FACTORIES)) {
         );
       },
     );
+  });
+}
+
+// zod's own wording, which no message should show: Picket says what it expected and what it got.
+const ZOD_WORDING =
+  /Invalid input|Invalid option|Invalid string|Invalid element|Too (small|big)|Unrecognized key|received /;
+
+// Options whose keys are the caller's own names (header names, service names): any key is valid.
+const RECORDS = new Set(['headers', 'services']);
+
+// Valid objects for options that need fields of their own, so that only the unknown key is wrong.
+const VALID: Record<string, unknown> = {
+  zone: { local: 'a' },
+  health: { check: health.tcpCheck() },
+  subset: { size: 2 },
+  'subset.peers': { index: 0, count: 3 },
+  slowStart: { windowMs: 1000 },
+};
+
+/** The options a factory's rows reach (`retry`, `retry.backoff`, `retry.backoff.baseMs`), each with the row that reaches it. */
+function optionPaths(factory: Factory): Map<string, Record<string, unknown>> {
+  const paths = new Map<string, Record<string, unknown>>();
+  for (const [options, path] of factory.rows) {
+    const parts = path.replace(/\[\d+\]/g, '').split('.');
+    for (let i = 1; i <= parts.length; i++) {
+      const at = parts.slice(0, i).join('.');
+      if (!paths.has(at)) paths.set(at, options);
+    }
+  }
+  return paths;
+}
+
+/** A copy of `value` in which plain objects are new (so a test may change them) and everything else is shared. */
+function copied(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype)
+    return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copied(v)]));
+}
+
+/** `options` with `value` at `path` (`a.b.c`), the objects on the way made when missing. */
+function setAt(options: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
+  const out = copied(options) as Record<string, unknown>;
+  const parts = path.split('.');
+  let at = out;
+  for (const part of parts.slice(0, -1)) {
+    if (at[part] === null || typeof at[part] !== 'object') at[part] = {};
+    at = at[part] as Record<string, unknown>;
+  }
+  at[parts.at(-1)!] = value;
+  return out;
+}
+
+/** The message names `path`, or the option it sits in when that has a message of its own, and the value there. */
+function expectNamed(message: string, options: unknown, path: string, what: string): void {
+  const parts = path.split('.');
+  const named = parts
+    .map((_, i) => parts.slice(0, parts.length - i).join('.'))
+    .find((p) => message.includes(`\`${p}\``));
+  expect(named, `${what}: ${message}`).toBeDefined();
+  expect(message, what).toContain(`got ${describeValue(valueAt(options, named!))}`);
+  expect(message, what).not.toMatch(ZOD_WORDING);
+}
+
+for (const [name, factory] of Object.entries(FACTORIES)) {
+  describe(`${name}, walked`, () => {
+    const paths = optionPaths(factory);
+    it.each([...paths.keys()])(
+      '`%s` of the wrong type, or empty, is refused in Picket’s words naming it and the value',
+      async (path) => {
+        for (const value of [Symbol('wrong'), '']) {
+          const options = setAt({ ...factory.base, ...paths.get(path) }, path, value);
+          const error = await outcomeOf(() => factory.make(options));
+          if (error === undefined && value === '') continue; // an empty string valid here
+          const what = describeValue(value);
+          expect(core.isPicketError(error, 'PICKET_INVALID_OPTIONS'), `${what}: ${String(error)}`).toBe(true);
+          expectNamed((error as Error).message, options, path, what);
+        }
+      },
+    );
+
+    it('an unknown option is named as one, at the top and inside every object option', async () => {
+      const parents = [
+        '',
+        ...[...paths.keys()].filter((p) => [...paths.keys()].some((q) => q.startsWith(`${p}.`))),
+      ];
+      for (const parent of parents.filter((p) => !RECORDS.has(p.split('.').at(-1)!))) {
+        let options = copied(factory.base) as Record<string, unknown>;
+        const parts = parent === '' ? [] : parent.split('.');
+        for (let i = 1; i <= parts.length; i++) {
+          const at = parts.slice(0, i).join('.');
+          if (valueAt(options, at) === undefined || typeof valueAt(options, at) !== 'object')
+            options = setAt(options, at, VALID[at] ?? {});
+        }
+        if (parent === 'subset.peers') options = setAt(options, 'subset.mode', 'deterministic');
+        options = setAt(options, parent === '' ? 'notAnOption' : `${parent}.notAnOption`, 1);
+        const error = await outcomeOf(() => factory.make(options));
+        expect(core.isPicketError(error, 'PICKET_INVALID_OPTIONS'), `${parent}: ${String(error)}`).toBe(true);
+        const message = (error as Error).message;
+        expect(message, parent).toContain(
+          `${parent === '' ? '' : `\`${parent}\` has `}unknown option \`notAnOption\``,
+        );
+        expect(message, parent).not.toMatch(ZOD_WORDING);
+      }
+    });
   });
 }

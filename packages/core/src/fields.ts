@@ -47,7 +47,7 @@ export const port = z
   .max(65535, { error: PORT });
 
 /** Any Uint8Array, a Buffer included (`z.instanceof(Uint8Array)` types only an ArrayBuffer's). */
-export const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
+export const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { error: 'must be a Buffer' });
 
 /** A number greater than 0 (a factor, an exponent). */
 export const positiveNumber = z.number({ error: 'must be a number' }).positive({ error: 'must be positive' });

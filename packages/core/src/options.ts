@@ -24,6 +24,36 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** `a, b or c`. */
+function oneOf(words: readonly string[]): string {
+  return words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+/**
+ * What one issue of a field without a message of its own says was expected, in Picket's words
+ * (`a number`, `null`, `"json"`), or undefined when zod does not say. A union's alternatives are
+ * each branch's; a branch with a message of its own (`must be …`) gives what follows `must be`.
+ */
+function expected(issue: Issue): string[] | undefined {
+  if (issue.message.startsWith('must be ')) return [issue.message.slice('must be '.length)];
+  if (!issue.message.startsWith('Invalid')) return undefined;
+  if (issue.code === 'invalid_type') {
+    if (issue.expected === 'null' || issue.expected === 'undefined') return [issue.expected];
+    return [`${/^[aeiou]/i.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`];
+  }
+  if (issue.code === 'invalid_value') return issue.values.map((v) => describeValue(v));
+  if (issue.code === 'invalid_union') {
+    const out: string[] = [];
+    for (const branch of issue.errors) {
+      const words = branch.length === 1 && branch[0]!.path.length === 0 ? expected(branch[0]!) : undefined;
+      if (words === undefined) return undefined;
+      out.push(...words);
+    }
+    return out;
+  }
+  return undefined;
+}
+
 /** One line per issue: `` `retry.retries` expected a non-negative integer, got -1 ``. */
 export function describeIssues(
   issues: readonly Issue[],
@@ -43,6 +73,10 @@ export function describeIssues(
       if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
         const kind = `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
         return path.length === 0 ? `expected ${kind}, got ${got}` : `${field}must be ${kind}, got ${got}`;
+      }
+      if (issue.code === 'invalid_value' || issue.code === 'invalid_union') {
+        const alternatives = expected(issue);
+        if (alternatives !== undefined) return `${field}must be ${oneOf(alternatives)}, got ${got}`;
       }
       if (
         issue.code === 'too_small' &&

@@ -65,7 +65,12 @@ export const kubernetesSchema = z.strictObject({
     .optional(),
   apiServer: registryUrl.optional(),
   token: z
-    .union([z.string().min(1), z.custom<() => string | Promise<string>>((v) => typeof v === 'function')])
+    .union([
+      z.string().min(1),
+      z.custom<() => string | Promise<string>>((v) => typeof v === 'function', {
+        error: 'must be a function',
+      }),
+    ])
     .optional(),
   ca: z.union([z.string(), bytes]).optional(),
   labelSelector: z.string().min(1).max(1024).optional(),

@@ -7,6 +7,7 @@ import { PicketError } from '@picket/core';
 import { describeValue } from '@picket/core/internal';
 import { Agent, Dispatcher, Dispatcher1Wrapper } from 'undici';
 import type { Client } from './client.ts';
+import { unknownOptionsError } from './errors.ts';
 
 type WrapHandler = (handler: unknown) => Dispatcher.DispatchHandler;
 const wrapLegacy = (Dispatcher1Wrapper as unknown as { wrapHandler: WrapHandler }).wrapHandler;
@@ -19,6 +20,8 @@ export interface AgentOptions {
   /** Where other origins go. Default a new undici `Agent` (closed with this agent). */
   fallback?: Dispatcher;
 }
+
+const AGENT_KEYS: ReadonlySet<string> = new Set(['services', 'fallback'] satisfies (keyof AgentOptions)[]);
 
 // Host of a dispatch origin: `http://inventory:8080` → `inventory`, lowercased.
 function hostOf(origin: unknown): string | undefined {
@@ -119,6 +122,8 @@ export function createAgent(options: AgentOptions): PicketAgent {
       `Invalid agent options: \`services\` must be an object of clients by host name or a list of clients, got ${describeValue(options.services)}`,
     );
   }
+  const unknown = unknownOptionsError('Invalid agent options', options, AGENT_KEYS);
+  if (unknown !== undefined) throw unknown;
   const fallback: unknown = options.fallback;
   if (fallback !== undefined && typeof (fallback as Dispatcher | null)?.dispatch !== 'function') {
     throw new PicketError(

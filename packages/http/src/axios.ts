@@ -12,12 +12,15 @@ import type { AxiosAdapter, AxiosError, AxiosResponse, AxiosStatic, InternalAxio
 import { picketCause } from './axios/node-errors.ts';
 import type { ServiceClient } from './axios/service-request.ts';
 import { isServiceHost, serviceTransport } from './axios/transport.ts';
+import { unknownOptionsError } from './errors.ts';
 import { serviceUrl } from './fronts/target.ts';
 
 export interface AxiosAdapterOptions {
   /** The axios module to take its Node adapter, AxiosError and CanceledError from. Default `import('axios')`. */
   axios?: AxiosStatic;
 }
+
+const ADAPTER_KEYS: ReadonlySet<string> = new Set(['axios'] satisfies (keyof AxiosAdapterOptions)[]);
 
 type AxiosRuntime = Pick<AxiosStatic, 'AxiosError' | 'getAdapter' | 'getUri'>;
 
@@ -78,6 +81,8 @@ function checkOptions(options: unknown): asserts options is AxiosAdapterOptions 
         : undefined;
   if (problem !== undefined)
     throw new PicketError('PICKET_INVALID_OPTIONS', `Invalid axiosAdapter options: ${problem}`);
+  const unknown = unknownOptionsError('Invalid axiosAdapter options', options as object, ADAPTER_KEYS);
+  if (unknown !== undefined) throw unknown;
 }
 
 /** An axios adapter that sends every request through `client`. */

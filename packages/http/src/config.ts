@@ -2,7 +2,7 @@
 // the rest of the package reads. A wrong option throws PICKET_INVALID_OPTIONS naming the path
 // and the value.
 
-import { type BalancerOptions, type Instance, type InstanceRecord, PicketError } from '@picket/core';
+import type { BalancerOptions, Instance, InstanceRecord } from '@picket/core';
 import {
   type Agrees,
   balancerSchema,
@@ -25,6 +25,7 @@ import {
 } from '@picket/core/internal';
 import { z } from 'zod';
 import type { HealthFactory, ProviderLike } from './contracts.ts';
+import { unknownOptionsError } from './errors.ts';
 import { ASK_INTERVAL_MS } from './load/in-band.ts';
 import type { MeterProvider, MetricsOptions } from './observe/metrics.ts';
 import type {
@@ -241,14 +242,8 @@ export function parseClientOptions(input: unknown): ClientConfig {
     parseWith(z.object({}, { error: 'must be an options object' }), input, 'Invalid client options');
   }
   const known = new Set<string>([...Object.keys(clientSchema.shape), ...BALANCER_KEYS]);
-  const unknown = Object.keys(input as object).filter((k) => !known.has(k));
-  if (unknown.length > 0) {
-    throw new PicketError(
-      'PICKET_INVALID_OPTIONS',
-      `Invalid client options: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `\`${k}\``).join(', ')}`,
-      { details: { unknown } },
-    );
-  }
+  const unknown = unknownOptionsError('Invalid client options', input as object, known);
+  if (unknown !== undefined) throw unknown;
   const parsed = parseWith(clientSchema, input, 'Invalid client options');
   const source = input as Record<string, unknown>;
   const balancer: Record<string, unknown> = { strategy: parsed.strategy };

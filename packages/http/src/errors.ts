@@ -54,6 +54,24 @@ export function describeOpaque(value: unknown): string {
   return value !== null && typeof value === 'object' ? 'an object' : describeValue(value);
 }
 
+/** PICKET_INVALID_OPTIONS naming the keys of `options` not in `known` (`what`: "Invalid agent options"), or undefined. */
+export function unknownOptionsError(
+  what: string,
+  options: object,
+  known: ReadonlySet<string>,
+): PicketError | undefined {
+  const unknown = Object.keys(options).filter((k) => !known.has(k));
+  if (unknown.length === 0) return undefined;
+  const names = unknown.map((k) => `\`${k}\``).join(', ');
+  return new PicketError(
+    'PICKET_INVALID_OPTIONS',
+    `${what}: unknown option${unknown.length > 1 ? 's' : ''} ${names}`,
+    {
+      details: { unknown },
+    },
+  );
+}
+
 /** The caller's own fault, not the instance's: an invalid request, or its body stream failing. */
 export type CallerFault = 'invalid' | 'body';
 
