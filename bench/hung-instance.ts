@@ -208,5 +208,15 @@ for (const strategy of STRATEGIES.slice(0, 1)) {
 await Promise.all(instances.map((i) => i.close()));
 
 console.log(
-  JSON.stringify({ bench: 'hung-instance', instances: 3, hangMs: HANG_MS, trials: TRIALS, hang, long }),
+  JSON.stringify({
+    bench: 'hung-instance',
+    instances: 3,
+    callers: CALLERS,
+    hangMs: HANG_MS,
+    stallMs: STALL_MS,
+    stallEveryMs: STALL_EVERY_MS,
+    trials: TRIALS,
+    hang,
+    long,
+  }),
 );

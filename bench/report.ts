@@ -27,7 +27,63 @@ const RENDERERS: Record<string, Renderer> = {
   'kill-hang': killHang,
   subsetting,
   'subsetting-loopback': subsettingLoopback,
+  'hung-instance': hungInstance,
 };
+
+interface HungRow {
+  strategy: string;
+  stalls: boolean;
+  inFlightAtStop: number;
+  waited: number;
+  sentWhileFrozen: number;
+  maxSentWhileFrozen: number;
+  lastSentMs: number;
+  maxLastSentMs: number;
+  errors: number;
+}
+
+function hungInstance(r: {
+  callers: number;
+  hangMs: number;
+  stallMs: number;
+  stallEveryMs: number;
+  trials: number;
+  hang: HungRow[];
+  long: { strategy: string; callers: number; longMs: number; shareBefore: number; shareDuring: number }[];
+}): string {
+  const rows = r.hang.map((x) => [
+    x.strategy,
+    x.stalls ? `${r.stallMs} ms in ${r.stallEveryMs}` : 'none',
+    x.inFlightAtStop,
+    x.waited,
+    `${x.sentWhileFrozen} (${x.maxSentWhileFrozen})`,
+    `${x.lastSentMs} (${x.maxLastSentMs})`,
+    x.errors,
+  ]);
+  return [
+    '## A hung instance under load (`bench/hung-instance.ts`, run by hand)',
+    '',
+    `Three instances, ${r.callers} closed-loop callers; one SIGSTOPped for ${r.hangMs} ms (it keeps its connections and answers nothing), then SIGCONTed. Medians (max) over ${r.trials} trials, interleaved, a fresh client each. "Waited": calls it answered only after it resumed; "in flight": its picks not yet released when it froze (some already answered, in the client's buffers); "sent": calls sent to it after it froze, the last so many ms in. Stalls: the client's event loop blocked that long, as on a loaded machine.`,
+    '',
+    table(
+      [
+        'strategy',
+        'stalls',
+        'in flight at the freeze',
+        'waited',
+        'sent (max)',
+        'last sent, ms (max)',
+        'errors',
+      ],
+      rows,
+    ),
+    '',
+    ...r.long.map(
+      (l) =>
+        `One ${l.longMs / 1000} s call among ${l.callers} callers' short ones (${l.strategy}): its instance's share of the others ${(l.shareBefore * 100).toFixed(1)}% before, ${(l.shareDuring * 100).toFixed(1)}% while it runs.`,
+    ),
+  ].join('\n');
+}
 
 interface UpdateRow {
   rounds: number;
