@@ -81,7 +81,7 @@ export function describeIssues(
       if (
         issue.code === 'too_small' &&
         issue.message.startsWith('Too small') &&
-        issue.origin === 'string' &&
+        (issue.origin === 'string' || issue.origin === 'array') &&
         Number(issue.minimum) === 1
       ) {
         return `${field}must not be empty, got ${got}`;

@@ -76,6 +76,16 @@ describe('discovery factories say what they expected, as createClient does', () 
     ['consul("x")', () => consul('x' as never), 'Invalid consul options: expected an object, got "x"'],
     ['fileList({})', () => fileList({} as never), 'Invalid fileList path: expected a string, got {}'],
     ['fileList("")', () => fileList(''), 'Invalid fileList path: must not be empty, got ""'],
+    [
+      'dns servers []',
+      () => dns({ hostname: 'a.example', port: 80, servers: [] }),
+      'Invalid dns options: `servers` must not be empty, got []',
+    ],
+    [
+      'etcd endpoints []',
+      () => etcd({ endpoints: [], prefix: '/x/' }),
+      'Invalid etcd options: `endpoints` must not be empty, got []',
+    ],
   ])('%s', (_, make, message) => {
     expect(invalid(make)).toBe(message);
   });
