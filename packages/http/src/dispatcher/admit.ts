@@ -72,6 +72,7 @@ export function admit(request: Admitting, hedge: boolean, now: number): Attempt 
       attempt.trial = breaker.isTrial();
     }
     attempt.waitingIn = slot;
+    attempt.slot = slot;
     return attempt;
   }
   request.refusedEverywhere();

@@ -56,6 +56,12 @@ export interface AttemptOwner {
   callerFailed(error: Error, fault: CallerFault): void;
 }
 
+/**
+ * Attempts in a row an instance may leave unanswered past their callers' own deadlines before
+ * each further one is charged as a timeout (the outlier detector's default streak).
+ */
+const UNANSWERED_STREAK = 5;
+
 export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled {
   readonly owner: AttemptOwner;
   readonly pick: PickHandle;
@@ -70,6 +76,8 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
   trial = false;
   /** The instance's pool while this attempt waits in it for a connection (counted in its `pending`). */
   waitingIn: InstancePool | null = null;
+  /** The instance's pool, which keeps its streak of attempts left unanswered past a caller's deadline. */
+  slot: InstancePool | null = null;
   /** Counted in the client's retries in flight (a retry or a hedge). */
   countedRetry = false;
   /** What the attempt failed with (an error code), for metrics. */
@@ -164,6 +172,7 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
       this.#clearDeadline();
       this.status = statusCode;
       this.latencyMs = this.owner.core.now() - this.startedAt;
+      if (this.slot !== null) this.slot.unanswered = 0;
       if (this.phase === 'cancelled') {
         this.controller?.abort(this.cancelReason!);
         return;
@@ -213,6 +222,13 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
         // slow, which peak-EWMA should hear; the caller's abort (or its handler throwing) says
         // nothing about the instance.
         const now = this.owner.core.now();
+        if (isPicketError(this.cancelReason, 'PICKET_TIMEOUT') && this.#unansweredStreak()) {
+          // …unless the instance has left UNANSWERED_STREAK such attempts in a row unanswered:
+          // one that stopped answering is charged, as Envoy and gRPC charge every deadline.
+          this.errorType = 'timeout';
+          this.#finish(failedOutcome(this, 'timeout', now), true);
+          return;
+        }
         const slow = this.cancelReason === LOST || isPicketError(this.cancelReason, 'PICKET_TIMEOUT');
         this.#finish(slow ? lostOutcome(this, now) : NEUTRAL, undefined);
         return;
@@ -251,6 +267,18 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
     } catch (error) {
       this.owner.caller.callbackThrew(this, 'onRequestSent', error);
     }
+  }
+
+  /**
+   * Counts this attempt, cut off by its caller's own deadline on a connection before any answer,
+   * in its instance's streak; true once the streak reaches UNANSWERED_STREAK. Any answer from the
+   * instance (onResponseStart) ends the streak, so a deadline that passes now and then, or one
+   * shorter than an instance that does answer, is not charged.
+   */
+  #unansweredStreak(): boolean {
+    const slot = this.slot;
+    if (slot === null || !this.started || this.latencyMs >= 0) return false;
+    return ++slot.unanswered >= UNANSWERED_STREAK;
   }
 
   #finish(outcome: Outcome, failed: boolean | undefined): void {

@@ -21,6 +21,11 @@ export class InstancePool {
   readonly origin: string;
   /** Attempts handed to the pool that no connection has taken yet (`limits.maxPendingPerInstance`). */
   pending = 0;
+  /**
+   * Attempts in a row that their callers' own deadlines cut off with no answer from the instance
+   * since its last one (see Attempt's onResponseError): past UNANSWERED_STREAK, each is charged.
+   */
+  unanswered = 0;
 
   constructor(pool: Pool, origin: string) {
     this.pool = pool;
