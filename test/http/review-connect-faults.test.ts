@@ -3,8 +3,7 @@
 // there must therefore carry one: each of these is the instance's, charged to it and retried on
 // the other instance, never PICKET_INVALID_REQUEST.
 
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { testClients } from '../fixtures/clients.ts';
 import { echo, serverOf, startServer, testResources } from '../fixtures/http-servers.ts';
