@@ -71,7 +71,7 @@ export function describeIssues(
       // zod's own wording for a field without a message of its own, said the way Picket says it.
       const field = path.length === 0 ? '' : `${where} `;
       if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
-        const kind = `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+        const kind = oneOf(expected(issue) ?? [issue.expected]);
         return path.length === 0 ? `expected ${kind}, got ${got}` : `${field}must be ${kind}, got ${got}`;
       }
       if (issue.code === 'invalid_value' || issue.code === 'invalid_union') {

@@ -222,15 +222,15 @@ export class Attempt implements Dispatcher.DispatchHandler, PerTryOwner, Settled
         // slow, which peak-EWMA should hear; the caller's abort (or its handler throwing) says
         // nothing about the instance.
         const now = this.owner.core.now();
-        if (isPicketError(this.cancelReason, 'PICKET_TIMEOUT') && this.#unansweredStreak()) {
+        const deadline = isPicketError(this.cancelReason, 'PICKET_TIMEOUT');
+        if (deadline && this.#unansweredStreak()) {
           // …unless the instance has left UNANSWERED_STREAK such attempts in a row unanswered:
           // one that stopped answering is charged, as Envoy and gRPC charge every deadline.
           this.errorType = 'timeout';
           this.#finish(failedOutcome(this, 'timeout', now), true);
           return;
         }
-        const slow = this.cancelReason === LOST || isPicketError(this.cancelReason, 'PICKET_TIMEOUT');
-        this.#finish(slow ? lostOutcome(this, now) : NEUTRAL, undefined);
+        this.#finish(deadline || this.cancelReason === LOST ? lostOutcome(this, now) : NEUTRAL, undefined);
         return;
       }
       if (!cancelled) {

@@ -24,6 +24,12 @@ export interface DispatcherHooks {
   destroy(error: Error | null): Promise<void>;
 }
 
+/** Fails the dispatch through its handler, as undici refuses a request: nothing is picked or sent. */
+function refuse(handler: Dispatcher.DispatchHandler, error: Error): true {
+  handler.onResponseError?.(null as never, error);
+  return true;
+}
+
 function optionError(option: string, rule: string, value: unknown): PicketError {
   return new PicketError(
     'PICKET_INVALID_OPTIONS',
@@ -110,36 +116,24 @@ export class PicketDispatcher extends Dispatcher {
     if (typeof handler?.onRequestStart !== 'function') handler = wrapLegacy(handler);
     // undici refuses these through the handler too.
     const unusable = shapeError(this.#core.service, options);
-    if (unusable !== undefined) {
-      handler.onResponseError?.(null as never, unusable);
-      return true;
-    }
+    if (unusable !== undefined) return refuse(handler, unusable);
     // Only the service's own URLs: a redirect elsewhere must not reach its instances.
     if (!originMatches(this.#core.service, this.#http, this.#https, options.origin)) {
-      handler.onResponseError?.(null as never, originError(this.#core.service, options.origin));
-      return true;
+      return refuse(handler, originError(this.#core.service, options.origin));
     }
     // Fail the call before anything is picked, so it is neither retried nor charged to an instance.
     const invalid = perRequestError(options as PicketDispatchOptions);
-    if (invalid !== undefined) {
-      handler.onResponseError?.(null as never, invalid);
-      return true;
-    }
+    if (invalid !== undefined) return refuse(handler, invalid);
     try {
       options = withFlatHeaders(options);
     } catch (error) {
-      const method = options.method ?? 'GET';
-      handler.onResponseError?.(
-        null as never,
-        invalidRequestError(this.#core.service, method, options.path, error),
+      return refuse(
+        handler,
+        invalidRequestError(this.#core.service, options.method ?? 'GET', options.path, error),
       );
-      return true;
     }
     const refused = this.#hooks.begin();
-    if (refused !== undefined) {
-      handler.onResponseError?.(null as never, refused);
-      return true;
-    }
+    if (refused !== undefined) return refuse(handler, refused);
     const request = new RequestState(this.#core, options as PicketDispatchOptions, handler);
     try {
       request.start();
